@@ -1,0 +1,65 @@
+# Holidesk: `make run` starts everything, `make test` checks everything.
+# Both create .venv from the lock file and use PostgreSQL/Redis at DATABASE_URL /
+# REDIS_URL when they answer, or start private ones under .dev/ (scripts/services.py).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVICES := eval "$$($(PY) scripts/services.py up)"
+export PORT ?= 8000
+
+.PHONY: run test bench lint typecheck migrations-check infra-lint lock services stop clean
+
+$(VENV)/.installed: requirements/dev.lock
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	@$(SERVICES); \
+	export DEBUG=$${DEBUG:-true}; \
+	$(PY) manage.py migrate --noinput; \
+	$(PY) manage.py seed_demo; \
+	mkdir -p .dev; \
+	export HOLIDESK_HTTP_PORT=$(PORT) HOLIDESK_URL_PORT=$(PORT); \
+	echo "Starting web (http://$${HOLIDESK_BASE_DOMAIN:-localhost}:$(PORT)), worker and beat. Ctrl-C stops all."; \
+	exec $(VENV)/bin/honcho -f Procfile.dev start
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	@$(SERVICES); \
+	export DEBUG=true HOLIDESK_TESTING=true; \
+	$(PY) manage.py makemigrations --check --dry-run; \
+	PYTHON=$(PY) bash docker/lint.sh; \
+	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	@$(SERVICES); \
+	export DEBUG=true HOLIDESK_TESTING=true HOLIDESK_BENCH=1; \
+	mkdir -p bench-results; \
+	$(PY) -m pytest -p no:cacheprovider tests/bench -s -q $(PYTEST_ARGS)
+
+infra-lint: $(VENV)/.installed
+	PYTHON=$(PY) bash docker/lint.sh
+	bash docker/checkov.sh
+
+services: $(VENV)/.installed
+	@$(PY) scripts/services.py up
+
+stop:
+	@$(PY) scripts/services.py stop
+
+lock: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet uv
+	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/base.in -o requirements/base.lock
+	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/dev.in -o requirements/dev.lock
+
+clean: stop
+	rm -rf .dev staticfiles .mypy_cache .ruff_cache

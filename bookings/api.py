@@ -1,0 +1,502 @@
+"""The owner REST API (/api/v1/): thin views over bookings' services and selectors.
+
+One view per action, nested Input/Output serializers. The business is the token's (or
+the session user's) — never an id the client sends; another business's property or
+booking answers 404 like a missing one. Errors use the one JSON shape (config.api).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.http import Http404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings.errors import InvalidDates
+from bookings.models import Booking
+from bookings.pricing import quote
+from bookings.selectors import booking_get, booking_list, property_calendar
+from bookings.services import (
+    block_create,
+    block_remove,
+    booking_cancel,
+    booking_change_dates,
+    booking_create,
+)
+from properties.models import Business, Property
+
+MAX_RANGE_DAYS = 731  # two years of nights in one calendar answer
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """{"error": {"code", "message", "fields"}} — the shape of every API error."""
+
+    error = inline_serializer(
+        name="ErrorBody",
+        fields={
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+            "fields": serializers.DictField(required=False),
+            "conflict": inline_serializer(
+                name="ConflictRange",
+                fields={"start": serializers.DateField(), "end": serializers.DateField()},
+                required=False,
+            ),
+        },
+    )
+
+
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    descriptions = {
+        400: "Invalid input (invalid_payload, invalid_json, invalid_dates, a broken stay rule)",
+        401: "Missing or invalid token",
+        403: "Not an owner or manager of a business",
+        404: "No such object in your business",
+        409: "stay_unavailable (with the conflicting range) or invalid_state",
+        415: "Not JSON",
+    }
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes
+    }
+
+
+def _business(request: Request) -> Business:
+    business: Business = request.business  # type: ignore[attr-defined]  # set by IsBusinessMember
+    return business
+
+
+def _property(business: Business, property_id: Any) -> Property:
+    try:
+        pk = int(property_id)
+    except (TypeError, ValueError):
+        raise Http404("No such property.") from None
+    prop = Property.objects.for_business(business).select_related("business").filter(pk=pk).first()
+    if prop is None:
+        raise Http404("No such property.")
+    return prop
+
+
+def _booking(business: Business, reference: str) -> Booking:
+    booking = booking_get(business=business, reference=reference)
+    if booking is None:
+        raise Http404("No such booking.")
+    return booking
+
+
+def _date_range(
+    start: date, end: date, *, start_name: str = "start", end_name: str = "end"
+) -> None:
+    if end <= start:
+        raise InvalidDates(
+            f"{end_name} must be after {start_name}.",
+            fields={end_name: [f"must be after {start_name}"]},
+        )
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise InvalidDates(
+            f"A range can span at most {MAX_RANGE_DAYS} days.",
+            fields={end_name: [f"at most {MAX_RANGE_DAYS} days after {start_name}"]},
+        )
+
+
+# --- Output serializers -----------------------------------------------------------------
+
+
+class PropertyOutput(serializers.ModelSerializer[Property]):
+    currency = serializers.CharField(source="business.currency")
+    timezone = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Property
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "group",
+            "description",
+            "address",
+            "max_guests",
+            "bedrooms",
+            "bathrooms",
+            "amenities",
+            "check_in_time",
+            "check_out_time",
+            "timezone",
+            "currency",
+            "base_price",
+            "cleaning_fee",
+            "tax_percent",
+            "min_nights",
+            "max_nights",
+            "advance_notice_days",
+            "booking_horizon_days",
+            "cancellation_policy",
+            "published",
+        ]
+
+    def get_timezone(self, obj: Property) -> str:
+        return obj.timezone or obj.business.timezone
+
+
+class GuestSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=150, allow_blank=True, required=False, default="")
+    email = serializers.EmailField(allow_blank=True, required=False, default="")
+    phone = serializers.CharField(max_length=40, allow_blank=True, required=False, default="")
+
+
+class BookingOutput(serializers.ModelSerializer[Booking]):
+    property_name = serializers.CharField(source="property.name")
+    check_in = serializers.DateField()
+    check_out = serializers.DateField()
+    nights = serializers.IntegerField()
+    guest = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Booking
+        fields = [
+            "reference",
+            "property",
+            "property_name",
+            "kind",
+            "status",
+            "source",
+            "check_in",
+            "check_out",
+            "nights",
+            "guests",
+            "guest",
+            "note",
+            "total",
+            "amount_paid",
+            "amount_refunded",
+            "currency",
+            "price_breakdown",
+            "hold_expires_at",
+            "confirmed_at",
+            "cancelled_at",
+            "created_at",
+            "updated_at",
+        ]
+
+    @extend_schema_field(GuestSerializer)
+    def get_guest(self, obj: Booking) -> dict[str, str]:
+        return {"name": obj.guest_name, "email": obj.guest_email, "phone": obj.guest_phone}
+
+
+class NightOutput(serializers.Serializer[Any]):
+    date = serializers.DateField()
+    available = serializers.BooleanField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    min_nights = serializers.IntegerField()
+
+
+class QuoteOutput(serializers.Serializer[Any]):
+    check_in = serializers.DateField()
+    check_out = serializers.DateField()
+    guests = serializers.IntegerField()
+    currency = serializers.CharField()
+    nights = serializers.ListField(child=serializers.DictField())
+    lines = serializers.ListField(child=serializers.DictField())
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    cleaning_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+# --- Properties -------------------------------------------------------------------------
+
+
+class PropertyListApi(APIView):
+    @extend_schema(responses={200: PropertyOutput(many=True), **_errors(401, 403)})
+    def get(self, request: Request) -> Response:
+        props = (
+            Property.objects.for_business(_business(request))
+            .select_related("business")
+            .order_by("id")
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(props, request, view=self)
+        return paginator.get_paginated_response(PropertyOutput(page, many=True).data)
+
+
+class PropertyDetailApi(APIView):
+    @extend_schema(responses={200: PropertyOutput, **_errors(401, 403, 404)})
+    def get(self, request: Request, property_id: int) -> Response:
+        return Response(PropertyOutput(_property(_business(request), property_id)).data)
+
+
+class PropertyAvailabilityApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        start = serializers.DateField()
+        end = serializers.DateField()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("start", date, required=True, description="First night (YYYY-MM-DD)"),
+            OpenApiParameter("end", date, required=True, description="Day after the last night"),
+        ],
+        responses={
+            200: inline_serializer(
+                name="Availability",
+                fields={
+                    "property": serializers.IntegerField(),
+                    "start": serializers.DateField(),
+                    "end": serializers.DateField(),
+                    "currency": serializers.CharField(),
+                    "nights": NightOutput(many=True),
+                },
+            ),
+            **_errors(400, 401, 403, 404),
+        },
+    )
+    def get(self, request: Request, property_id: int) -> Response:
+        prop = _property(_business(request), property_id)
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        start, end = params.validated_data["start"], params.validated_data["end"]
+        _date_range(start, end)
+        nights = property_calendar(property=prop, start=start, end=end)
+        return Response(
+            {
+                "property": prop.pk,
+                "start": start,
+                "end": end,
+                "currency": prop.business.currency,
+                "nights": NightOutput(nights, many=True).data,
+            }
+        )
+
+
+class PropertyQuoteApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        check_in = serializers.DateField()
+        check_out = serializers.DateField()
+        guests = serializers.IntegerField(min_value=1, max_value=500)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("check_in", date, required=True),
+            OpenApiParameter("check_out", date, required=True),
+            OpenApiParameter("guests", int, required=True),
+        ],
+        responses={200: QuoteOutput, **_errors(400, 401, 403, 404)},
+        description="The price of a stay under the property's rules, or the rule it breaks.",
+    )
+    def get(self, request: Request, property_id: int) -> Response:
+        prop = _property(_business(request), property_id)
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        _date_range(
+            data["check_in"], data["check_out"], start_name="check_in", end_name="check_out"
+        )
+        priced = quote(prop, data["check_in"], data["check_out"], data["guests"])
+        return Response(QuoteOutput(priced.as_dict()).data)
+
+
+# --- Bookings ---------------------------------------------------------------------------
+
+
+class BookingListApi(APIView):
+    class FilterSerializer(serializers.Serializer[Any]):
+        property = serializers.IntegerField(required=False, min_value=1)
+        status = serializers.ChoiceField(choices=Booking.Status.choices, required=False)
+        # Shadows Field.source in the stubs; it is the query parameter's name.
+        source = serializers.ChoiceField(  # type: ignore[assignment]
+            choices=Booking.Source.choices, required=False
+        )
+        kind = serializers.ChoiceField(choices=Booking.Kind.choices, required=False)
+        start = serializers.DateField(required=False)
+        end = serializers.DateField(required=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
+                raise serializers.ValidationError({"end": ["must be after start"]})
+            return attrs
+
+    class CreateSerializer(serializers.Serializer[Any]):
+        property = serializers.IntegerField(min_value=1)
+        check_in = serializers.DateField()
+        check_out = serializers.DateField()
+        guests = serializers.IntegerField(min_value=1, max_value=500)
+        guest = GuestSerializer(required=False)
+        total = serializers.DecimalField(
+            max_digits=12, decimal_places=2, min_value=0, required=False
+        )
+        note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: BookingOutput(many=True), **_errors(400, 401, 403)},
+        description=(
+            "Stays and blocks of the business; start/end select stays overlapping [start, end)."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = booking_list(business=_business(request), filters=filters.validated_data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(BookingOutput(page, many=True).data)
+
+    @extend_schema(
+        request=CreateSerializer,
+        responses={201: BookingOutput, **_errors(400, 401, 403, 404, 409, 415)},
+        description=(
+            "Record a confirmed stay taken outside Holidesk (phone, email). The property's "
+            "stay rules apply (minimum nights, guests, notice, horizon)."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        payload = self.CreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        prop = _property(_business(request), data["property"])
+        _date_range(
+            data["check_in"], data["check_out"], start_name="check_in", end_name="check_out"
+        )
+        guest = data.get("guest") or {}
+        booking = booking_create(
+            property=prop,
+            check_in=data["check_in"],
+            check_out=data["check_out"],
+            guests=data["guests"],
+            source=Booking.Source.API,
+            guest_name=guest.get("name", ""),
+            guest_email=guest.get("email", ""),
+            guest_phone=guest.get("phone", ""),
+            total=data.get("total"),
+            note=data["note"],
+            enforce_rules=True,
+        )
+        return Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
+
+
+class BookingDetailApi(APIView):
+    @extend_schema(responses={200: BookingOutput, **_errors(401, 403, 404)})
+    def get(self, request: Request, reference: str) -> Response:
+        return Response(BookingOutput(_booking(_business(request), reference)).data)
+
+
+class BookingCancelApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                name="Cancellation",
+                fields={
+                    "booking": BookingOutput(),
+                    "refund": serializers.DecimalField(max_digits=12, decimal_places=2),
+                },
+            ),
+            **_errors(401, 403, 404, 409),
+        },
+        description=(
+            "Cancel a stay under the property's cancellation policy; answers the refund it implies."
+        ),
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        booking = _booking(_business(request), reference)
+        cancelled, refund = booking_cancel(booking=booking, reason="cancelled through the API")
+        return Response({"booking": BookingOutput(cancelled).data, "refund": str(refund)})
+
+
+class BookingChangeDatesApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        check_in = serializers.DateField()
+        check_out = serializers.DateField()
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: inline_serializer(
+                name="DateChange",
+                fields={
+                    "booking": BookingOutput(),
+                    "price_difference": serializers.DecimalField(max_digits=12, decimal_places=2),
+                },
+            ),
+            **_errors(400, 401, 403, 404, 409, 415),
+        },
+        description=(
+            "Move or extend a confirmed stay. 409 stay_unavailable names the conflicting range."
+        ),
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        booking = _booking(_business(request), reference)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        _date_range(
+            data["check_in"], data["check_out"], start_name="check_in", end_name="check_out"
+        )
+        changed, difference = booking_change_dates(
+            booking=booking, check_in=data["check_in"], check_out=data["check_out"]
+        )
+        return Response(
+            {"booking": BookingOutput(changed).data, "price_difference": str(difference)}
+        )
+
+
+# --- Blocks -----------------------------------------------------------------------------
+
+
+class BlockCreateApi(APIView):
+    class InputSerializer(serializers.Serializer[Any]):
+        property = serializers.IntegerField(min_value=1)
+        start = serializers.DateField()
+        end = serializers.DateField()
+        note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: BookingOutput, **_errors(400, 401, 403, 404, 409, 415)},
+        description="Close nights [start, end) on a property's calendar (an owner block).",
+    )
+    def post(self, request: Request) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        prop = _property(_business(request), data["property"])
+        start, end = data["start"], data["end"]
+        _date_range(start, end)
+        today = prop.local_today()
+        if start < today:
+            raise InvalidDates(
+                "A block cannot start in the past.", fields={"start": ["in the past"]}
+            )
+        horizon = today + timedelta(days=prop.booking_horizon_days)
+        if end > horizon:
+            raise InvalidDates(
+                f"Blocks can reach at most {horizon.isoformat()} (the booking horizon).",
+                fields={"end": [f"on or before {horizon.isoformat()}"]},
+            )
+        block = block_create(property=prop, start=start, end=end, note=data["note"])
+        return Response(BookingOutput(block).data, status=status.HTTP_201_CREATED)
+
+
+class BlockDeleteApi(APIView):
+    @extend_schema(responses={204: None, **_errors(401, 403, 404, 409)})
+    def delete(self, request: Request, reference: str) -> Response:
+        block = _booking(_business(request), reference)
+        block_remove(block=block)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,71 @@
+"""Booking domain errors. Each names the rule broken, in words a guest understands."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from properties.errors import DomainError
+
+
+class BookingError(DomainError):
+    code = "booking_error"
+    http_status = 400
+
+
+class StayUnavailable(BookingError):
+    """The nights overlap another active stay or block on the same property."""
+
+    code = "stay_unavailable"
+    http_status = 409
+
+    def __init__(self, message: str = "", *, conflict: tuple[date, date] | None = None):
+        self.conflict = conflict
+        if not message:
+            message = "Those dates are no longer available."
+            if conflict:
+                message = (
+                    f"Those dates overlap another stay from {conflict[0]:%-d %b %Y} "
+                    f"to {conflict[1]:%-d %b %Y}."
+                )
+        details = {}
+        if conflict:
+            details["conflict"] = {"start": conflict[0].isoformat(), "end": conflict[1].isoformat()}
+        super().__init__(message, **details)
+
+
+class RuleViolation(BookingError):
+    """A stay rule (minimum nights, guests, advance notice, horizon...) is broken."""
+
+    code = "rule_violation"
+    http_status = 400
+
+
+class InvalidDates(RuleViolation):
+    code = "invalid_dates"
+
+
+class MinimumStay(RuleViolation):
+    code = "minimum_stay"
+
+
+class MaximumStay(RuleViolation):
+    code = "maximum_stay"
+
+
+class TooManyGuests(RuleViolation):
+    code = "invalid_guests"
+
+
+class AdvanceNotice(RuleViolation):
+    code = "advance_notice"
+
+
+class BeyondHorizon(RuleViolation):
+    code = "beyond_horizon"
+
+
+class InvalidTransition(BookingError):
+    """The booking is not in a state that allows this (e.g. cancelling a cancelled one)."""
+
+    code = "invalid_state"
+    http_status = 409

@@ -1,0 +1,29 @@
+"""The Celery app. Periodic schedules live here, in code, not in a database.
+
+Tasks carry only work that is due now: anything scheduled for later is a row in
+PostgreSQL (the message outbox, the partner push outbox), so flushing Redis or losing
+a worker loses nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("holidesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
+    # Each app lists its periodic tasks in <app>/beat.py; the whole schedule is their
+    # union. Imported once Django's settings are configured, as the schedules read them.
+    from bookings.beat import BEAT_SCHEDULE as BOOKINGS_BEAT
+    from integrations.beat import BEAT_SCHEDULE as INTEGRATIONS_BEAT
+    from messaging.beat import BEAT_SCHEDULE as MESSAGING_BEAT
+
+    sender.conf.beat_schedule = {**BOOKINGS_BEAT, **MESSAGING_BEAT, **INTEGRATIONS_BEAT}

@@ -1,0 +1,385 @@
+"""Holidesk settings, all from environment variables (see the README's table).
+
+Development defaults are safe to run on a laptop; `DEBUG=false` turns on production
+hardening and makes secrets mandatory.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import (
+    database_from_url,
+    email_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_str,
+)
+
+# Lets admin and form classes be written with type parameters (ModelAdmin[Property]).
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", default=True)
+TESTING = env_bool("HOLIDESK_TESTING", default=False)
+
+if DEBUG:
+    SECRET_KEY = env_str("SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")
+else:
+    SECRET_KEY = env_str("SECRET_KEY")
+    if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-only"):
+        raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters.")
+
+# --- Hosts and tenancy -------------------------------------------------------------
+# Business sites live on <slug>.<HOLIDESK_BASE_DOMAIN> or on a custom domain; the app
+# host (owners, admin, API, webhooks, iCal) has no business. Host validation is done
+# by properties.middleware.BusinessHostMiddleware, which answers 404 for any host it
+# does not know. Django's ALLOWED_HOSTS cannot list custom domains added at run time.
+HOLIDESK_BASE_DOMAIN = env_str("HOLIDESK_BASE_DOMAIN", "localhost").lower().strip(".")
+HOLIDESK_APP_HOST = env_str("HOLIDESK_APP_HOST", HOLIDESK_BASE_DOMAIN).lower()
+PORT = env_int("PORT", 8000, minimum=1)
+# Public URLs we print or email: http with the dev port in development, https in production.
+HOLIDESK_URL_SCHEME = env_choice(
+    "HOLIDESK_URL_SCHEME", ("http", "https"), "http" if DEBUG else "https"
+)
+HOLIDESK_URL_PORT = env_int("HOLIDESK_URL_PORT", PORT if DEBUG else 0, minimum=0)
+ALLOWED_HOSTS = ["*"]
+HOLIDESK_RESERVED_SLUGS = frozenset(
+    [
+        "www",
+        "app",
+        "api",
+        "admin",
+        "static",
+        "media",
+        "mail",
+        "smtp",
+        "imap",
+        "pop",
+        "ftp",
+        "assets",
+        "cdn",
+        "docs",
+        "help",
+        "support",
+        "status",
+        "blog",
+        "dashboard",
+        "login",
+        "signup",
+        "account",
+        "accounts",
+        "billing",
+        "webhooks",
+        "ical",
+        "auth",
+        "holidesk",
+        "root",
+        "test",
+        "demo",
+        "staging",
+        "dev",
+    ]
+)
+
+# --- Applications ------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.sites",
+    "django.contrib.postgres",
+    "allauth",
+    "allauth.account",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "config",
+    "properties",
+    "bookings",
+    "messaging",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "properties.middleware.BusinessHostMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+HOLIDESK_SITE_URLCONF = "config.site_urls"
+WSGI_APPLICATION = "config.wsgi.application"
+AUTH_USER_MODEL = "properties.User"
+SITE_ID = 1
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "properties.context_processors.business",
+            ],
+        },
+    },
+]
+
+# --- Data stores -------------------------------------------------------------------
+DATABASES = {
+    "default": {
+        **database_from_url(env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/holidesk")),
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        # Services own their transactions (bookings.services); requests do not.
+        "ATOMIC_REQUESTS": False,
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+HOLIDESK_REDIS_PREFIX = env_str("HOLIDESK_REDIS_PREFIX", "holidesk")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": HOLIDESK_REDIS_PREFIX,
+        "TIMEOUT": 300,
+    }
+}
+
+# --- Celery ------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{HOLIDESK_REDIS_PREFIX}:celery:"}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 100
+# Tasks are safe to run twice (they re-read state from PostgreSQL), so prefer a
+# redelivery over a loss when a worker dies mid-task.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- Auth and accounts -------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+ACCOUNT_ADAPTER = "properties.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = env_choice(
+    "ACCOUNT_EMAIL_VERIFICATION",
+    ("mandatory", "optional", "none"),
+    "optional" if DEBUG else "mandatory",
+)
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = None
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+
+# Cookies stay per host: no SESSION_COOKIE_DOMAIN, so a session on one business site
+# is never sent to another business's site or to the app host.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- API ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "properties.auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["properties.auth.IsBusinessMember"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Holidesk API",
+    "DESCRIPTION": "Owner REST API and partner channel webhooks of Holidesk.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Email -------------------------------------------------------------------------
+_email = email_from_url(env_str("EMAIL_URL", "console:"))
+EMAIL_BACKEND = _email.pop("EMAIL_BACKEND")
+ANYMAIL = _email.get("ANYMAIL", {})
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH")
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"Holidesk <no-reply@{HOLIDESK_BASE_DOMAIN}>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_RATE_PER_SECOND = env_float("EMAIL_RATE_PER_SECOND", 10.0, minimum=0.1)
+
+# --- Payments ----------------------------------------------------------------------
+PAYMENTS_BACKEND = env_choice("PAYMENTS_BACKEND", ("fake", "stripe"), "fake" if DEBUG else "stripe")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+if PAYMENTS_BACKEND == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET."
+    )
+
+# --- Secrets at rest ---------------------------------------------------------------
+# Fernet key for channel secrets (which we must read back to sign). In development it
+# is derived from SECRET_KEY so a fresh checkout works; production sets its own.
+if DEBUG:
+    _derived = base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()
+    HOLIDESK_ENCRYPTION_KEY = env_str("HOLIDESK_ENCRYPTION_KEY", _derived)
+else:
+    HOLIDESK_ENCRYPTION_KEY = env_str("HOLIDESK_ENCRYPTION_KEY")
+
+# --- Bookings ----------------------------------------------------------------------
+HOLIDESK_HOLD_MINUTES = env_int("HOLIDESK_HOLD_MINUTES", 30, minimum=1)
+
+# --- Static and media files --------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+STORAGE = env_choice("STORAGE", ("local", "s3"), "local")
+if STORAGE == "s3":
+    _media_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "region_name": env_str("AWS_S3_REGION_NAME", "eu-west-1"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN", "") or None,
+            "file_overwrite": False,
+            "default_acl": None,
+            "querystring_auth": False,
+        },
+    }
+else:
+    _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _media_storage,
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Internationalisation ----------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Production hardening ----------------------------------------------------------
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    # TLS ends at the load balancer, which sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancer health checks speak plain HTTP to the task.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    CSRF_TRUSTED_ORIGINS = [
+        f"https://{HOLIDESK_APP_HOST}",
+        f"https://*.{HOLIDESK_BASE_DOMAIN}",
+    ]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# --- Messaging ---------------------------------------------------------------------
+# The outbox dispatcher runs every MESSAGING_DISPATCH_INTERVAL seconds (Celery beat).
+MESSAGING_DISPATCH_INTERVAL = env_float("MESSAGING_DISPATCH_INTERVAL", 5.0, minimum=0.1)
+# Most rows one dispatcher run hands to workers (the rest wait for the next run).
+MESSAGING_DISPATCH_BATCH = env_int("MESSAGING_DISPATCH_BATCH", 5000, minimum=1)
+# A claimed row not sent within this lease (Redis flushed, worker lost) is claimed again.
+MESSAGING_CLAIM_LEASE_SECONDS = env_int("MESSAGING_CLAIM_LEASE_SECONDS", 300, minimum=10)
+# A row stuck in `sending` this long was interrupted mid-send: marked for review.
+MESSAGING_SENDING_STALE_SECONDS = env_int("MESSAGING_SENDING_STALE_SECONDS", 600, minimum=60)
+MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 5, minimum=1)
+# How long a send task waits for the rate limiter before handing the row back.
+MESSAGING_RATE_WAIT_SECONDS = env_float("MESSAGING_RATE_WAIT_SECONDS", 30.0, minimum=0.1)
+# Margin added to each rate-limit window, absorbing grant-to-provider jitter.
+MESSAGING_RATE_GUARD_MS = env_int("MESSAGING_RATE_GUARD_MS", 10, minimum=0)
+# Wake the dispatcher right after a booking commits (off in tests: no worker listens).
+MESSAGING_KICK_DISPATCHER = env_bool("MESSAGING_KICK_DISPATCHER", default=not TESTING)
+# Staff email links stay valid this many days after the job.
+MESSAGING_STAFF_LINK_DAYS = env_int("MESSAGING_STAFF_LINK_DAYS", 3, minimum=1)

@@ -1,0 +1,7 @@
+"""Periodic tasks of this app, merged into the Celery beat schedule in config/celery.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {}

@@ -1,0 +1,377 @@
+"""The owner's views of messaging: outbox, staff, turnovers, key codes, templates,
+broadcasts. All scoped to the acting business by TenantAdmin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from messaging import rendering, selectors, services
+from messaging.models import (
+    Broadcast,
+    BusinessMessaging,
+    EmailTemplate,
+    GuestOptOut,
+    KeyCode,
+    PropertyMessaging,
+    ScheduledMessage,
+    SentEmail,
+    Staff,
+    Turnover,
+)
+from properties.access import acting_business
+from properties.admin_base import TenantAdmin, site
+from properties.models import Business
+
+
+def _business_of(request: HttpRequest, obj: Any = None) -> Any:
+    if obj is not None and getattr(obj, "business_id", None):
+        return obj.business
+    return acting_business(request)
+
+
+@admin.register(BusinessMessaging, site=site)
+class BusinessMessagingAdmin(TenantAdmin):
+    list_display = ["business", "quiet_hours", "reminder_days_before", "welcome_hours_before"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        business = acting_business(request)
+        if business is None or BusinessMessaging.objects.filter(business=business).exists():
+            return False
+        return super().has_add_permission(request)
+
+
+@admin.register(Staff, site=site)
+class StaffAdmin(TenantAdmin):
+    list_display = ["name", "kind", "email", "phone", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(PropertyMessaging, site=site)
+class PropertyMessagingAdmin(TenantAdmin):
+    list_display = ["property", "default_cleaner", "current_code"]
+    readonly_fields = ["key_codes"]
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "default_cleaner" and field is not None:
+            field.queryset = field.queryset.filter(active=True)
+        return field
+
+    @admin.display(description="current key code")
+    def current_code(self, obj: PropertyMessaging) -> str:
+        codes = selectors.key_codes_for_owner(obj.property)
+        return codes["current"].code if codes["current"] else "—"
+
+    @admin.display(description="key codes")
+    def key_codes(self, obj: PropertyMessaging) -> str:
+        if obj.pk is None:
+            return "—"
+        codes = selectors.key_codes_for_owner(obj.property)
+        current = codes["current"].code if codes["current"] else "—"
+        previous = ", ".join(c.code for c in codes["previous"]) or "—"
+        upcoming = ", ".join(f"{c.code} (from {c.valid_from})" for c in codes["upcoming"]) or "—"
+        return format_html(
+            "Current: <strong>{}</strong><br>Previous: {}<br>Upcoming: {}",
+            current,
+            previous,
+            upcoming,
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        services.property_messages_refresh(prop=obj.property)
+
+
+@admin.register(Turnover, site=site)
+class TurnoverAdmin(TenantAdmin):
+    list_display = ["property", "starts_at", "ends_at", "cleaner", "state", "code", "accept_by"]
+    list_filter = ["state", "property"]
+    date_hierarchy = "starts_at"
+    fields = [
+        "property",
+        "booking",
+        "next_booking",
+        "cleaner",
+        "starts_at",
+        "ends_at",
+        "accept_by",
+        "state",
+        "code",
+        "accepted_at",
+        "done_at",
+        "problem",
+        "owner_alerted_at",
+    ]
+    readonly_fields = [str(f) for f in fields if f != "cleaner"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    @admin.display(description="key code to set")
+    def code(self, obj: Turnover) -> str:
+        key = KeyCode.objects.filter(turnover=obj).first()
+        return key.code if key else "—"
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "cleaner" in form.changed_data:
+            services.turnover_cleaner_assigned(turnover=obj)
+
+
+@admin.register(KeyCode, site=site)
+class KeyCodeAdmin(TenantAdmin):
+    """Read-only: codes change only through turnovers, and are never deleted by hand."""
+
+    list_display = ["property", "code", "valid_from", "status", "turnover"]
+    list_filter = ["property"]
+    readonly_fields = ["property", "code", "valid_from", "turnover", "retired_at", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="status")
+    def status(self, obj: KeyCode) -> str:
+        if obj.retired_at:
+            return "not used (job cancelled)"
+        codes = selectors.key_codes_for_owner(obj.property)
+        if codes["current"] and codes["current"].pk == obj.pk:
+            return "current"
+        if obj.valid_from > obj.property.local_today():
+            return "upcoming"
+        return "previous"
+
+
+class EmailTemplateForm(forms.ModelForm[EmailTemplate]):
+    class Meta:
+        model = EmailTemplate
+        fields = ["kind", "subject", "body", "active"]
+        help_texts = {
+            "body": "Plain text. Variables: "
+            + ", ".join("{{ " + name + " }}" for name in rendering.VARIABLES),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("subject", "body"):
+            unknown = rendering.unknown_variables(data.get(name) or "")
+            if unknown:
+                self.add_error(name, f"Unknown variable(s): {', '.join(unknown)}.")
+        return data
+
+
+@admin.register(EmailTemplate, site=site)
+class EmailTemplateAdmin(TenantAdmin):
+    form = EmailTemplateForm
+    list_display = ["kind", "subject", "active", "updated_at", "preview_link"]
+    list_filter = ["active"]
+
+    def get_urls(self) -> list[URLPattern]:
+        info = (self.opts.app_label, self.opts.model_name)
+        return [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="{}_{}_preview".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="preview")
+    def preview_link(self, obj: EmailTemplate) -> str:
+        url = reverse("admin:messaging_emailtemplate_preview", args=[obj.pk])
+        return format_html('<a href="{}">Preview</a>', url)
+
+    def preview_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404("No such template.")
+        context = rendering.sample_context(obj.business, obj.kind)
+        rendered = rendering.render(obj.business, obj.kind, context)
+        return TemplateResponse(
+            request,
+            "messaging/admin_preview.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": obj,
+                "title": f"Preview: {obj.get_kind_display()}",
+                "rendered": rendered,
+            },
+        )
+
+
+class BroadcastForm(forms.ModelForm[Broadcast]):
+    class Meta:
+        model = Broadcast
+        fields = ["property", "free_from", "free_until", "note"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end, prop = data.get("free_from"), data.get("free_until"), data.get("property")
+        if start and end and end <= start:
+            self.add_error("free_until", "Must be after the first free night.")
+        if prop and end and end <= prop.local_today():
+            self.add_error("free_until", "These dates are in the past.")
+        return data
+
+
+@admin.register(Broadcast, site=site)
+class BroadcastAdmin(TenantAdmin):
+    form = BroadcastForm
+    list_display = ["property", "free_from", "free_until", "created_at", "progress"]
+    readonly_fields = ["progress"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="progress (sent / total)")
+    def progress(self, obj: Broadcast) -> str:
+        if obj.pk is None:
+            return "—"
+        figures = selectors.broadcast_progress(obj)
+        extra = []
+        if figures["skipped"]:
+            extra.append(f"{figures['skipped']} skipped")
+        if figures["failed"]:
+            extra.append(f"{figures['failed']} failed")
+        suffix = f" ({', '.join(extra)})" if extra else ""
+        return f"{figures['sent']} / {obj.total}{suffix}"
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The property choices are the acting business's own (TenantAdmin).
+        business: Business = obj.property.business
+        created = services.broadcast_send(
+            business=business,
+            property=obj.property,
+            free_from=obj.free_from,
+            free_until=obj.free_until,
+            note=obj.note,
+        )
+        obj.pk = created.pk
+        obj.business = created.business
+        obj.total = created.total
+        obj.created_at = created.created_at
+        obj._state.adding = False
+
+
+@admin.register(ScheduledMessage, site=site)
+class ScheduledMessageAdmin(TenantAdmin):
+    list_display = [
+        "kind",
+        "recipient",
+        "send_at",
+        "state",
+        "needs_review",
+        "attempts",
+        "booking",
+        "sent_at",
+    ]
+    list_filter = ["state", "needs_review", "kind", "priority"]
+    search_fields = ["recipient", "booking__reference"]
+    date_hierarchy = "send_at"
+    actions = ["send_now", "cancel"]
+    list_select_related = ["booking"]
+    readonly_fields = [
+        "booking",
+        "turnover",
+        "broadcast",
+        "kind",
+        "recipient",
+        "recipient_name",
+        "key",
+        "send_at",
+        "expires_at",
+        "priority",
+        "state",
+        "attempts",
+        "last_error",
+        "needs_review",
+        "sent_at",
+        "message_id",
+        "provider_message_id",
+        "context",
+    ]
+    exclude = ["claimed_until", "sending_at"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Send now (also re-sends failed or skipped ones)")
+    def send_now(self, request: HttpRequest, queryset: QuerySet[ScheduledMessage]) -> None:
+        business = acting_business(request)
+        if business is None:
+            return
+        count = services.outbox_send_now(
+            business=business, message_ids=list(queryset.values_list("pk", flat=True))
+        )
+        services.outbox_kick()
+        self.message_user(request, f"{count} message(s) will go out now.")
+
+    @admin.action(description="Cancel")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[ScheduledMessage]) -> None:
+        business = acting_business(request)
+        if business is None:
+            return
+        count = services.outbox_cancel(
+            business=business, message_ids=list(queryset.values_list("pk", flat=True))
+        )
+        self.message_user(request, f"{count} scheduled message(s) cancelled.")
+
+
+@admin.register(SentEmail, site=site)
+class SentEmailAdmin(TenantAdmin):
+    list_display = ["sent_at", "kind", "to", "subject", "provider_message_id"]
+    list_filter = ["kind"]
+    search_fields = ["to", "message_id", "provider_message_id"]
+    readonly_fields = [
+        "scheduled_message",
+        "kind",
+        "to",
+        "subject",
+        "message_id",
+        "provider_message_id",
+        "backend",
+        "sent_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(GuestOptOut, site=site)
+class GuestOptOutAdmin(TenantAdmin):
+    list_display = ["email", "created_at"]
+    search_fields = ["email"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.email = obj.email.strip().lower()
+        obj.created_at = obj.created_at or timezone.now()
+        super().save_model(request, obj, form, change)

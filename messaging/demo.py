@@ -1,0 +1,41 @@
+"""Demo data of this app for `manage.py seed_demo` (see config/management/commands).
+
+Idempotent: the demo cleaner is looked up by email, settings rows are created only
+when missing, and messages are scheduled through the outbox's unique keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from messaging import services
+from messaging.models import Staff
+from properties.demo import DemoBusiness
+
+
+def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> None:
+    """A cleaner per business, the default cleaner of every property, and the
+    messages, cleaning jobs and key codes of the demo bookings."""
+    for demo in seeded:
+        business = demo.business
+        email = f"cleaner@{business.slug}.example.com"
+        cleaner = Staff.objects.filter(business=business, email=email).first()
+        if cleaner is None:
+            cleaner = services.staff_create(
+                business=business,
+                name=f"{business.name} cleaning team",
+                email=email,
+                phone="+441234500000",
+            )
+        services.business_messaging_get_or_create(business=business)
+        for prop in demo.properties:
+            settings_row = services.property_messaging_get_or_create(prop=prop)
+            if settings_row.default_cleaner_id is None:
+                settings_row.default_cleaner = cleaner
+                settings_row.key_box_location = "to the left of the front door"
+                settings_row.directions = "Park by the gate; the entrance is at the back."
+                settings_row.save()
+            services.property_messages_refresh(prop=prop)
+
+
+def describe(entry: dict[str, Any], demo: DemoBusiness) -> None:
+    """Messaging adds nothing to the printed JSON."""

@@ -1,0 +1,34 @@
+"""Messaging domain errors (views map them to pages, the admin to form errors)."""
+
+from __future__ import annotations
+
+from properties.errors import DomainError
+
+
+class MessagingError(DomainError):
+    code = "messaging_error"
+    http_status = 400
+
+
+class NotFound(MessagingError):
+    code = "not_found"
+    http_status = 404
+
+
+class JobClosed(MessagingError):
+    """A staff link for a job that was cancelled."""
+
+    code = "job_closed"
+    http_status = 409
+
+
+class LinkOutdated(MessagingError):
+    """A staff link from an email older than the job's latest change."""
+
+    code = "link_outdated"
+    http_status = 409
+
+
+class InvalidBroadcast(MessagingError):
+    code = "invalid_broadcast"
+    http_status = 400

@@ -1,0 +1,31 @@
+"""Receivers of the booking engine's and integrations' signals: one line each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from bookings import signals
+from messaging import services
+
+
+@receiver(signals.calendar_written, dispatch_uid="messaging.calendar_written")
+def on_calendar_written(sender: Any, booking: Any, action: str, previous: Any, **kw: Any) -> None:
+    services.calendar_changed(booking=booking, action=action, previous=previous)
+
+
+@receiver(signals.booking_confirmed, dispatch_uid="messaging.booking_confirmed")
+@receiver(signals.booking_changed, dispatch_uid="messaging.booking_changed")
+@receiver(signals.booking_cancelled, dispatch_uid="messaging.booking_cancelled")
+def on_booking_committed(sender: Any, **kwargs: Any) -> None:
+    services.outbox_kick()
+
+
+@receiver(signals.conflict_recorded, dispatch_uid="messaging.conflict_recorded")
+def on_conflict_recorded(
+    sender: Any, business_id: int, conflict_id: Any, summary: str, **kw: Any
+) -> None:
+    services.conflict_notice_schedule(
+        business_id=business_id, conflict_id=conflict_id, summary=summary
+    )

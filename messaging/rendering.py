@@ -1,0 +1,338 @@
+"""Turning an outbox row into an email.
+
+Every template, built-in or the owner's, sees the same fixed set of variables
+(`VARIABLES`), all plain strings. Owners' subjects and bodies are not Django
+templates: only `{{ name }}` placeholders of that set are replaced, so a template can
+reach no attribute, tag or filter. Built-in templates live in templates/emails/ as
+`<kind>.txt` and `<kind>.html` (extending emails/base.html) and receive the same dict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.utils import formataddr, parseaddr
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils.html import escape, linebreaks, urlize
+from icalendar import Calendar, Event
+
+from bookings.models import Booking
+from messaging import links
+from messaging.models import AUDIENCE, Audience, EmailTemplate, Kind, ScheduledMessage
+from messaging.selectors import (
+    check_in_moment,
+    check_out_moment,
+    code_for_arrival,
+    timing_for,
+)
+from properties.models import Business, Property
+from properties.urls_util import business_site_url
+
+# The documented variables (docs/scheduling.md). Values are always strings; a variable
+# that does not apply to a message is empty.
+VARIABLES: dict[str, str] = {
+    "business_name": "Your business's name",
+    "business_email": "Your contact email",
+    "business_url": "Your booking site",
+    "guest_name": "The guest's name",
+    "booking_reference": "Booking reference, e.g. HD-7KQ3ZP",
+    "property_name": "The property",
+    "property_address": "Its address",
+    "check_in_date": "Check-in day, e.g. Saturday 5 July 2031",
+    "check_in_time": "Check-in time, e.g. 16:00",
+    "check_out_date": "Check-out day",
+    "check_out_time": "Check-out time",
+    "nights": "Number of nights",
+    "guests": "Number of guests",
+    "key_code": "The key-box code on arrival (welcome and corrections only)",
+    "key_box_location": "Where the key box is",
+    "directions": "Directions to the property",
+    "trip_url": "The guest's booking page",
+    "changes": "What changed (correction and job update emails)",
+    "staff_name": "The cleaner's name",
+    "job_start": "When the cleaning job can start (the check-out)",
+    "job_end": "When it must be finished (the next check-in), or 'no arrival booked'",
+    "job_state": "The job's state: pending, accepted, done, problem or cancelled",
+    "accept_url": "Link: accept the job",
+    "done_url": "Link: job done",
+    "problem_url": "Link: report a problem",
+    "free_from": "Broadcast: first free night",
+    "free_until": "Broadcast: day after the last free night",
+    "note": "Broadcast: your personal line",
+    "book_url": "Broadcast: link to book the property",
+    "unsubscribe_url": "Broadcast: unsubscribe link",
+    "summary": "Conflict or alert summary",
+    "problem": "The problem a staff member reported",
+}
+
+SUBJECTS: dict[str, str] = {
+    Kind.CONFIRMATION: "Your stay at {{ property_name }} is confirmed ({{ booking_reference }})",
+    Kind.REMINDER: "See you soon at {{ property_name }}",
+    Kind.WELCOME: "Arrival details and key code for {{ property_name }}",
+    Kind.KEY_UPDATE: "Updated arrival details for {{ property_name }}",
+    Kind.CHECKOUT_REMINDER: "Check-out tomorrow at {{ check_out_time }}",
+    Kind.THANK_YOU: "Thank you for staying at {{ property_name }}",
+    Kind.CANCELLATION: "Your booking {{ booking_reference }} is cancelled",
+    Kind.BROADCAST: "{{ property_name }} is free from {{ free_from }}",
+    Kind.CLEANER_JOB: "Cleaning job: {{ property_name }}, {{ job_start }}",
+    Kind.CLEANER_UPDATE: "Changed cleaning job: {{ property_name }}",
+    Kind.OWNER_NEW_BOOKING: "New booking {{ booking_reference }}: {{ property_name }}",
+    Kind.OWNER_CANCELLATION: "Cancelled: {{ booking_reference }} at {{ property_name }}",
+    Kind.OWNER_CONFLICT: "Calendar conflict needs you: {{ summary }}",
+    Kind.OWNER_PROBLEM: "Problem reported at {{ property_name }}",
+    Kind.OWNER_UNACCEPTED: "Cleaning job not accepted: {{ property_name }}",
+}
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def unknown_variables(text: str) -> list[str]:
+    return sorted({m.group(1) for m in _PLACEHOLDER.finditer(text)} - set(VARIABLES))
+
+
+def substitute(text: str, context: dict[str, str]) -> str:
+    """Replace {{ name }} placeholders; nothing else in the text has any meaning."""
+    return _PLACEHOLDER.sub(lambda m: context.get(m.group(1), ""), text)
+
+
+@dataclass
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _day(value: date) -> str:
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def _moment(prop: Property, value: datetime | None) -> str:
+    if value is None:
+        return "no arrival booked yet"
+    local = value.astimezone(prop.tz)
+    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
+
+
+def _base_context(business: Business) -> dict[str, str]:
+    return {
+        **dict.fromkeys(VARIABLES, ""),
+        "business_name": business.name,
+        "business_email": business.contact_email,
+        "business_url": business_site_url(business, "/"),
+    }
+
+
+def trip_url(booking: Booking) -> str:
+    return business_site_url(booking.business, f"/trips/{booking.reference}/")
+
+
+def booking_context(booking: Booking, context: dict[str, str]) -> None:
+    prop = booking.property
+    context.update(
+        guest_name=booking.guest_name or "there",
+        booking_reference=booking.reference,
+        property_name=prop.name,
+        property_address=prop.address,
+        check_in_date=_day(booking.check_in),
+        check_in_time=f"{prop.check_in_time:%H:%M}",
+        check_out_date=_day(booking.check_out),
+        check_out_time=f"{prop.check_out_time:%H:%M}",
+        nights=str(booking.nights),
+        guests=str(booking.guests),
+        trip_url=trip_url(booking),
+    )
+    timing = timing_for(prop)
+    context.update(directions=timing.directions, key_box_location=timing.key_box_location)
+
+
+def row_context(row: ScheduledMessage, *, now: datetime) -> dict[str, str]:
+    """The variables of one outbox row, computed from the current state of its
+    booking or job (so a message rendered late is never stale)."""
+    business = row.business
+    context = _base_context(business)
+    extra = row.context or {}
+    for name in ("changes", "summary", "problem", "note"):
+        if extra.get(name):
+            context[name] = str(extra[name])
+    booking = row.booking
+    if booking is not None:
+        booking_context(booking, context)
+    if row.kind in (Kind.WELCOME, Kind.KEY_UPDATE) and booking is not None:
+        code = code_for_arrival(booking)
+        context["key_code"] = code.code if code else ""
+    if row.turnover_id is not None:
+        turnover = row.turnover
+        assert turnover is not None
+        prop = turnover.property
+        context.update(
+            property_name=prop.name,
+            property_address=prop.address,
+            job_start=_moment(prop, turnover.starts_at),
+            job_end=_moment(prop, turnover.ends_at),
+            staff_name=turnover.cleaner.name if turnover.cleaner else "",
+            job_state=turnover.state,
+            key_box_location=timing_for(prop).key_box_location,
+        )
+        key = getattr(turnover, "key_code", None)
+        if row.kind in (Kind.CLEANER_JOB, Kind.CLEANER_UPDATE) and key is not None:
+            context["key_code"] = key.code
+        if row.kind in (Kind.CLEANER_JOB, Kind.CLEANER_UPDATE):
+            end = turnover.ends_at or turnover.starts_at + timedelta(days=1)
+            expires = max(end, now) + timedelta(days=settings.MESSAGING_STAFF_LINK_DAYS)
+            for action in links.STAFF_ACTIONS:
+                context[f"{action}_url"] = links.staff_url(
+                    turnover_id=turnover.pk,
+                    action=action,
+                    revision=turnover.revision,
+                    expires=expires,
+                )
+    if row.broadcast_id is not None:
+        broadcast = row.broadcast
+        assert broadcast is not None
+        prop = broadcast.property
+        context.update(
+            guest_name=row.recipient_name or "there",
+            property_name=prop.name,
+            property_address=prop.address,
+            free_from=_day(broadcast.free_from),
+            free_until=_day(broadcast.free_until),
+            note=broadcast.note,
+            book_url=business_site_url(business, f"/p/{prop.slug}/"),
+            unsubscribe_url=links.unsubscribe_url(business_id=business.pk, email=row.recipient),
+        )
+    return context
+
+
+def sample_context(business: Business, kind: str) -> dict[str, str]:
+    """Variables for a template preview: a made-up booking at the first property."""
+    context = _base_context(business)
+    prop = Property.objects.filter(business=business).first()
+    name = prop.name if prop else "Harbour View"
+    check_in = date(2031, 7, 5)
+    context.update(
+        guest_name="Ada Lovelace",
+        booking_reference="HD-7KQ3ZP",
+        property_name=name,
+        property_address=prop.address if prop else "1 Harbour Street",
+        check_in_date=_day(check_in),
+        check_in_time="16:00",
+        check_out_date=_day(check_in + timedelta(days=7)),
+        check_out_time="10:00",
+        nights="7",
+        guests="2",
+        key_code="4821",
+        key_box_location="Left of the front door",
+        directions="Follow the coast road; the cottage is the blue door.",
+        trip_url=business_site_url(business, "/trips/HD-7KQ3ZP/"),
+        changes="Your check-in moved from Friday 4 July to Saturday 5 July 2031.",
+        staff_name="Sam Cleaner",
+        job_start="Sat 12 Jul 2031, 10:00",
+        job_end="Sat 12 Jul 2031, 16:00",
+        job_state="pending",
+        accept_url="#accept",
+        done_url="#done",
+        problem_url="#problem",
+        free_from=_day(date(2031, 9, 6)),
+        free_until=_day(date(2031, 9, 13)),
+        note="We would love to see you again.",
+        book_url=business_site_url(business, "/"),
+        unsubscribe_url="#unsubscribe",
+        summary="Airbnb stay 5-9 July overlaps HD-7KQ3ZP",
+        problem="The dishwasher is leaking.",
+    )
+    return context
+
+
+def render(business: Business, kind: str, context: dict[str, str]) -> Rendered:
+    found = list(EmailTemplate.objects.filter(business=business, kind=kind, active=True)[:1])
+    override = found[0] if found else None
+    layout = {
+        "business": business,
+        "accent": business.accent_colour,
+        "logo_url": business.logo.url if business.logo else "",
+        "audience": AUDIENCE[kind],
+        "kind": kind,
+    }
+    if override is not None:
+        subject = substitute(override.subject, context)
+        text = substitute(override.body, context)
+        body_html = linebreaks(urlize(escape(text), autoescape=False))
+        html = render_to_string(
+            "emails/custom.html", {**layout, "v": context, "body_html": body_html}
+        )
+    else:
+        subject = substitute(SUBJECTS[kind], context)
+        text = render_to_string(f"emails/{kind}.txt", {"v": context})
+        html = render_to_string(f"emails/{kind}.html", {**layout, "v": context})
+    subject = " ".join(subject.split())[:200]
+    return Rendered(subject=subject, text=text.strip() + "\n", html=html)
+
+
+def stay_ics(booking: Booking) -> bytes:
+    prop = booking.property
+    cal = Calendar()
+    cal.add("prodid", "-//Holidesk//Booking//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{booking.reference}@{settings.HOLIDESK_BASE_DOMAIN}")
+    event.add("summary", f"Stay at {prop.name}")
+    event.add("dtstart", check_in_moment(booking).astimezone(UTC))
+    event.add("dtend", check_out_moment(booking).astimezone(UTC))
+    event.add("dtstamp", datetime.now(tz=UTC))
+    event.add("location", " ".join(prop.address.split()) or prop.name)
+    event.add("description", f"Booking {booking.reference} with {booking.business.name}")
+    cal.add_component(event)
+    return bytes(cal.to_ical())
+
+
+def message_id_for(row: ScheduledMessage) -> str:
+    """Stable per row, so a repeated delivery of one message is recognisable."""
+    digest = hashlib.sha256(row.key.encode()).hexdigest()[:10]
+    return f"<hd.{row.pk}.{digest}@{settings.HOLIDESK_BASE_DOMAIN}>"
+
+
+def build_email(
+    row: ScheduledMessage, *, now: datetime
+) -> tuple[EmailMultiAlternatives, dict[str, Any]]:
+    """The email of one outbox row and the facts it told (recorded on the row)."""
+    business = row.business
+    context = row_context(row, now=now)
+    rendered = render(business, row.kind, context)
+    _, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    headers = {"Message-ID": row.message_id or message_id_for(row)}
+    if row.kind == Kind.BROADCAST:
+        headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=formataddr((business.name, from_address)),
+        to=[
+            formataddr((row.recipient_name, row.recipient)) if row.recipient_name else row.recipient
+        ],
+        reply_to=[business.contact_email] if AUDIENCE[row.kind] != Audience.OWNER else None,
+        headers=headers,
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    if row.kind == Kind.CONFIRMATION and row.booking is not None:
+        email.attach(f"{row.booking.reference}.ics", stay_ics(row.booking), "text/calendar")
+    told: dict[str, Any] = {}
+    if row.kind in (Kind.WELCOME, Kind.KEY_UPDATE) and row.booking is not None:
+        told = {
+            "key_code": context["key_code"],
+            "check_in": row.booking.check_in.isoformat(),
+            "check_out": row.booking.check_out.isoformat(),
+        }
+    elif row.kind in (Kind.CLEANER_JOB, Kind.CLEANER_UPDATE):
+        told = {
+            "key_code": context["key_code"],
+            "revision": row.turnover.revision if row.turnover else 0,
+        }
+    return email, told

@@ -1,0 +1,53 @@
+"""Which business a signed-in user is acting for (admin, dashboard, API).
+
+Never from an id the client sends: only from the user's own memberships. A user
+with several businesses picks one; the choice is kept in the session and checked
+against their memberships on every request.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from properties.models import Business, Membership
+
+SESSION_KEY = "holidesk_business_id"
+MANAGING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER)
+
+
+def acting_membership(request: HttpRequest) -> Membership | None:
+    if hasattr(request, "_holidesk_membership"):
+        cached: Membership | None = request._holidesk_membership
+        return cached
+    membership = None
+    user = request.user
+    if user.is_authenticated:
+        memberships = Membership.objects.filter(user=user, role__in=MANAGING_ROLES).select_related(
+            "business"
+        )
+        chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        if chosen is not None:
+            membership = memberships.filter(business_id=chosen).first()
+        if membership is None:
+            membership = memberships.order_by("id").first()
+    request._holidesk_membership = membership  # type: ignore[attr-defined]
+    return membership
+
+
+def acting_business(request: HttpRequest) -> Business | None:
+    membership = acting_membership(request)
+    return membership.business if membership else None
+
+
+def choose_business(request: HttpRequest, business_id: int) -> bool:
+    """Switch the session to another of the user's businesses; False if not theirs."""
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    ok = Membership.objects.filter(
+        user=user, business_id=business_id, role__in=MANAGING_ROLES
+    ).exists()
+    if ok:
+        request.session[SESSION_KEY] = business_id
+        request.__dict__.pop("_holidesk_membership", None)
+    return ok

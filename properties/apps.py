@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PropertiesConfig(AppConfig):
+    name = "properties"
+    verbose_name = "Businesses and properties"
+
+    def ready(self) -> None:
+        from properties import receivers  # noqa: F401  (connects signal receivers)

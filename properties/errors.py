@@ -1,0 +1,26 @@
+"""The root of Holidesk's domain errors.
+
+Services raise these; views, API views and webhooks map them to HTTP once
+(`config.api.exception_handler` for the API). Each carries a stable machine code,
+a human message, and optional structured details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    http_status = 400
+
+    def __init__(self, message: str, *, fields: dict[str, Any] | None = None, **details: Any):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message, "fields": self.fields}
+        body.update(self.details)
+        return body

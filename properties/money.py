@@ -1,0 +1,54 @@
+"""Money helpers: amounts are Decimal in the business currency; Stripe wants minor units.
+
+The single place that knows how many decimals a currency has.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+# ISO 4217 currencies without minor units, as Stripe lists them (zero-decimal currencies).
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    }
+)
+
+
+def currency_exponent(currency: str) -> int:
+    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round to what the currency can pay: cents for EUR, whole yen for JPY."""
+    exponent = currency_exponent(currency)
+    quantum = Decimal(1).scaleb(-exponent)
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP).quantize(Decimal("0.01"))
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """Decimal amount -> integer minor units (cents; yen stay yen). Refuses to round."""
+    exponent = currency_exponent(currency)
+    scaled = amount.scaleb(exponent)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} has more precision than the currency allows.")
+    return int(scaled)
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    return (Decimal(units).scaleb(-currency_exponent(currency))).quantize(Decimal("0.01"))

@@ -1,0 +1,80 @@
+"""Reads for tenancy and properties. Every tenant-owned read takes `business=` first."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+
+from properties.models import Business, Membership, Property, User
+
+HOST_CACHE_SECONDS = 60
+_MISSING = 0  # cached marker for "no such business", so unknown hosts do not hit the DB
+
+
+def _host_cache_key(kind: str, value: str) -> str:
+    return f"business-host:{kind}:{value}"
+
+
+def business_for_slug_or_domain(
+    *, slug: str | None = None, domain: str | None = None
+) -> Business | None:
+    """The business behind a subdomain slug or a custom domain, cached briefly."""
+    if slug is not None:
+        key, lookup = _host_cache_key("slug", slug), {"slug": slug}
+    elif domain is not None:
+        key, lookup = _host_cache_key("domain", domain), {"custom_domain": domain}
+    else:
+        return None
+    cached = cache.get(key)
+    if cached == _MISSING:
+        return None
+    if cached is not None:
+        # Re-check the natural key: a cached id must never route to another business.
+        hit = Business.objects.filter(pk=cached, **lookup).first()
+        if hit is not None:
+            return hit
+    business = Business.objects.filter(**lookup).first()
+    cache.set(key, business.pk if business else _MISSING, HOST_CACHE_SECONDS)
+    return business
+
+
+def forget_business_hosts(
+    *, business: Business, old_slug: str | None, old_domain: str | None
+) -> None:
+    keys = [_host_cache_key("slug", business.slug)]
+    if business.custom_domain:
+        keys.append(_host_cache_key("domain", business.custom_domain))
+    if old_slug:
+        keys.append(_host_cache_key("slug", old_slug))
+    if old_domain:
+        keys.append(_host_cache_key("domain", old_domain))
+    cache.delete_many(keys)
+
+
+def memberships_for_user(*, user: User) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("business").order_by("id")
+
+
+def membership_for(*, user: User, business: Business) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, business=business).first()
+
+
+def property_list_published(*, business: Business) -> QuerySet[Property]:
+    return (
+        Property.objects.for_business(business)
+        .filter(published=True)
+        .prefetch_related("images")
+        .order_by("name")
+    )
+
+
+def property_get_published(*, business: Business, slug: str) -> Property | None:
+    return (
+        Property.objects.for_business(business)
+        .filter(published=True, slug=slug)
+        .select_related("business")
+        .prefetch_related("images")
+        .first()
+    )

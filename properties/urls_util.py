@@ -1,0 +1,26 @@
+"""Absolute URLs of the app host and of business sites, for emails, feeds and output."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from properties.models import Business
+
+
+def _origin(host: str) -> str:
+    port = settings.HOLIDESK_URL_PORT
+    default = 443 if settings.HOLIDESK_URL_SCHEME == "https" else 80
+    suffix = f":{port}" if port and port != default else ""
+    return f"{settings.HOLIDESK_URL_SCHEME}://{host}{suffix}"
+
+
+def app_url(path: str = "") -> str:
+    return _origin(settings.HOLIDESK_APP_HOST) + path
+
+
+def business_host(business: Business) -> str:
+    return business.custom_domain or f"{business.slug}.{settings.HOLIDESK_BASE_DOMAIN}"
+
+
+def business_site_url(business: Business, path: str = "") -> str:
+    return _origin(business_host(business)) + path

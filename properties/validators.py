@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+hex_colour_validator = RegexValidator(
+    r"^#[0-9a-fA-F]{6}$", "Enter a colour as #RRGGBB, for example #0E7490."
+)
+
+
+def validate_business_slug(value: str) -> None:
+    """A business slug becomes a DNS label: <slug>.<base domain>."""
+    if not SLUG_RE.match(value):
+        raise ValidationError(
+            "Use 1 to 63 lowercase letters, digits and hyphens, "
+            "not starting or ending with a hyphen.",
+            code="invalid_slug",
+        )
+    if value in settings.HOLIDESK_RESERVED_SLUGS:
+        raise ValidationError(
+            f"“{value}” is reserved for Holidesk itself; please choose another address.",
+            code="reserved_slug",
+        )
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            f"“{value}” is not an IANA time zone (for example Europe/London).",
+            code="invalid_timezone",
+        )
+
+
+def validate_domain(value: str) -> None:
+    labels = value.split(".")
+    if len(labels) < 2 or not all(SLUG_RE.match(label) for label in labels):
+        raise ValidationError(
+            "Enter a domain name such as www.example.com (lowercase, no scheme, no port).",
+            code="invalid_domain",
+        )
+    base = settings.HOLIDESK_BASE_DOMAIN
+    if value == base or value.endswith("." + base):
+        raise ValidationError(
+            f"A custom domain cannot be under {base}; your site already lives there.",
+            code="invalid_domain",
+        )

@@ -1,0 +1,83 @@
+"""Pages: the app host's landing and onboarding, and each business's visitor site."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from properties.forms import BusinessCreateForm
+from properties.models import Business, User
+from properties.selectors import (
+    memberships_for_user,
+    property_get_published,
+    property_list_published,
+)
+from properties.services import business_create
+from properties.urls_util import business_site_url
+
+
+def _business(request: HttpRequest) -> Business:
+    business = getattr(request, "business", None)
+    if business is None:
+        raise Http404("No business on this host.")
+    return business
+
+
+# --- App host -------------------------------------------------------------------------
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    if isinstance(request.user, User) and memberships_for_user(user=request.user).exists():
+        return redirect("/admin/")
+    return render(request, "site/landing.html", {"base_domain": settings.HOLIDESK_BASE_DOMAIN})
+
+
+@login_required
+def onboarding(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    if memberships_for_user(user=user).exists():
+        return redirect("/admin/")
+    form = BusinessCreateForm(request.POST or None, initial={"contact_email": user.email})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        business = business_create(
+            owner=user,
+            name=data["name"],
+            slug=data["slug"],
+            contact_email=data["contact_email"],
+            timezone_name=data["timezone"],
+            currency=data["currency"],
+        )
+        request.session["holidesk_business_id"] = business.pk
+        return redirect("/admin/")
+    return render(
+        request,
+        "site/onboarding.html",
+        {"form": form, "base_domain": settings.HOLIDESK_BASE_DOMAIN},
+    )
+
+
+# --- Business site --------------------------------------------------------------------
+
+
+def site_home(request: HttpRequest) -> HttpResponse:
+    business = _business(request)
+    return render(
+        request,
+        "site/home.html",
+        {
+            "properties": property_list_published(business=business),
+            "site_url": business_site_url(business),
+        },
+    )
+
+
+def site_property(request: HttpRequest, slug: str) -> HttpResponse:
+    business = _business(request)
+    prop = property_get_published(business=business, slug=slug)
+    if prop is None:
+        raise Http404("No such property.")
+    return render(request, "site/property.html", {"property": prop})

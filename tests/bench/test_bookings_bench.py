@@ -1,0 +1,436 @@
+"""Booking engine benchmarks on a generated data set of 8,000 properties (400 businesses
+x 20) and 400,000 bookings. `make bench` runs them; each compares against a baseline
+measured in the same run.
+
+- creation: `booking_create` (the service) vs a raw SQL INSERT into the same table;
+- reads: a property's 12-month calendar and a business's 20-property month timeline
+  (median, p95, query count);
+- contention: 64 concurrent conflicting block requests through the HTTP API of a live
+  server (exactly one winner; p95 latency of the 409 answers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.conf import settings
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from bookings.selectors import business_timeline, property_calendar
+from bookings.services import booking_create
+from properties.models import Business, Property
+from properties.services import api_token_create
+from tests.bench.conftest import report, summarize
+from tests.factories import MembershipFactory
+
+pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+
+BUSINESSES, PER_BUSINESS, STAYS_PER_PROPERTY = 400, 20, 50
+START = date(2031, 1, 1)
+
+
+def _generate() -> float:
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO properties_business (name, slug, timezone, currency, contact_email, logo,
+                accent_colour, about, created_at)
+            SELECT 'Bench ' || b, 'bench' || b, 'Europe/London', 'EUR', 'b' || b || '@example.com',
+                '', '#0E7490', '', now()
+            FROM generate_series(1, %s) b
+            """,
+            [BUSINESSES],
+        )
+        cursor.execute(
+            """
+            INSERT INTO properties_property (business_id, name, slug, description, address,
+                max_guests, bedrooms, bathrooms, amenities, check_in_time, check_out_time, timezone,
+                base_price, cleaning_fee, min_nights, tax_percent, max_nights, booking_horizon_days,
+                advance_notice_days, weekly_discount_percent, monthly_discount_percent,
+                cancellation_policy, published, created_at, updated_at)
+            SELECT b.id, 'Unit ' || p, 'unit-' || p, '', '', 4, 2, 1, '{}', '16:00', '10:00', '',
+                120, 40, 1, 0, 90, 2000, 0, 0, 0, 'moderate', true, now(), now()
+            FROM properties_business b, generate_series(1, %s) p
+            WHERE b.slug LIKE 'bench%%'
+            """,
+            [PER_BUSINESS],
+        )
+        # 50 three-night stays per property, one a week, over about a year.
+        cursor.execute(
+            """
+            INSERT INTO bookings_booking (reference, business_id, property_id, stay, status, kind,
+                source, guest_name, guest_email, guest_phone, guests, note, price_breakdown, total,
+                amount_paid, amount_refunded, currency, created_at, updated_at)
+            SELECT 'B' || p.id || '-' || g, p.business_id, p.id,
+                daterange(%s::date + g * 7, %s::date + g * 7 + 3, '[)'), 'confirmed', 'stay',
+                'direct', 'Guest', '', '', 2, '', '{}', 400, 0, 0, 'EUR', now(), now()
+            FROM properties_property p, generate_series(0, %s) g
+            WHERE p.business_id IN (SELECT id FROM properties_business WHERE slug LIKE 'bench%%')
+            """,
+            [START, START, STAYS_PER_PROPERTY - 1],
+        )
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - began
+
+
+def _timed(fn: Any, repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        began = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - began)
+    return samples
+
+
+@contextlib.contextmanager
+def gunicorn_server() -> Iterator[str]:
+    """The production web server (gunicorn, 4 workers x 8 threads) on the test database."""
+    db = settings.DATABASES["default"]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DEBUG": "true",
+        "DATABASE_CONN_MAX_AGE": "60",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "4",
+            "--threads",
+            "8",
+            "--backlog",
+            "2048",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{url}/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        yield f"http://localhost:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def _receivers_disconnected() -> Iterator[None]:
+    """The booking engine alone: no messaging or integrations receivers."""
+    from bookings import signals
+
+    all_signals = [
+        signals.calendar_written,
+        signals.booking_confirmed,
+        signals.booking_changed,
+        signals.booking_cancelled,
+        signals.block_changed,
+    ]
+    saved = [(signal, signal.receivers[:]) for signal in all_signals]
+    for signal in all_signals:
+        signal.receivers = []
+        signal.sender_receivers_cache.clear()
+    try:
+        yield
+    finally:
+        for signal, receivers in saved:
+            signal.receivers = receivers
+            signal.sender_receivers_cache.clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_booking_engine_benchmarks() -> None:
+    generated_in = _generate()
+    from bookings.models import Booking
+
+    assert Booking.objects.count() == BUSINESSES * PER_BUSINESS * STAYS_PER_PROPERTY
+    rows: list[dict[str, Any]] = []
+
+    # --- Creation: the service vs a raw INSERT --------------------------------------
+    props = list(Property.objects.filter(business__slug__startswith="bench").order_by("id")[:300])
+    late = START + timedelta(days=7 * STAYS_PER_PROPERTY + 30)  # after every generated stay
+
+    def service_run() -> float:
+        began = time.perf_counter()
+        for prop in props:
+            booking_create(
+                property=prop, check_in=late, check_out=late + timedelta(days=3), source="api"
+            )
+        return time.perf_counter() - began
+
+    def raw_run(offset: int) -> float:
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            for prop in props:
+                cursor.execute(
+                    """
+                    INSERT INTO bookings_booking (reference, business_id, property_id, stay, status,
+                        kind, source, guest_name, guest_email, guest_phone, guests, note,
+                        price_breakdown, total, amount_paid, amount_refunded, currency, created_at,
+                        updated_at)
+                    VALUES (%s, %s, %s, daterange(%s, %s, '[)'), 'confirmed', 'stay', 'api', '', '',
+                        '', 1, '', '{}', 400, 0, 0, 'EUR', now(), now())
+                    """,
+                    [
+                        f"R{prop.pk}-{offset}",
+                        prop.business_id,
+                        prop.pk,
+                        late + timedelta(days=offset),
+                        late + timedelta(days=offset + 3),
+                    ],
+                )
+        return time.perf_counter() - began
+
+    raw_seconds = raw_run(10)
+    with _receivers_disconnected():
+        engine_seconds = service_run()
+    late += timedelta(days=5)
+    service_seconds = service_run()
+    raw_per_s, service_per_s = len(props) / raw_seconds, len(props) / service_seconds
+    engine_per_s = len(props) / engine_seconds
+    rows.append(
+        {
+            "measure": "create: booking_create, engine alone",
+            "value": round(engine_per_s, 1),
+            "unit": "rows/s",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "create: engine alone / raw",
+            "value": round(engine_per_s / raw_per_s, 3),
+            "unit": "ratio",
+            "target": ">= 0.5",
+        }
+    )
+    rows.append(
+        {
+            "measure": "create: raw SQL INSERT (baseline)",
+            "value": round(raw_per_s, 1),
+            "unit": "rows/s",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "create: booking_create with all receivers",
+            "value": round(service_per_s, 1),
+            "unit": "rows/s",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "create: with all receivers / raw",
+            "value": round(service_per_s / raw_per_s, 3),
+            "unit": "ratio",
+            "target": ">= 0.5",
+        }
+    )
+
+    # --- Reads: calendar and timeline -----------------------------------------------
+    prop = props[123]
+    business = Business.objects.get(pk=prop.business_id)
+    year = (START, START + timedelta(days=365))
+    month = (START + timedelta(days=60), START + timedelta(days=91))
+    with CaptureQueriesContext(connection) as calendar_queries:
+        property_calendar(property=prop, start=year[0], end=year[1])
+    with CaptureQueriesContext(connection) as timeline_queries:
+        business_timeline(business=business, start=month[0], end=month[1])
+    calendar = summarize(
+        _timed(lambda: property_calendar(property=prop, start=year[0], end=year[1]), 200)
+    )
+    timeline = summarize(
+        _timed(lambda: business_timeline(business=business, start=month[0], end=month[1]), 200)
+    )
+    raw_sql = summarize(
+        _timed(
+            lambda: list(
+                Booking.objects.filter(property=prop).overlapping(*year).values_list("stay")
+            ),
+            200,
+        )
+    )
+    rows.append(
+        {
+            "measure": "12-month calendar p50",
+            "value": round(calendar["median_ms"], 2),
+            "unit": "ms",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "12-month calendar p95",
+            "value": round(calendar["p95_ms"], 2),
+            "unit": "ms",
+            "target": "< 20",
+        }
+    )
+    rows.append(
+        {
+            "measure": "12-month calendar queries",
+            "value": len(calendar_queries),
+            "unit": "queries",
+            "target": "constant (2)",
+        }
+    )
+    rows.append(
+        {
+            "measure": "bare overlap query p95 (baseline)",
+            "value": round(raw_sql["p95_ms"], 2),
+            "unit": "ms",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "20-property month timeline p50",
+            "value": round(timeline["median_ms"], 2),
+            "unit": "ms",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "20-property month timeline p95",
+            "value": round(timeline["p95_ms"], 2),
+            "unit": "ms",
+            "target": "< 20",
+        }
+    )
+    rows.append(
+        {
+            "measure": "20-property month timeline queries",
+            "value": len(timeline_queries),
+            "unit": "queries",
+            "target": "constant (2)",
+        }
+    )
+
+    # --- Contention: 64 conflicting requests through the HTTP API ---------------------
+    owner = MembershipFactory(business=business).user
+    _, token = api_token_create(business=business, user=owner)
+    server = contextlib.ExitStack()
+    base_url = server.enter_context(gunicorn_server())
+    url = f"{base_url}/api/v1/blocks/"
+    latencies_409: list[float] = []
+    winners_per_round: list[int] = []
+    statuses: dict[int, int] = {}
+    contended = Property.objects.filter(business=business).exclude(pk=prop.pk).first()
+    for round_no in range(5):
+        day = late + timedelta(days=40 + round_no * 10)
+        barrier = threading.Barrier(64)
+
+        def post(
+            i: int, day: date = day, barrier: threading.Barrier = barrier
+        ) -> tuple[int, float]:
+            session = requests.Session()
+            barrier.wait()
+            began = time.perf_counter()
+            response = session.post(
+                url,
+                json={
+                    "property": contended.pk,
+                    "start": str(day + timedelta(days=i % 3)),
+                    "end": str(day + timedelta(days=4)),
+                },
+                headers={"Authorization": f"Token {token}"},
+                timeout=30,
+            )
+            return response.status_code, time.perf_counter() - began
+
+        with ThreadPoolExecutor(64) as pool:
+            results = list(pool.map(post, range(64)))
+        codes = [code for code, _ in results]
+        for code in codes:
+            statuses[code] = statuses.get(code, 0) + 1
+        winners_per_round.append(codes.count(201))
+        latencies_409.extend(seconds for code, seconds in results if code == 409)
+    server.close()
+    contention = summarize(latencies_409)
+    rows.append(
+        {
+            "measure": "64 concurrent API requests: winners per round",
+            "value": str(winners_per_round),
+            "unit": "count",
+            "target": "1 each",
+        }
+    )
+    rows.append(
+        {
+            "measure": "64 concurrent API requests: HTTP 500s",
+            "value": statuses.get(500, 0),
+            "unit": "count",
+            "target": "0",
+        }
+    )
+    rows.append(
+        {
+            "measure": "409 answers p50",
+            "value": round(contention["median_ms"], 1),
+            "unit": "ms",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "409 answers p95",
+            "value": round(contention["p95_ms"], 1),
+            "unit": "ms",
+            "target": "< 100",
+        }
+    )
+    report(
+        "bookings",
+        rows,
+        {
+            "data_set": {
+                "businesses": BUSINESSES,
+                "properties": BUSINESSES * PER_BUSINESS,
+                "bookings": Booking.objects.count(),
+                "generated_in_s": round(generated_in, 1),
+            },
+            "statuses": statuses,
+        },
+    )
+    for conn in connections.all():
+        conn.close()
+    assert winners_per_round == [1] * 5
+    assert statuses.get(500, 0) == 0
+    assert len(calendar_queries) == 2
+    assert len(timeline_queries) == 2
