@@ -9,6 +9,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := eval "$$($(PY) scripts/services.py up)"
 export PORT ?= 8000
+# Test processes (pytest-xdist); each gets its own test database.
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench lint typecheck migrations-check infra-lint lock services stop clean
 
@@ -38,7 +40,7 @@ test: $(VENV)/.installed
 	export DEBUG=true HOLIDESK_TESTING=true; \
 	$(PY) manage.py makemigrations --check --dry-run; \
 	PYTHON=$(PY) bash docker/lint.sh; \
-	$(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	@$(SERVICES); \

@@ -343,6 +343,9 @@ class BookingListApi(APIView):
         )
         note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
+        class Meta:
+            ref_name = "BlockInput"
+
     @extend_schema(
         parameters=[FilterSerializer],
         responses={200: BookingOutput(many=True), **_errors(400, 401, 403)},
@@ -424,6 +427,9 @@ class BookingChangeDatesApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
         check_in = serializers.DateField()
         check_out = serializers.DateField()
+
+        class Meta:
+            ref_name = "DateChangeInput"
 
     @extend_schema(
         request=InputSerializer,

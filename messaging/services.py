@@ -547,6 +547,12 @@ def turnovers_sync(*, prop: Property, now: datetime) -> None:
         )
         .select_related("cleaner", "property__business")
     }
+    # One query for "has this job any message yet?" instead of one per unchanged stay.
+    with_messages = set(
+        ScheduledMessage.objects.filter(turnover_id__in=[t.pk for t in existing.values()])
+        .values_list("turnover_id", flat=True)
+        .distinct()
+    )
     default_cleaner = (
         Staff.objects.filter(pk=timing.default_cleaner_id, active=True).first()
         if timing.default_cleaner_id
@@ -596,7 +602,7 @@ def turnovers_sync(*, prop: Property, now: datetime) -> None:
         if turnover.cleaner is None and default_cleaner is not None:
             turnover.cleaner = default_cleaner
         if not changes and turnover.next_booking_id == (following.pk if following else None):
-            if turnover.cleaner_id and not _job_messages(turnover).exists():
+            if turnover.cleaner_id and turnover.pk not in with_messages:
                 turnover.save(update_fields=["cleaner", "updated_at"])
                 _schedule_cleaner_job(turnover, timing, now)
             continue

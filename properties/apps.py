@@ -8,4 +8,4 @@ class PropertiesConfig(AppConfig):
     verbose_name = "Businesses and properties"
 
     def ready(self) -> None:
-        from properties import receivers  # noqa: F401  (connects signal receivers)
+        from properties import receivers, schema  # noqa: F401  (signal receivers, OpenAPI)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -112,3 +114,15 @@ def test_bad_production_configuration_stops_the_process(
     result = _manage("check", **{**PRODUCTION_ENV, **override})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_every_environment_variable_is_in_the_readme() -> None:
+    """The README's configuration table lists every variable the settings read."""
+    root = Path(__file__).resolve().parent.parent
+    source = (root / "config" / "settings.py").read_text()
+    names = set(re.findall(r"""env_\w+\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    names |= set(re.findall(r"""environ(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""", source))
+    readme = (root / "README.md").read_text()
+    missing = sorted(name for name in names if f"| `{name}` |" not in readme)
+    assert names, "no environment variables found: the pattern is out of date"
+    assert not missing, f"README.md's configuration table lacks {missing}"
