@@ -28,7 +28,7 @@ from messaging.models import (
     Turnover,
 )
 from properties.access import acting_business
-from properties.admin_base import TenantAdmin, site
+from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
 from properties.models import Business
 
 
@@ -129,21 +129,12 @@ class TurnoverAdmin(TenantAdmin):
 
 
 @admin.register(KeyCode, site=site)
-class KeyCodeAdmin(TenantAdmin):
+class KeyCodeAdmin(ReadOnlyTenantAdmin):
     """Read-only: codes change only through turnovers, and are never deleted by hand."""
 
     list_display = ["property", "code", "valid_from", "status", "turnover"]
     list_filter = ["property"]
     readonly_fields = ["property", "code", "valid_from", "turnover", "retired_at", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="status")
     def status(self, obj: KeyCode) -> str:
@@ -271,7 +262,7 @@ class BroadcastAdmin(TenantAdmin):
 
 
 @admin.register(ScheduledMessage, site=site)
-class ScheduledMessageAdmin(TenantAdmin):
+class ScheduledMessageAdmin(ReadOnlyTenantAdmin):
     list_display = [
         "kind",
         "recipient",
@@ -309,15 +300,6 @@ class ScheduledMessageAdmin(TenantAdmin):
     ]
     exclude = ["claimed_until", "sending_at"]
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.action(description="Send now (also re-sends failed or skipped ones)")
     def send_now(self, request: HttpRequest, queryset: QuerySet[ScheduledMessage]) -> None:
         business = acting_business(request)
@@ -341,7 +323,7 @@ class ScheduledMessageAdmin(TenantAdmin):
 
 
 @admin.register(SentEmail, site=site)
-class SentEmailAdmin(TenantAdmin):
+class SentEmailAdmin(ReadOnlyTenantAdmin):
     list_display = ["sent_at", "kind", "to", "subject", "provider_message_id"]
     list_filter = ["kind"]
     search_fields = ["to", "message_id", "provider_message_id"]
@@ -355,15 +337,6 @@ class SentEmailAdmin(TenantAdmin):
         "backend",
         "sent_at",
     ]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(GuestOptOut, site=site)

@@ -170,3 +170,16 @@ class TenantAdmin(TenantScopedMixin, admin.ModelAdmin[Any]):
 
 class TenantInline(TenantScopedMixin, admin.TabularInline[Any, Any]):
     extra = 0
+
+
+class ReadOnlyTenantAdmin(TenantAdmin):
+    """A record the system keeps (logs, key codes, the outbox): owners look, never edit."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
