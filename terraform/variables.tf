@@ -1,0 +1,201 @@
+variable "aws_region" {
+  description = "Region of everything but the CloudFront certificate (us-east-1)."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "name" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "holidesk"
+}
+
+variable "environment" {
+  description = "Environment name (prod, staging); part of every resource name."
+  type        = string
+  default     = "prod"
+}
+
+variable "base_domain" {
+  description = "Business sites live on <slug>.<base_domain> (HOLIDESK_BASE_DOMAIN), e.g. holidesk.app."
+  type        = string
+}
+
+variable "route53_zone_name" {
+  description = "Existing public Route 53 hosted zone holding base_domain (defaults to base_domain)."
+  type        = string
+  default     = null
+}
+
+variable "app_host" {
+  description = "Host of the owners' app, admin, API and webhooks (HOLIDESK_APP_HOST); defaults to the base domain itself. Must be the apex or under *.<base_domain>, and not a business slug."
+  type        = string
+  default     = null
+}
+
+variable "media_subdomain" {
+  description = "CloudFront host serving uploaded media: <media_subdomain>.<base_domain> (AWS_S3_CUSTOM_DOMAIN). A reserved slug."
+  type        = string
+  default     = "media"
+}
+
+variable "default_from_email" {
+  description = "DEFAULT_FROM_EMAIL; defaults to Holidesk <no-reply@base_domain> (an SES-verified domain)."
+  type        = string
+  default     = null
+}
+
+variable "image_tag" {
+  description = "Tag of the image in the ECR repository to run (immutable tags: use the git sha)."
+  type        = string
+}
+
+variable "availability_zones" {
+  description = "The two availability zones to use (defaults to <region>a and <region>b)."
+  type        = list(string)
+  default     = []
+}
+
+variable "vpc_cidr" {
+  description = "CIDR of the VPC; split into two public and two private subnets."
+  type        = string
+  default     = "10.40.0.0/16"
+}
+
+variable "single_nat_gateway" {
+  description = "One NAT gateway instead of one per AZ (cheaper, loses egress if that AZ fails)."
+  type        = bool
+  default     = false
+}
+
+variable "web_cpu" {
+  description = "Fargate CPU units of a web task."
+  type        = number
+  default     = 1024
+}
+
+variable "web_memory" {
+  description = "Fargate memory (MiB) of a web task."
+  type        = number
+  default     = 2048
+}
+
+variable "web_concurrency" {
+  description = "gunicorn worker processes per web task."
+  type        = number
+  default     = 3
+}
+
+variable "web_min_count" {
+  description = "Fewest web tasks (also the initial count)."
+  type        = number
+  default     = 2
+}
+
+variable "web_max_count" {
+  description = "Most web tasks the CPU autoscaler may run."
+  type        = number
+  default     = 8
+}
+
+variable "worker_cpu" {
+  description = "Fargate CPU units of a worker task."
+  type        = number
+  default     = 1024
+}
+
+variable "worker_memory" {
+  description = "Fargate memory (MiB) of a worker task."
+  type        = number
+  default     = 2048
+}
+
+variable "worker_concurrency" {
+  description = "Celery worker processes per worker task."
+  type        = number
+  default     = 4
+}
+
+variable "worker_min_count" {
+  description = "Fewest worker tasks (also the initial count)."
+  type        = number
+  default     = 2
+}
+
+variable "worker_max_count" {
+  description = "Most worker tasks the CPU autoscaler may run."
+  type        = number
+  default     = 6
+}
+
+variable "beat_cpu" {
+  description = "Fargate CPU units of the beat task (always exactly one)."
+  type        = number
+  default     = 256
+}
+
+variable "beat_memory" {
+  description = "Fargate memory (MiB) of the beat task."
+  type        = number
+  default     = 512
+}
+
+variable "db_instance_class" {
+  description = "RDS instance class."
+  type        = string
+  default     = "db.t4g.medium"
+}
+
+variable "db_allocated_storage" {
+  description = "Initial RDS storage (GiB)."
+  type        = number
+  default     = 50
+}
+
+variable "db_max_allocated_storage" {
+  description = "RDS storage autoscaling ceiling (GiB)."
+  type        = number
+  default     = 500
+}
+
+variable "db_backup_retention_days" {
+  description = "Days of RDS automated backups (point-in-time recovery window)."
+  type        = number
+  default     = 14
+}
+
+variable "redis_node_type" {
+  description = "ElastiCache node type (two nodes, automatic failover)."
+  type        = string
+  default     = "cache.t4g.small"
+}
+
+variable "log_retention_days" {
+  description = "CloudWatch Logs retention of every log group."
+  type        = number
+  default     = 365
+}
+
+variable "email_rate_per_second" {
+  description = "EMAIL_RATE_PER_SECOND: global send rate, at most the SES account's sending rate."
+  type        = number
+  default     = 10
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per 5 minutes from one IP before the WAF blocks it."
+  type        = number
+  default     = 5000
+}
+
+variable "custom_domain_certificate_arns" {
+  description = "Issued ACM certificates (this region) for businesses' custom domains, added to the HTTPS listener."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of every task."
+  type        = string
+  default     = "INFO"
+}

@@ -1,0 +1,221 @@
+"""Invariants of the container and AWS infrastructure (docker/, terraform/).
+
+Parses the Terraform with python-hcl2 and the compose file with PyYAML; no network,
+no Docker, no terraform binary. Settings names are read from config/ with `ast`, so
+an environment variable the deployment sets but the app never reads fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TERRAFORM = ROOT / "terraform"
+ENV_READERS = {"env_str", "env_bool", "env_int", "env_float", "env_choice"}
+
+
+def _load_terraform() -> dict[str, list[Any]]:
+    options = hcl2.SerializationOptions(strip_string_quotes=True)
+    merged: dict[str, list[Any]] = {}
+    for path in sorted(TERRAFORM.glob("*.tf")):
+        with path.open() as handle:
+            document = hcl2.load(handle, serialization_options=options)
+        for key, blocks in document.items():
+            if isinstance(blocks, list):
+                merged.setdefault(key, []).extend(blocks)
+    return merged
+
+
+@pytest.fixture(scope="module")
+def terraform() -> dict[str, list[Any]]:
+    return _load_terraform()
+
+
+def _resources(terraform: dict[str, list[Any]], kind: str) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for block in terraform.get("resource", []):
+        found.update(block.get(kind, {}))
+    return found
+
+
+def _locals(terraform: dict[str, list[Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for block in terraform.get("locals", []):
+        merged.update(block)
+    return merged
+
+
+def _settings_env_names() -> set[str]:
+    """Every NAME in env_str("NAME", ...) and friends under config/."""
+    names: set[str] = set()
+    for path in (ROOT / "config").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ENV_READERS
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                names.add(node.args[0].value)
+    return names
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or value == "true"
+
+
+def test_settings_reader_finds_the_known_names() -> None:
+    names = _settings_env_names()
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOLIDESK_ENCRYPTION_KEY"} <= names
+
+
+def test_beat_is_a_singleton(terraform: dict[str, list[Any]]) -> None:
+    beat = _resources(terraform, "aws_ecs_service")["beat"]
+    assert beat["desired_count"] == 1
+    # A deployment stops the old beat before starting the new one: never two at once.
+    assert beat["deployment_maximum_percent"] == 100
+    assert beat["deployment_minimum_healthy_percent"] == 0
+    scaled = _locals(terraform)["autoscaled"]
+    assert set(scaled) == {"web", "worker"}
+
+
+def test_services_run_in_private_subnets(terraform: dict[str, list[Any]]) -> None:
+    services = _resources(terraform, "aws_ecs_service")
+    assert set(services) == {"web", "worker", "beat"}
+    for service in services.values():
+        network = service["network_configuration"][0]
+        assert network["assign_public_ip"] is False
+        assert "aws_subnet.private" in network["subnets"]
+
+
+def test_database_is_encrypted_private_and_protected(terraform: dict[str, list[Any]]) -> None:
+    database = _resources(terraform, "aws_db_instance")["main"]
+    assert database["engine"] == "postgres"
+    assert str(database["engine_version"]).startswith("15")
+    assert _is_true(database["storage_encrypted"])
+    assert _is_true(database["multi_az"])
+    assert _is_true(database["deletion_protection"])
+    assert database["publicly_accessible"] is False
+    assert database["skip_final_snapshot"] is False
+    assert database["backup_retention_period"] == "${var.db_backup_retention_days}"
+    parameters = _resources(terraform, "aws_db_parameter_group")["postgres"]["parameter"]
+    assert {"name": "rds.force_ssl", "value": "1"} in [
+        {"name": p["name"], "value": p["value"]} for p in parameters
+    ]
+
+
+def test_redis_is_encrypted_in_transit_and_at_rest(terraform: dict[str, list[Any]]) -> None:
+    redis = _resources(terraform, "aws_elasticache_replication_group")["main"]
+    assert _is_true(redis["transit_encryption_enabled"])
+    assert _is_true(redis["at_rest_encryption_enabled"])
+    assert redis["auth_token"]
+    redis_url = _resources(terraform, "aws_secretsmanager_secret_version")["redis_url"]
+    assert redis_url["secret_string"].startswith("rediss://")
+
+
+def test_every_bucket_blocks_public_access(terraform: dict[str, list[Any]]) -> None:
+    buckets = _resources(terraform, "aws_s3_bucket")
+    blocks = _resources(terraform, "aws_s3_bucket_public_access_block")
+    assert "media" in buckets
+    for name in buckets:
+        block = blocks[name]
+        assert block["bucket"] == f"${{aws_s3_bucket.{name}.id}}"
+        for flag in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        ):
+            assert _is_true(block[flag]), (name, flag)
+    versioning = _resources(terraform, "aws_s3_bucket_versioning")["media"]
+    assert versioning["versioning_configuration"][0]["status"] == "Enabled"
+    encryption = _resources(terraform, "aws_s3_bucket_server_side_encryption_configuration")
+    media_rule = encryption["media"]["rule"][0]["apply_server_side_encryption_by_default"][0]
+    assert media_rule["sse_algorithm"] == "aws:kms"
+
+
+def test_media_is_served_through_cloudfront_oac(terraform: dict[str, list[Any]]) -> None:
+    distribution = _resources(terraform, "aws_cloudfront_distribution")["media"]
+    origin = distribution["origin"][0]
+    assert "aws_cloudfront_origin_access_control.media" in origin["origin_access_control_id"]
+    behaviour = distribution["default_cache_behavior"][0]
+    assert behaviour["viewer_protocol_policy"] == "redirect-to-https"
+
+
+def test_http_redirects_to_https(terraform: dict[str, list[Any]]) -> None:
+    listeners = _resources(terraform, "aws_lb_listener")
+    redirect = listeners["http"]["default_action"][0]
+    assert redirect["type"] == "redirect"
+    assert redirect["redirect"][0]["protocol"] == "HTTPS"
+    assert listeners["https"]["protocol"] == "HTTPS"
+    certificate = _resources(terraform, "aws_acm_certificate")["main"]
+    assert certificate["domain_name"] == "${var.base_domain}"
+    assert certificate["subject_alternative_names"] == ["*.${var.base_domain}"]
+
+
+def test_task_env_vars_are_settings(terraform: dict[str, list[Any]]) -> None:
+    settings_names = _settings_env_names()
+    local_values = _locals(terraform)
+    task_env = set(local_values["app_env"])
+    for container in local_values["containers"].values():
+        env = container["env"]
+        if isinstance(env, dict):
+            task_env |= set(env)
+        else:  # merge(local.app_env, {NAME = "value", ...})
+            task_env |= set(re.findall(r"([A-Z][A-Z0-9_]+)\s*=", env))
+    secrets = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', local_values["secret_names"]))
+    # The container definitions take their variables from exactly these two places.
+    definition = _resources(terraform, "aws_ecs_task_definition")["app"]["container_definitions"]
+    assert "environment = [for name in sort(keys(each.value.env))" in definition
+    assert "secrets = local.secret_env" in definition
+    assert secrets == {
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "HOLIDESK_ENCRYPTION_KEY",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+    }
+    assert "PORT" in task_env
+    assert not task_env & secrets, "a secret is also set in plain text"
+    unknown = (task_env | secrets) - settings_names
+    assert not unknown, f"set by the task definitions but never read by settings: {unknown}"
+
+
+def test_compose_env_vars_are_settings() -> None:
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    settings_names = _settings_env_names()
+    app_services = ("migrate", "web", "worker", "beat")
+    for name in app_services:
+        service = compose["services"][name]
+        unknown = set(service["environment"]) - settings_names
+        assert not unknown, (name, unknown)
+        assert service["environment"]["DEBUG"] == "false"
+    for name in ("web", "worker", "beat"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_dockerfile_keeps_build_secrets_out_of_the_image() -> None:
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    env_lines = re.findall(r"^ENV (.+?)(?<!\\)$", runtime, flags=re.MULTILINE | re.DOTALL)
+    env_text = " ".join(env_lines)
+    assert "DEBUG=false" in env_text
+    assert "PYTHONUNBUFFERED=1" in env_text
+    for secret in ("SECRET_KEY", "HOLIDESK_ENCRYPTION_KEY", "STRIPE_"):
+        assert secret not in env_text
+    user = re.findall(r"^USER (\S+)", runtime, flags=re.MULTILINE)
+    assert user
+    assert not user[-1].startswith(("root", "0"))
+    assert "HEALTHCHECK" in runtime
+    assert "/healthz" in runtime
