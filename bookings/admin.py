@@ -312,3 +312,6 @@ def _month_param(raw: str | None, business: Business | None) -> date:
     except (TypeError, ValueError):
         today = timezone.now().astimezone(business.tz).date() if business else timezone.localdate()
         return today.replace(day=1)
+
+
+from bookings.payments import admin as _payments_admin  # noqa: E402, F401

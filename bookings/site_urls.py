@@ -1,5 +1,21 @@
+"""Direct booking on a business's site: checkout, the fake gateway's page, My trips."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from bookings import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("book/<slug:slug>/", views.checkout, name="site-checkout"),
+    path("checkout/fake/<str:session_id>/", views.fake_checkout, name="site-fake-checkout"),
+    path("trips/", views.trips, name="site-trips"),
+    path("trips/<str:reference>/", views.trip_detail, name="site-trip"),
+    path(
+        "trips/<str:reference>/confirmation/",
+        views.confirmation,
+        name="site-trip-confirmation",
+    ),
+    path("trips/<str:reference>/cancel/", views.trip_cancel, name="site-trip-cancel"),
+    path("trips/<str:reference>/extend/", views.trip_extend, name="site-trip-extend"),
+]

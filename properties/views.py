@@ -80,4 +80,9 @@ def site_property(request: HttpRequest, slug: str) -> HttpResponse:
     prop = property_get_published(business=business, slug=slug)
     if prop is None:
         raise Http404("No such property.")
-    return render(request, "site/property.html", {"property": prop})
+    # The booking box (calendar, dates, quote) belongs to the bookings app, which builds
+    # on this one; imported here, at request time, to keep the import graph one-way.
+    from bookings.views import property_booking_context
+
+    context = {"property": prop, **property_booking_context(request, prop)}
+    return render(request, "site/property.html", context)

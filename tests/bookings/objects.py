@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bookings.models import Booking
+from bookings.payment_models import Payment, Refund, StripeAccount
 from bookings.services import booking_create
 from properties.models import Business
+from properties.money import to_minor_units
 from tests.factories import PropertyFactory
 from tests.tenant_objects import register
 
@@ -19,3 +21,37 @@ def make_booking(business: Business) -> Booking:
     return booking_create(
         property=prop, check_in=check_in, check_out=check_in + timedelta(days=2), source="direct"
     )
+
+
+def _paid_stay(business: Business) -> Payment:
+    booking = make_booking(business)
+    return Payment.objects.create(
+        business=business,
+        booking=booking,
+        gateway="fake",
+        status=Payment.Status.SUCCEEDED,
+        amount=booking.total,
+        currency=booking.currency,
+        amount_minor=to_minor_units(booking.total, booking.currency),
+    )
+
+
+register(Payment)(_paid_stay)
+
+
+@register(Refund)
+def make_refund(business: Business) -> Refund:
+    payment = _paid_stay(business)
+    return Refund.objects.create(
+        business=business,
+        payment=payment,
+        booking=payment.booking,
+        amount=payment.amount,
+        currency=payment.currency,
+        reason=Refund.Reason.CANCELLATION,
+    )
+
+
+@register(StripeAccount)
+def make_stripe_account(business: Business) -> StripeAccount:
+    return StripeAccount.objects.create(business=business, account_id=f"acct_{business.slug}")

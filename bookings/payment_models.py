@@ -1,0 +1,182 @@
+"""Payments of direct bookings: what a gateway was asked to collect or give back.
+
+- `StripeAccount`: the business's connected Stripe account (Stripe Connect). Checkout
+  sessions and refunds are created *on* that account, so the money lands with the
+  business, not with the platform.
+- `Payment`: one checkout (a new stay, or the extra nights of an extension), with the
+  gateway's session and payment ids, the amount in the business currency and in the
+  gateway's minor units, and its state.
+- `Refund`: money given back for one payment (a cancellation under the policy, a payment
+  that arrived for nights someone else had taken, or a refund made at the gateway).
+- `StripeEvent`: every verified webhook event id, under a UNIQUE constraint, inserted
+  before the event is acted on: a redelivery is recognised and answered without effect.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from bookings.models import Booking
+from properties.models import Business, BusinessQuerySet, money_field
+
+
+class StripeAccount(models.Model):
+    """The connected Stripe account of a business (`acct_...`), set by the platform
+    once the business has finished Stripe's Connect onboarding."""
+
+    business = models.OneToOneField(
+        Business, on_delete=models.CASCADE, related_name="stripe_account"
+    )
+    account_id = models.CharField(
+        "connected account id",
+        max_length=64,
+        unique=True,
+        help_text="The business's Stripe account id, e.g. acct_1Abc... (Stripe Connect).",
+    )
+    charges_enabled = models.BooleanField(
+        default=True, help_text="Off stops new checkouts (refunds still go through)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account_id__startswith="acct_"), name="stripe_account_id_format"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.account_id
+
+
+class Payment(models.Model):
+    class Kind(models.TextChoices):
+        STAY = "stay", "New stay"
+        EXTENSION = "extension", "Extra nights"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting payment"
+        SUCCEEDED = "succeeded", "Paid"
+        FAILED = "failed", "Declined"
+        EXPIRED = "expired", "Checkout expired"
+        REVIEW = "review", "Needs review"
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="payments")
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.STAY)
+    gateway = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField(help_text="The amount in the currency's minor units.")
+    # The checkout session at the gateway (Stripe `cs_...`); the payment id once paid
+    # (Stripe `pi_...`, which refunds and charge events refer to).
+    checkout_id = models.CharField(max_length=255, blank=True)
+    checkout_url = models.CharField(max_length=2000, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    connected_account = models.CharField(max_length=64, blank=True)
+    # Extension: the stay's dates once this payment succeeds.
+    new_check_in = models.DateField(null=True, blank=True)
+    new_check_out = models.DateField(null=True, blank=True)
+    outcome = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "checkout_id"],
+                condition=~Q(checkout_id=""),
+                name="payment_unique_checkout",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & Q(amount_minor__gte=0), name="payment_amount_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="stay")
+                | (Q(new_check_in__isnull=False) & Q(new_check_out__gt=models.F("new_check_in"))),
+                name="payment_extension_has_dates",
+            ),
+        ]
+        indexes = [models.Index(fields=["payment_intent_id"], name="payment_intent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} for {self.booking.reference} ({self.status})"
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum(
+            (r.amount for r in self.refunds.all() if r.status != Refund.Status.FAILED),
+            Decimal(0),
+        )
+
+
+class Refund(models.Model):
+    class Reason(models.TextChoices):
+        CANCELLATION = "cancellation", "Cancelled under the policy"
+        DATES_TAKEN = "dates_taken", "Dates were taken before the payment arrived"
+        BOOKING_CLOSED = "booking_closed", "Booking was no longer open for payment"
+        AT_GATEWAY = "at_gateway", "Refunded at the payment provider"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Refunded"
+        FAILED = "failed", "Failed: retry from the payment provider"
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    gateway_refund_id = models.CharField(max_length=255, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway_refund_id"],
+                condition=~Q(gateway_refund_id=""),
+                name="refund_unique_gateway_id",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} back on {self.booking.reference} ({self.status})"
+
+
+class StripeEvent(models.Model):
+    """A verified Stripe webhook event. The UNIQUE id is inserted first, in the same
+    transaction as the handler's writes: a redelivery (or a concurrent duplicate, which
+    waits on the unique index) finds it and changes nothing."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    account = models.CharField(max_length=64, blank=True)
+    business = models.ForeignKey(
+        Business, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"

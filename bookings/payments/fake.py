@@ -1,0 +1,36 @@
+"""A gateway for development, demos and tests: a local checkout page with "Pay" and
+"Decline" buttons (bookings.views.fake_checkout). Paying calls the same confirmation
+service as Stripe's webhook, so the fake exercises the real booking path."""
+
+from __future__ import annotations
+
+import secrets
+
+from bookings.payments.gateway import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentGateway,
+    RefundResult,
+)
+from properties.models import Business
+
+
+class FakeGateway(PaymentGateway):
+    name = "fake"
+
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        session_id = "fake_cs_" + secrets.token_urlsafe(18)
+        return CheckoutSession(
+            id=session_id, url=f"{request.site_origin}/checkout/fake/{session_id}/"
+        )
+
+    def refund(
+        self,
+        *,
+        business: Business,
+        payment_intent_id: str,
+        connected_account: str,
+        amount_minor: int,
+        idempotency_key: str,
+    ) -> RefundResult:
+        return RefundResult(id="fake_re_" + secrets.token_urlsafe(12), status="succeeded")

@@ -1,0 +1,126 @@
+"""Stripe Checkout on each business's connected account (Stripe Connect, direct charges).
+
+The platform's secret key acts on behalf of the business's account (`Stripe-Account`
+header), so the charge, its refunds and its disputes belong to the business. Amounts
+go to Stripe in minor units (`properties.money.to_minor_units` knows zero-decimal
+currencies such as JPY). Every request carries an idempotency key derived from our row,
+so a retried request never charges or refunds twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import stripe
+from django.conf import settings
+from django.utils import timezone
+
+from bookings.payment_models import StripeAccount
+from bookings.payments.gateway import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentGateway,
+    PaymentUnavailable,
+    RefundResult,
+)
+from properties.models import Business
+
+logger = logging.getLogger(__name__)
+
+# Stripe accepts a session expiry between 30 minutes and 24 hours from now.
+MIN_SESSION_LIFETIME = timedelta(minutes=31)
+
+
+def stripe_client() -> stripe.StripeClient:
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": settings.STRIPE_API_BASE},
+        http_client=stripe.RequestsClient(timeout=settings.STRIPE_TIMEOUT_SECONDS),
+        max_network_retries=settings.STRIPE_MAX_NETWORK_RETRIES,
+    )
+
+
+def connected_account_for(business: Business) -> str:
+    account = StripeAccount.objects.filter(business=business, charges_enabled=True).first()
+    if account is None:
+        raise PaymentUnavailable(f"{business.name} does not take online payments yet.")
+    return account.account_id
+
+
+class StripeGateway(PaymentGateway):
+    name = "stripe"
+
+    def __init__(self, client: stripe.StripeClient | None = None) -> None:
+        self.client = client or stripe_client()
+
+    def ensure_ready(self, business: Business) -> None:
+        connected_account_for(business)
+
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        account = connected_account_for(request.business)
+        metadata = {
+            "booking_reference": request.booking_reference,
+            "business_id": str(request.business.pk),
+            "payment_id": str(request.payment_id),
+        }
+        params: dict[str, object] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": request.currency.lower(),
+                        "unit_amount": request.amount_minor,
+                        "product_data": {"name": request.description},
+                    },
+                }
+            ],
+            "metadata": metadata,
+            "payment_intent_data": {"metadata": metadata},
+            "client_reference_id": request.booking_reference,
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+        }
+        if request.customer_email:
+            params["customer_email"] = request.customer_email
+        if request.expires_at is not None:
+            expires = max(request.expires_at, timezone.now() + MIN_SESSION_LIFETIME)
+            params["expires_at"] = int(expires.timestamp())
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params=params,  # type: ignore[arg-type]
+                options={
+                    "stripe_account": account,
+                    "idempotency_key": f"holidesk-checkout-{request.payment_id}",
+                },
+            )
+        except stripe.StripeError as exc:
+            logger.warning("Stripe checkout for payment %s failed: %s", request.payment_id, exc)
+            raise PaymentUnavailable(
+                "The payment provider is not answering; please try again in a minute."
+            ) from exc
+        return CheckoutSession(id=session.id, url=session.url or "", connected_account=account)
+
+    def refund(
+        self,
+        *,
+        business: Business,
+        payment_intent_id: str,
+        connected_account: str,
+        amount_minor: int,
+        idempotency_key: str,
+    ) -> RefundResult:
+        try:
+            refund = self.client.v1.refunds.create(
+                params={"payment_intent": payment_intent_id, "amount": amount_minor},
+                options={
+                    "stripe_account": connected_account or connected_account_for(business),
+                    "idempotency_key": idempotency_key,
+                },
+            )
+        except stripe.StripeError as exc:
+            logger.warning("Stripe refund on %s failed: %s", payment_intent_id, exc)
+            raise PaymentUnavailable("The refund could not be issued yet.") from exc
+        status = refund.status or "pending"
+        return RefundResult(id=refund.id, status="failed" if status == "failed" else status)

@@ -1,0 +1,575 @@
+"""Visitor pages of direct booking (business hosts) and Stripe's webhook (app host).
+
+Pages stay thin: they read through selectors and pricing, write through
+bookings.payments.services, and turn domain errors into a message on the page (never a
+500). The business always comes from the host (`request.business`); a booking of
+another business, or of another visitor, is a 404 exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import stripe
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from bookings.errors import BookingError, StayUnavailable
+from bookings.models import Booking
+from bookings.payment_models import Payment, Refund
+from bookings.payments import services as payments
+from bookings.payments.gateway import PaymentUnavailable
+from bookings.pricing import Quote, quote
+from bookings.selectors import property_calendar
+from bookings.services import CANCELLATION_POLICIES, cancellation_refund
+from properties.models import Business, Property, User
+from properties.selectors import property_get_published
+
+logger = logging.getLogger(__name__)
+
+MAX_WEBHOOK_BYTES = 512 * 1024
+
+
+def _business(request: HttpRequest) -> Business:
+    business = getattr(request, "business", None)
+    if business is None:
+        raise Http404("No business on this host.")
+    return business
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    return user
+
+
+def _origin(request: HttpRequest) -> str:
+    """This business host's origin, as the visitor reached it (validated by the host
+    middleware), for the gateway's success and cancel URLs."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _parse_date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _parse_guests(raw: str | None, default: int = 2) -> int:
+    try:
+        return max(1, min(int(raw or default), 500))
+    except ValueError:
+        return default
+
+
+# --- Property page: calendar and quote ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayCell:
+    day: date
+    available: bool
+    past: bool
+    selected: bool
+    price: Decimal
+    href: str
+    label: str
+
+
+def _month_param(raw: str | None, first: date, last: date) -> date:
+    try:
+        year, month = (int(part) for part in (raw or "").split("-")[:2])
+        wanted = date(year, month, 1)
+    except (TypeError, ValueError):
+        return first
+    return min(max(wanted, first), last)
+
+
+def _add_month(month: date, step: int) -> date:
+    index = month.year * 12 + month.month - 1 + step
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _calendar(
+    request: HttpRequest,
+    prop: Property,
+    *,
+    check_in: date | None,
+    check_out: date | None,
+    guests: int,
+) -> dict[str, Any]:
+    """A plain month grid: every night available or not, and links that pick dates
+    (first the check-in, then the check-out), so it works without JavaScript."""
+    today = prop.local_today()
+    first_month = today.replace(day=1)
+    last_month = (today + timedelta(days=prop.booking_horizon_days)).replace(day=1)
+    default = check_in.replace(day=1) if check_in else first_month
+    month = _month_param(
+        request.GET.get("month") or default.strftime("%Y-%m"), first_month, last_month
+    )
+    end = _add_month(month, 1)
+    nights = {n.date: n for n in property_calendar(property=prop, start=month, end=end)}
+    weeks: list[list[DayCell | None]] = []
+    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
+        row: list[DayCell | None] = []
+        for day in week:
+            if day.month != month.month:
+                row.append(None)
+                continue
+            night = nights[day]
+            past = day < today
+            params: dict[str, str] = {"month": month.strftime("%Y-%m"), "guests": str(guests)}
+            if check_in and not check_out and day > check_in:
+                params.update(check_in=check_in.isoformat(), check_out=day.isoformat())
+                action = "choose as check-out"
+            else:
+                params["check_in"] = day.isoformat()
+                action = "choose as check-in"
+            selected = bool(check_in and check_out and check_in <= day < check_out)
+            state = "unavailable" if not night.available else "available"
+            label = f"{day:%A %-d %B %Y}, {state}"
+            if night.available and not past:
+                label += f", {night.price} {prop.business.currency} per night, {action}"
+            row.append(
+                DayCell(
+                    day=day,
+                    available=night.available,
+                    past=past,
+                    selected=selected,
+                    price=night.price,
+                    href="?" + urlencode(params) + "#calendar",
+                    label=label,
+                )
+            )
+        weeks.append(row)
+
+    def nav(target: date) -> str:
+        params = {"month": target.strftime("%Y-%m"), "guests": str(guests)}
+        if check_in:
+            params["check_in"] = check_in.isoformat()
+        if check_out:
+            params["check_out"] = check_out.isoformat()
+        return "?" + urlencode(params) + "#calendar"
+
+    return {
+        "month": month,
+        "weeks": weeks,
+        "weekdays": [(calendar.day_abbr[i], calendar.day_name[i]) for i in range(7)],
+        "prev_url": nav(_add_month(month, -1)) if month > first_month else "",
+        "next_url": nav(end) if end <= last_month else "",
+    }
+
+
+def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str:
+    nights = property_calendar(property=prop, start=check_in, end=check_out)
+    taken = [n.date for n in nights if not n.available]
+    if not taken:
+        return ""
+    return (
+        f"Some of those nights are already booked ({taken[0]:%-d %b}"
+        + (f" to {taken[-1]:%-d %b %Y}" if len(taken) > 1 else f" {taken[0]:%Y}")
+        + "). Please choose other dates."
+    )
+
+
+def _quote_or_error(
+    prop: Property, check_in: date, check_out: date, guests: int
+) -> tuple[Quote | None, str]:
+    try:
+        priced = quote(prop, check_in, check_out, guests)
+    except BookingError as exc:
+        return None, exc.message
+    problem = _unavailable_message(prop, check_in, check_out)
+    return (None, problem) if problem else (priced, "")
+
+
+def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, Any]:
+    """The booking box of the property page: calendar, date form, quote."""
+    check_in = _parse_date(request.GET.get("check_in"))
+    check_out = _parse_date(request.GET.get("check_out"))
+    guests = _parse_guests(request.GET.get("guests"), default=min(2, prop.max_guests))
+    context: dict[str, Any] = {
+        "check_in": check_in,
+        "check_out": check_out,
+        "guests": guests,
+        "guest_choices": range(1, prop.max_guests + 1),
+        "quote": None,
+        "quote_error": "",
+        "policy": prop.get_cancellation_policy_display(),
+        "calendar": _calendar(request, prop, check_in=check_in, check_out=check_out, guests=guests),
+    }
+    if request.GET.get("check_in") and check_in is None:
+        context["quote_error"] = "Please enter the check-in date as YYYY-MM-DD."
+    elif request.GET.get("check_out") and check_out is None:
+        context["quote_error"] = "Please enter the check-out date as YYYY-MM-DD."
+    elif check_in and check_out:
+        context["quote"], context["quote_error"] = _quote_or_error(
+            prop, check_in, check_out, guests
+        )
+        if context["quote"] is not None:
+            context["book_url"] = f"/book/{prop.slug}/?" + urlencode(
+                {
+                    "check_in": check_in.isoformat(),
+                    "check_out": check_out.isoformat(),
+                    "guests": guests,
+                }
+            )
+    return context
+
+
+# --- Checkout -----------------------------------------------------------------------------
+
+
+class CheckoutForm(forms.Form):
+    check_in = forms.DateField(widget=forms.HiddenInput)
+    check_out = forms.DateField(widget=forms.HiddenInput)
+    guests = forms.IntegerField(min_value=1, max_value=500, widget=forms.HiddenInput)
+    guest_name = forms.CharField(
+        label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    guest_phone = forms.CharField(
+        label="Phone",
+        max_length=40,
+        help_text="So the host can reach you on the day of arrival.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
+    )
+    note = forms.CharField(
+        label="Arrival note (optional)",
+        max_length=2000,
+        required=False,
+        help_text="Expected arrival time, questions for the host.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+def _published_property(business: Business, slug: str) -> Property:
+    prop = property_get_published(business=business, slug=slug)
+    if prop is None:
+        raise Http404("No such property.")
+    return prop
+
+
+def _open_hold(user: User, prop: Property, check_in: date, check_out: date) -> Payment | None:
+    """A visitor who submits twice (or comes back) resumes their own pending checkout
+    instead of colliding with their own hold."""
+    return (
+        Payment.objects.filter(
+            business=prop.business,
+            kind=Payment.Kind.STAY,
+            status=Payment.Status.PENDING,
+            booking__guest_user=user,
+            booking__property=prop,
+            booking__status=Booking.Status.HELD,
+        )
+        .exclude(checkout_url="")
+        .filter(booking__in=Booking.objects.active().overlapping(check_in, check_out))
+        .first()
+    )
+
+
+@login_required
+def checkout(request: HttpRequest, slug: str) -> HttpResponse:
+    business = _business(request)
+    prop = _published_property(business, slug)
+    user = _user(request)
+    source = request.POST if request.method == "POST" else request.GET
+    check_in = _parse_date(source.get("check_in"))
+    check_out = _parse_date(source.get("check_out"))
+    guests = _parse_guests(source.get("guests"))
+    back = f"/p/{prop.slug}/"
+    if not (check_in and check_out):
+        messages.error(request, "Please choose your dates first.")
+        return redirect(back)
+    if request.method == "POST":
+        pending = _open_hold(user, prop, check_in, check_out)
+        if pending is not None:
+            return redirect(pending.checkout_url)
+    priced, problem = _quote_or_error(prop, check_in, check_out, guests)
+    initial = {
+        "check_in": check_in,
+        "check_out": check_out,
+        "guests": guests,
+        "guest_name": user.name,
+        "guest_phone": user.phone,
+    }
+    form = CheckoutForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST" and priced is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            started = payments.checkout_start(
+                property=prop,
+                check_in=data["check_in"],
+                check_out=data["check_out"],
+                guests=data["guests"],
+                user=user,
+                guest_name=data["guest_name"],
+                guest_phone=data["guest_phone"],
+                note=data["note"],
+                site_origin=_origin(request),
+            )
+        except StayUnavailable:
+            problem = (
+                "Sorry, those dates were just taken by another guest. "
+                "Nothing was charged. Please choose other dates."
+            )
+            status = 409
+        except BookingError as exc:
+            problem = exc.message
+            status = exc.http_status if isinstance(exc, PaymentUnavailable) else 400
+        else:
+            return redirect(started.redirect_url)
+    elif priced is None:
+        status = 409 if "booked" in problem else 400
+    return render(
+        request,
+        "site/checkout.html",
+        {
+            "property": prop,
+            "form": form,
+            "quote": priced,
+            "problem": problem,
+            "check_in": check_in,
+            "check_out": check_out,
+            "guests": guests,
+            "back_url": back
+            + "?"
+            + urlencode(
+                {
+                    "check_in": check_in.isoformat(),
+                    "check_out": check_out.isoformat(),
+                    "guests": guests,
+                }
+            ),
+            "hold_minutes": settings.HOLIDESK_HOLD_MINUTES,
+            "policy": prop.get_cancellation_policy_display(),
+        },
+        status=status,
+    )
+
+
+def _fake_payment(request: HttpRequest, session_id: str) -> Payment:
+    business = _business(request)
+    if settings.PAYMENTS_BACKEND != "fake":
+        raise Http404("The fake gateway is off.")
+    payment = (
+        Payment.objects.filter(
+            business=business,
+            gateway="fake",
+            checkout_id=session_id,
+            booking__guest_user=_user(request),
+        )
+        .select_related("booking", "booking__property")
+        .first()
+    )
+    if payment is None:
+        raise Http404("No such checkout.")
+    return payment
+
+
+@login_required
+def fake_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The fake gateway's hosted page: "Pay" drives the same confirmation path as
+    Stripe's webhook; "Decline" the same release as an expired Stripe checkout."""
+    payment = _fake_payment(request, session_id)
+    booking = payment.booking
+    if request.method == "POST" and payment.status == Payment.Status.PENDING:
+        if request.POST.get("action") == "pay":
+            outcome = payments.payment_succeeded(payment=payment)
+            if outcome.status in ("confirmed", "already"):
+                return redirect(f"/trips/{booking.reference}/confirmation/")
+            if outcome.status == "extended":
+                messages.success(request, "Payment received: your stay is extended.")
+            else:
+                messages.error(request, outcome.message)
+            return redirect(f"/trips/{booking.reference}/")
+        payments.payment_abandon(payment=payment, status=Payment.Status.FAILED)
+        if payment.kind == Payment.Kind.STAY:
+            messages.error(request, "The payment was declined; those dates were released.")
+            return redirect(f"/p/{booking.property.slug}/")
+        messages.error(request, "The payment was declined; your stay is unchanged.")
+        return redirect(f"/trips/{booking.reference}/")
+    if payment.status != Payment.Status.PENDING:
+        return redirect(f"/trips/{booking.reference}/")
+    return render(request, "site/fake_checkout.html", {"payment": payment, "booking": booking})
+
+
+# --- Confirmation and My trips --------------------------------------------------------------
+
+
+def _own_booking(request: HttpRequest, reference: str) -> Booking:
+    booking = (
+        Booking.objects.filter(
+            business=_business(request),
+            reference=reference.upper(),
+            guest_user=_user(request),
+            kind=Booking.Kind.STAY,
+        )
+        .select_related("property", "property__business")
+        .prefetch_related(
+            Prefetch("payments", queryset=Payment.objects.order_by("created_at")),
+            Prefetch("refunds", queryset=Refund.objects.order_by("created_at")),
+        )
+        .first()
+    )
+    if booking is None:
+        raise Http404("No such trip.")
+    return booking
+
+
+@login_required
+def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _own_booking(request, reference)
+    return render(request, "site/confirmation.html", {"booking": booking})
+
+
+@login_required
+def trips(request: HttpRequest) -> HttpResponse:
+    business = _business(request)
+    rows = list(
+        Booking.objects.filter(business=business, guest_user=_user(request), kind=Booking.Kind.STAY)
+        .select_related("property")
+        .order_by("-stay")
+    )
+    today = max((b.property.local_today() for b in rows), default=None)
+    upcoming = [b for b in rows if today is None or b.check_out >= today]
+    past = [b for b in rows if today is not None and b.check_out < today]
+    return render(request, "site/trips.html", {"upcoming": upcoming, "past": past})
+
+
+def _trip_context(booking: Booking) -> dict[str, Any]:
+    prop = booking.property
+    today = prop.local_today()
+    can_change = booking.status == Booking.Status.CONFIRMED and booking.check_out > today
+    pending = next(
+        (
+            p
+            for p in booking.payments.all()
+            if p.status == Payment.Status.PENDING and p.checkout_url
+        ),
+        None,
+    )
+    auto_refunds = [
+        r
+        for r in booking.refunds.all()
+        if r.reason in (Refund.Reason.DATES_TAKEN, Refund.Reason.BOOKING_CLOSED)
+    ]
+    return {
+        "booking": booking,
+        "property": prop,
+        "lines": (booking.price_breakdown or {}).get("lines", []),
+        "can_cancel": booking.status in (Booking.Status.HELD, Booking.Status.CONFIRMED)
+        and booking.check_out > today,
+        "can_extend": can_change,
+        "refund_now": cancellation_refund(booking=booking) if can_change else Decimal(0),
+        "pending_payment": pending if booking.status == Booking.Status.HELD else None,
+        "pending_extension": pending if booking.status == Booking.Status.CONFIRMED else None,
+        "auto_refunds": auto_refunds,
+        "policy": prop.get_cancellation_policy_display(),
+        "policy_known": prop.cancellation_policy in CANCELLATION_POLICIES,
+    }
+
+
+@login_required
+def trip_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _own_booking(request, reference)
+    return render(request, "site/trip_detail.html", _trip_context(booking))
+
+
+@login_required
+@require_POST
+def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _own_booking(request, reference)
+    if booking.check_out <= booking.property.local_today():
+        messages.error(request, "A stay that has ended cannot be cancelled.")
+        return redirect(f"/trips/{booking.reference}/")
+    try:
+        cancelled, refund = payments.trip_cancel(booking=booking)
+    except BookingError as exc:
+        messages.error(request, exc.message)
+    else:
+        if refund > 0:
+            messages.success(
+                request,
+                f"Booking {cancelled.reference} is cancelled. "
+                f"{refund} {cancelled.currency} is on its way back to you.",
+            )
+        else:
+            messages.success(request, f"Booking {cancelled.reference} is cancelled.")
+    return redirect(f"/trips/{booking.reference}/")
+
+
+@login_required
+def trip_extend(request: HttpRequest, reference: str) -> HttpResponse:
+    booking = _own_booking(request, reference)
+    source = request.POST if request.method == "POST" else request.GET
+    check_in = _parse_date(source.get("check_in")) or booking.check_in
+    check_out = _parse_date(source.get("check_out")) or booking.check_out
+    context = _trip_context(booking)
+    context.update({"new_check_in": check_in, "new_check_out": check_out})
+    status = 200
+    try:
+        context["extension"] = payments.extension_quote(
+            booking=booking, check_in=check_in, check_out=check_out
+        )
+        if request.method == "POST":
+            started = payments.extension_start(
+                booking=booking,
+                check_in=check_in,
+                check_out=check_out,
+                site_origin=_origin(request),
+            )
+            if started.payment is None:
+                messages.success(request, "Your stay now has the new dates.")
+            return redirect(started.redirect_url)
+    except BookingError as exc:
+        context["extension_error"] = exc.message
+        status = exc.http_status
+    return render(request, "site/trip_extend.html", context, status=status)
+
+
+# --- Stripe webhook (app host) --------------------------------------------------------------
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
+    """Verify over the raw body, then hand the event to the service, which records its
+    id under a UNIQUE constraint before acting. Nothing is written for a 4xx."""
+    if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
+        return _error(413, "payload_too_large", "The body is larger than 512 KiB.")
+    payload = request.body
+    signature = request.headers.get("Stripe-Signature", "")
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not signature or not secret:
+        return _error(400, "invalid_signature", "Missing Stripe-Signature header.")
+    try:
+        stripe.Webhook.construct_event(payload, signature, secret)
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError:
+        return _error(400, "invalid_signature", "The Stripe signature does not verify.")
+    except ValueError:
+        return _error(400, "invalid_payload", "The body is not a JSON event.")
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        return _error(400, "invalid_payload", "The body is not a Stripe event.")
+    result = payments.stripe_event_handle(event=event)
+    return JsonResponse({"status": result.status, "outcome": result.outcome})

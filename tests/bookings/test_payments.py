@@ -1,0 +1,554 @@
+"""Stripe: the real `stripe` library against a local fake of Stripe's HTTP API, and
+webhook events signed exactly as Stripe signs them (HMAC-SHA256 over "t.body")."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+import stripe
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from bookings.models import Booking
+from bookings.payment_models import Payment, Refund, StripeAccount, StripeEvent
+from bookings.payments import services as payments
+from bookings.payments.gateway import PaymentUnavailable
+from bookings.services import booking_create
+from properties.models import Property, User
+from tests.bookings.conftest import days_from_today
+from tests.conftest import Tenant
+from tests.factories import PropertyFactory, UserFactory
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "stripe"
+WEBHOOK_SECRET = "whsec_test_holidesk"
+ORIGIN = "http://seaside.localhost"
+
+
+def sample(name: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / name).read_text())
+
+
+# --- A local fake of api.stripe.com -----------------------------------------------------
+
+
+class FakeStripe:
+    """Answers the two calls Holidesk makes, and records every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.fail = False
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def answer(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if self.fail:
+            return 500, {"error": {"type": "api_error", "message": "Stripe is down."}}
+        with self.lock:
+            self.count += 1
+            n = self.count
+        if path == "/v1/checkout/sessions":
+            session = sample("object_checkout.session__stripe-mock_fixtures3.json")
+            session.update(id=f"cs_test_{n}", url=f"https://checkout.stripe.com/c/pay/cs_test_{n}")
+            return 200, session
+        if path == "/v1/refunds":
+            refund = sample("object_refund__stripe-mock_fixtures3.json")
+            refund.update(id=f"re_test_{n}", amount=int(form["amount"]), status="succeeded")
+            refund["payment_intent"] = form["payment_intent"]
+            return 200, refund
+        return 404, {"error": {"type": "invalid_request_error", "message": "No such path."}}
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    fake = FakeStripe()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            form = dict(parse_qsl(body))
+            fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
+            status, answer = fake.answer(self.path, form)
+            out = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def stripe_on(settings: Any, fake_stripe: FakeStripe, tenant: Tenant) -> FakeStripe:
+    settings.PAYMENTS_BACKEND = "stripe"
+    settings.STRIPE_SECRET_KEY = "sk_test_holidesk"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = fake_stripe.url  # type: ignore[attr-defined]
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_TIMEOUT_SECONDS = 5
+    StripeAccount.objects.create(business=tenant.business, account_id="acct_seaside")
+    return fake_stripe
+
+
+@pytest.fixture
+def visitor(db: None) -> User:
+    return UserFactory(email="ada@example.com", name="Ada Lovelace")
+
+
+def start(prop: Property, user: User, *, offset: int = 30, nights: int = 3, **kw: Any) -> Any:
+    check_in = days_from_today(prop, offset)
+    return payments.checkout_start(
+        property=prop,
+        check_in=check_in,
+        check_out=check_in + timedelta(days=nights),
+        guests=2,
+        user=user,
+        guest_name=user.name,
+        guest_phone="+44 1234",
+        site_origin=ORIGIN,
+        **kw,
+    )
+
+
+# --- Events, signed like Stripe signs them ----------------------------------------------
+
+
+def session_event(
+    payment: Payment,
+    *,
+    event_type: str = "checkout.session.completed",
+    event_id: str = "evt_test_1",
+    **overrides: Any,
+) -> dict[str, Any]:
+    session = sample("object_checkout.session__stripe-mock_fixtures3.json")
+    session.update(
+        id=payment.checkout_id,
+        status="complete" if event_type.endswith("completed") else "expired",
+        payment_status="paid" if event_type.endswith("completed") else "unpaid",
+        amount_total=payment.amount_minor,
+        amount_subtotal=payment.amount_minor,
+        currency=payment.currency.lower(),
+        payment_intent="pi_test_" + payment.checkout_id[-6:],
+        metadata={
+            "booking_reference": payment.booking.reference,
+            "business_id": str(payment.business_id),
+            "payment_id": str(payment.pk),
+        },
+    )
+    session.update(overrides)
+    event = sample("object_event__stripe-mock_fixtures3.json")
+    event.update(id=event_id, type=event_type, account="acct_seaside", created=int(time.time()))
+    event["data"] = {"object": session}
+    return event
+
+
+def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """The Stripe-Signature header, computed as Stripe documents it."""
+    timestamp = timestamp or int(time.time())
+    digest = hmac.new(
+        secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def deliver(event: dict[str, Any], *, signature: str | None = None) -> Any:
+    payload = json.dumps(event)
+    headers = {} if signature == "" else {"HTTP_STRIPE_SIGNATURE": signature or sign(payload)}
+    return Client(HTTP_HOST="localhost").post(
+        "/webhooks/stripe/", data=payload, content_type="application/json", **headers
+    )
+
+
+def test_our_signature_matches_the_stripe_library() -> None:
+    payload = json.dumps({"id": "evt_1"})
+    ours = sign(payload, timestamp=1_700_000_000)
+    theirs = stripe.WebhookSignature.generate_signature_header(
+        payload, WEBHOOK_SECRET, timestamp=1_700_000_000
+    )
+    assert ours == theirs
+
+
+# --- Checkout ----------------------------------------------------------------------------
+
+
+def test_checkout_session_is_created_on_the_connected_account_in_minor_units(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    started = start(tenant.prop, visitor)
+    booking, payment = started.booking, started.payment
+    assert booking.status == Booking.Status.HELD
+    assert started.redirect_url == f"https://checkout.stripe.com/c/pay/{payment.checkout_id}"
+    [request] = stripe_on.requests
+    form, headers = request["form"], request["headers"]
+    assert request["path"] == "/v1/checkout/sessions"
+    assert headers["Stripe-Account"] == "acct_seaside"
+    assert headers["Idempotency-Key"] == f"holidesk-checkout-{payment.pk}"
+    # 3 nights x 100.00 + 50.00 cleaning = 350.00 EUR = 35000 cents.
+    assert booking.total == Decimal("350.00")
+    assert form["line_items[0][price_data][unit_amount]"] == "35000"
+    assert form["line_items[0][price_data][currency]"] == "eur"
+    assert form["metadata[booking_reference]"] == booking.reference
+    assert form["metadata[business_id]"] == str(tenant.business.pk)
+    assert form["payment_intent_data[metadata][booking_reference]"] == booking.reference
+    assert form["success_url"] == f"{ORIGIN}/trips/{booking.reference}/confirmation/"
+    assert form["cancel_url"] == f"{ORIGIN}/trips/{booking.reference}/"
+    assert int(form["expires_at"]) >= int(timezone.now().timestamp()) + 30 * 60
+    assert payment.connected_account == "acct_seaside"
+
+
+def test_business_without_a_connected_account_holds_nothing(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    StripeAccount.objects.all().delete()
+    with pytest.raises(PaymentUnavailable):
+        start(tenant.prop, visitor)
+    assert not Booking.objects.exists()
+    assert stripe_on.requests == []
+
+
+def test_stripe_down_releases_the_hold(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    stripe_on.fail = True
+    with pytest.raises(PaymentUnavailable):
+        start(tenant.prop, visitor)
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.CANCELLED
+    assert Payment.objects.get().status == Payment.Status.FAILED
+
+
+# --- Webhook -----------------------------------------------------------------------------
+
+
+def test_valid_completed_event_confirms_the_booking(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    response = deliver(session_event(payment))
+    assert response.status_code == 200
+    assert response.json()["status"] == "processed"
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.amount_paid == Decimal("350.00")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert payment.payment_intent_id.startswith("pi_test_")
+    event = StripeEvent.objects.get()
+    assert (event.event_id, event.business) == ("evt_test_1", tenant.business)
+
+
+@pytest.mark.parametrize("case", ["wrong_secret", "missing", "tampered", "stale", "garbage"])
+def test_bad_signature_is_400_and_changes_nothing(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User, case: str
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    event = session_event(payment)
+    payload = json.dumps(event)
+    signature = {
+        "wrong_secret": sign(payload, secret="whsec_other"),
+        "missing": "",
+        "tampered": sign(json.dumps({**event, "id": "evt_other"})),
+        "stale": sign(payload, timestamp=int(time.time()) - 3600),
+        "garbage": "t=abc,v1=zzz",
+    }[case]
+    response = deliver(event, signature=signature)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert Booking.objects.get().status == Booking.Status.HELD
+    assert not StripeEvent.objects.exists()
+
+
+def test_signed_body_that_is_not_json_is_400(stripe_on: FakeStripe) -> None:
+    payload = "not json"
+    response = Client(HTTP_HOST="localhost").post(
+        "/webhooks/stripe/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_payload"
+
+
+def test_webhook_is_not_served_on_business_sites(tenant: Tenant, stripe_on: FakeStripe) -> None:
+    response = tenant.site_client().post(
+        "/webhooks/stripe/", data="{}", content_type="application/json"
+    )
+    assert response.status_code == 404
+
+
+def test_replayed_event_is_200_and_changes_nothing(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    event = session_event(payment)
+    assert deliver(event).json()["status"] == "processed"
+    booking = Booking.objects.get()
+    payments.trip_cancel(booking=booking)  # the visitor cancels; the policy refunds in full
+    cancelled = Booking.objects.get()
+    assert cancelled.status == Booking.Status.CANCELLED
+    requests_before = len(stripe_on.requests)
+    replay = deliver(event)
+    assert replay.status_code == 200
+    assert replay.json() == {"status": "duplicate", "outcome": "Event already received."}
+    assert Booking.objects.get().status == Booking.Status.CANCELLED
+    assert StripeEvent.objects.count() == 1
+    assert Refund.objects.count() == 1
+    assert len(stripe_on.requests) == requests_before
+
+
+def test_event_for_another_business_booking_changes_nothing(
+    tenant: Tenant, outsider: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    StripeAccount.objects.create(business=outsider.business, account_id="acct_alpine")
+    payment = start(tenant.prop, visitor).payment
+    # Metadata naming the other business, an event from the other business's account,
+    # and a session id we never issued: none of them confirms anything.
+    forged = session_event(payment, event_id="evt_forged_1")
+    forged["data"]["object"]["metadata"]["business_id"] = str(outsider.business.pk)
+    other_account = session_event(payment, event_id="evt_forged_2")
+    other_account["account"] = "acct_alpine"
+    unknown = session_event(payment, event_id="evt_forged_3", id="cs_test_not_ours")
+    for event in (forged, other_account, unknown):
+        response = deliver(event)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ignored"
+    assert Booking.objects.get().status == Booking.Status.HELD
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.PENDING
+    assert not Refund.objects.exists()
+
+
+def test_amount_or_currency_not_ours_changes_nothing(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    assert (
+        deliver(session_event(payment, event_id="evt_a", amount_total=100)).json()["status"]
+        == "ignored"
+    )
+    assert (
+        deliver(session_event(payment, event_id="evt_b", currency="usd")).json()["status"]
+        == "ignored"
+    )
+    assert Booking.objects.get().status == Booking.Status.HELD
+    assert "amount 100" in StripeEvent.objects.get(event_id="evt_a").outcome
+
+
+def test_unpaid_completion_sample_from_dj_stripe_is_ignored(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    event = sample("checkout.session.completed__dj-stripe.json")
+    event["data"]["object"]["id"] = payment.checkout_id  # status open, payment unpaid
+    response = deliver(event)
+    assert response.json()["status"] == "ignored"
+    assert Booking.objects.get().status == Booking.Status.HELD
+
+
+def test_payment_after_the_hold_expired_confirms_when_the_nights_are_free(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor, now=timezone.now() - timedelta(hours=2)).payment
+    assert deliver(session_event(payment)).json()["status"] == "processed"
+    assert Booking.objects.get().status == Booking.Status.CONFIRMED
+
+
+def test_payment_after_the_hold_expired_and_the_dates_were_taken_is_refunded(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    started = start(tenant.prop, visitor, now=timezone.now() - timedelta(hours=2))
+    payment, late = started.payment, started.booking
+    taken = booking_create(
+        property=tenant.prop,
+        check_in=late.check_in + timedelta(days=1),
+        check_out=late.check_out + timedelta(days=2),
+        source="airbnb",
+    )
+    mail.outbox.clear()
+    response = deliver(session_event(payment))
+    assert response.status_code == 200
+    late.refresh_from_db()
+    assert late.status == Booking.Status.EXPIRED  # never confirmed over the other stay
+    assert Booking.objects.filter(status=Booking.Status.CONFIRMED).get() == taken
+    refund = Refund.objects.get()
+    assert (refund.reason, refund.status, refund.amount) == (
+        Refund.Reason.DATES_TAKEN,
+        Refund.Status.SUCCEEDED,
+        Decimal("350.00"),
+    )
+    refund_call = stripe_on.requests[-1]
+    assert refund_call["path"] == "/v1/refunds"
+    assert refund_call["form"]["amount"] == "35000"
+    assert refund_call["form"]["payment_intent"].startswith("pi_test_")
+    assert refund_call["headers"]["Stripe-Account"] == "acct_seaside"
+    assert refund.gateway_refund_id.startswith("re_test_")
+    assert [m.to for m in mail.outbox] == [[visitor.email]]
+    assert "refunded" in mail.outbox[0].body
+    page = Client(HTTP_HOST="seaside.localhost")
+    page.force_login(visitor)
+    body = page.get(f"/trips/{late.reference}/").content.decode()
+    assert "has been refunded in full" in body
+
+
+def test_zero_decimal_currency_amounts(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    tenant.business.currency = "JPY"
+    tenant.business.save()
+    prop = PropertyFactory(
+        business=tenant.business, base_price=Decimal("12000"), cleaning_fee=Decimal("3000")
+    )
+    payment = start(prop, visitor, nights=2).payment
+    assert payment.amount == Decimal("27000.00")
+    assert payment.amount_minor == 27000  # yen have no minor unit
+    form = stripe_on.requests[-1]["form"]
+    assert form["line_items[0][price_data][unit_amount]"] == "27000"
+    assert form["line_items[0][price_data][currency]"] == "jpy"
+    assert deliver(session_event(payment)).json()["status"] == "processed"
+    booking = Booking.objects.get()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert booking.amount_paid == Decimal("27000.00")
+    payments.trip_cancel(booking=booking)
+    assert stripe_on.requests[-1]["form"]["amount"] == "27000"
+
+
+def test_expired_checkout_releases_the_hold(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    response = deliver(session_event(payment, event_type="checkout.session.expired"))
+    assert response.json()["status"] == "processed"
+    assert Booking.objects.get().status == Booking.Status.CANCELLED
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.EXPIRED
+    # The nights are free for the next visitor.
+    assert start(tenant.prop, UserFactory()).booking.status == Booking.Status.HELD
+
+
+def test_charge_refunded_records_a_refund_made_in_stripe(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    deliver(session_event(payment))
+    payment.refresh_from_db()
+    charge = sample("object_charge__stripe-mock_fixtures3.json")
+    charge.update(
+        payment_intent=payment.payment_intent_id,
+        amount=35000,
+        amount_refunded=10000,
+        currency="eur",
+        refunded=False,
+    )
+    event = sample("object_event__stripe-mock_fixtures3.json")
+    event.update(id="evt_refund_1", type="charge.refunded", account="acct_seaside")
+    event["data"] = {"object": charge}
+    assert deliver(event).json()["status"] == "processed"
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.reason) == (Decimal("100.00"), Refund.Reason.AT_GATEWAY)
+    assert Booking.objects.get().amount_refunded == Decimal("100.00")
+    # The same total again (a second event about the same refund) adds nothing.
+    event2 = copy.deepcopy(event)
+    event2["id"] = "evt_refund_2"
+    deliver(event2)
+    assert Refund.objects.count() == 1
+
+
+def test_unhandled_event_types_are_recorded_and_ignored(
+    tenant: Tenant, stripe_on: FakeStripe
+) -> None:
+    event = sample("payment_intent.succeeded__stripe-commercetools-connect-app.json")
+    response = deliver(event)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ignored"
+    assert StripeEvent.objects.get().outcome == "Ignored: event type not handled."
+
+
+def test_extension_paid_through_stripe_changes_the_dates(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    deliver(session_event(payment))
+    booking = Booking.objects.get()
+    started = payments.extension_start(
+        booking=booking,
+        check_in=booking.check_in,
+        check_out=booking.check_out + timedelta(days=2),
+        site_origin=ORIGIN,
+    )
+    extension = started.payment
+    assert (extension.kind, extension.amount, extension.amount_minor) == (
+        Payment.Kind.EXTENSION,
+        Decimal("200.00"),
+        20000,
+    )
+    assert stripe_on.requests[-1]["form"]["line_items[0][price_data][unit_amount]"] == "20000"
+    assert deliver(session_event(extension, event_id="evt_ext")).json()["status"] == "processed"
+    booking.refresh_from_db()
+    assert booking.nights == 5
+    assert booking.amount_paid == booking.total == Decimal("550.00")
+
+
+def test_payment_for_a_released_hold_is_refunded(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    started = start(tenant.prop, visitor)
+    payments.trip_cancel(booking=started.booking)  # the visitor released the dates
+    assert deliver(session_event(started.payment)).json()["status"] == "processed"
+    assert Booking.objects.get().status == Booking.Status.CANCELLED
+    refund = Refund.objects.get()
+    assert (refund.reason, refund.status) == (
+        Refund.Reason.BOOKING_CLOSED,
+        Refund.Status.SUCCEEDED,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_twice_at_once_is_applied_once(
+    tenant: Tenant, stripe_on: FakeStripe
+) -> None:
+    from django.db import connection
+
+    payment = start(tenant.prop, UserFactory()).payment
+    event = session_event(payment)
+    barrier = threading.Barrier(2)
+    answers: list[str] = []
+
+    def post() -> None:
+        try:
+            barrier.wait()
+            answers.append(deliver(event).json()["status"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == ["duplicate", "processed"]
+    assert StripeEvent.objects.count() == 1
+    assert Booking.objects.get().status == Booking.Status.CONFIRMED
