@@ -40,7 +40,7 @@ test: $(VENV)/.installed
 	export DEBUG=true HOLIDESK_TESTING=true; \
 	$(PY) manage.py makemigrations --check --dry-run; \
 	PYTHON=$(PY) bash docker/lint.sh; \
-	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	@$(SERVICES); \

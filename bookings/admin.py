@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from bookings.errors import BookingError
 from bookings.models import Booking
+from bookings.payments.services import trip_cancel
 from bookings.selectors import business_timeline
 from bookings.services import (
     block_change_dates,
     block_create,
     block_remove,
-    booking_cancel,
     booking_change_dates,
     booking_create,
 )
@@ -244,7 +244,7 @@ class BookingAdmin(TenantAdmin):
         done = 0
         for booking in queryset.filter(kind=Booking.Kind.STAY):
             try:
-                booking_cancel(booking=booking, by_owner=True, reason="cancelled by the owner")
+                trip_cancel(booking=booking, by_owner=True, reason="cancelled by the owner")
                 done += 1
             except BookingError as exc:
                 self.message_user(request, f"{booking.reference}: {exc.message}", messages.WARNING)

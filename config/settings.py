@@ -383,3 +383,47 @@ MESSAGING_RATE_GUARD_MS = env_int("MESSAGING_RATE_GUARD_MS", 10, minimum=0)
 MESSAGING_KICK_DISPATCHER = env_bool("MESSAGING_KICK_DISPATCHER", default=not TESTING)
 # Staff email links stay valid this many days after the job.
 MESSAGING_STAFF_LINK_DAYS = env_int("MESSAGING_STAFF_LINK_DAYS", 3, minimum=1)
+
+# --- Direct booking ----------------------------------------------------------------
+# Stripe calls: seconds before giving up, and automatic retries (idempotency keys make
+# a retried checkout or refund safe).
+STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0, minimum=1.0)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
+# Visitor sign-in is rate-limited by allauth (per IP and per email); stated here so the
+# limits are visible and reviewed rather than implied by a library default.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+}
+
+# --- Integrations ------------------------------------------------------------------
+# Partner pushes: HTTP timeout, attempts before a dead letter, backoff (first retry
+# after about INTEGRATIONS_PUSH_FIRST_RETRY_SECONDS, then x FACTOR each time), the
+# pause that lets a burst of changes coalesce, the dispatcher's interval and how far
+# ahead availability is pushed. Channel secrets use HOLIDESK_ENCRYPTION_KEY above.
+INTEGRATIONS_PUSH_TIMEOUT_SECONDS = env_float(
+    "INTEGRATIONS_PUSH_TIMEOUT_SECONDS", 10.0, minimum=0.1
+)
+INTEGRATIONS_PUSH_MAX_ATTEMPTS = env_int("INTEGRATIONS_PUSH_MAX_ATTEMPTS", 8, minimum=1)
+INTEGRATIONS_PUSH_FIRST_RETRY_SECONDS = env_float(
+    "INTEGRATIONS_PUSH_FIRST_RETRY_SECONDS", 20.0, minimum=0.1
+)
+INTEGRATIONS_PUSH_BACKOFF_FACTOR = env_float("INTEGRATIONS_PUSH_BACKOFF_FACTOR", 3.35, minimum=1.0)
+INTEGRATIONS_PUSH_DEBOUNCE_SECONDS = env_float("INTEGRATIONS_PUSH_DEBOUNCE_SECONDS", 1.0, minimum=0)
+INTEGRATIONS_PUSH_DISPATCH_INTERVAL = env_float(
+    "INTEGRATIONS_PUSH_DISPATCH_INTERVAL", 10.0, minimum=0.1
+)
+INTEGRATIONS_PUSH_HORIZON_DAYS = env_int("INTEGRATIONS_PUSH_HORIZON_DAYS", 365, minimum=1)
+# Enqueue a delivery task right after a change commits (off in tests: no worker listens).
+INTEGRATIONS_KICK_PUSHES = env_bool("INTEGRATIONS_KICK_PUSHES", default=not TESTING)
+# iCal import: poll interval per feed, and limits on each fetch.
+INTEGRATIONS_ICAL_POLL_MINUTES = env_int("INTEGRATIONS_ICAL_POLL_MINUTES", 15, minimum=1)
+INTEGRATIONS_ICAL_MAX_BYTES = env_int("INTEGRATIONS_ICAL_MAX_BYTES", 2 * 1024 * 1024, minimum=1024)
+INTEGRATIONS_ICAL_TIMEOUT_SECONDS = env_float("INTEGRATIONS_ICAL_TIMEOUT_SECONDS", 15.0, minimum=1)
+# Outbound URLs to loopback/private addresses: only in development and tests.
+INTEGRATIONS_ALLOW_PRIVATE_URLS = env_bool(
+    "INTEGRATIONS_ALLOW_PRIVATE_URLS", default=DEBUG or TESTING
+)

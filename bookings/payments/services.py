@@ -426,13 +426,20 @@ def _plan_cancellation_refunds(booking: Booking, amount: Decimal) -> list[int]:
 
 
 def trip_cancel(
-    *, booking: Booking, reason: str = "Cancelled by the guest", now: datetime | None = None
+    *,
+    booking: Booking,
+    by_owner: bool = False,
+    reason: str = "Cancelled by the guest",
+    now: datetime | None = None,
 ) -> tuple[Booking, Decimal]:
-    """A visitor cancels: the booking is cancelled under its property's policy and the
-    refund that policy implies is recorded in the same transaction, then sent."""
+    """Cancel a stay and pay back what it implies: under the property's policy (the
+    visitor on My trips, the owner API), or in full when the owner cancels in the admin.
+    The refund is recorded in the cancelling transaction, then sent through the gateway."""
     now = now or timezone.now()
     with transaction.atomic():
-        cancelled, amount = booking_cancel(booking=booking, reason=reason, now=now)
+        cancelled, amount = booking_cancel(
+            booking=booking, by_owner=by_owner, reason=reason, now=now
+        )
         refund_ids = _plan_cancellation_refunds(cancelled, amount) if amount > 0 else []
         # Checkouts still open for this booking are void; should one be paid anyway,
         # `_apply_success` refunds it (the booking is cancelled).

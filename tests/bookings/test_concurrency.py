@@ -25,7 +25,9 @@ from properties.services import api_token_create
 from tests.bookings.conftest import days_from_today
 from tests.conftest import make_tenant
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Up to 64 connections at once: kept on one test process (`--dist loadgroup`), so two
+# such modules never run side by side against PostgreSQL's default 100 connections.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("many_connections")]
 
 THREADS = 64
 ROUNDS = 20
@@ -152,8 +154,8 @@ def test_the_constraint_alone_stops_overlaps_from_unlocked_writers() -> None:
     with ThreadPoolExecutor(20) as pool:
         outcomes = _run_together(20, raw_insert, pool)
         _close_connections(pool, 20)
-    assert outcomes.count("inserted") == 1
-    assert set(outcomes) <= {"inserted", "23P01", "40P01"}
+    assert outcomes.count("inserted") == 1, outcomes
+    assert set(outcomes) <= {"inserted", "23P01", "40P01"}, outcomes
     assert Booking.objects.filter(property=tenant.prop).count() == 1
 
 
