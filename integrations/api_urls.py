@@ -1,5 +1,15 @@
+"""Partner endpoints under /api/v1/ (see the API contract)."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from integrations import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(
+        "channels/<str:channel_id>/events",
+        api.ChannelEventsApi.as_view(),
+        name="api-channel-events",
+    ),
+]

@@ -33,7 +33,8 @@ from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant
 from tests.factories import PropertyFactory, UserFactory
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "stripe"
+# Copies of the real Stripe payloads (see samples/PROVENANCE.md), kept unedited.
+SAMPLES = Path(__file__).resolve().parent / "samples"
 WEBHOOK_SECRET = "whsec_test_holidesk"
 ORIGIN = "http://seaside.localhost"
 

@@ -51,11 +51,7 @@ class Command(BaseCommand):
                     "password": demo.password,
                     "api_token": demo.api_token,
                 },
-                "properties": [
-                    {"id": prop.pk, "name": prop.name, "ical_export_url": "", "listings": {}}
-                    for prop in demo.properties
-                ],
-                "channels": [],
+                "properties": [{"id": prop.pk, "name": prop.name} for prop in demo.properties],
             }
             for module in APP_DEMOS:
                 describe = getattr(module, "describe", None)
