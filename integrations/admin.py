@@ -297,7 +297,9 @@ class BookingConflictAdmin(ReadOnlyTenantAdmin):
     def keep_existing(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._resolve(request, queryset, "keep_existing")
 
-    @admin.action(description="Cancel the existing stay and take the partner's")
+    @admin.action(
+        description="Take the partner's stay (cancels the existing one unless you moved it)"
+    )
     def take_partner(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._resolve(request, queryset, "take_partner")
 

@@ -656,9 +656,11 @@ def conflict_resolve(
 
     - "keep_existing": the stay already on the calendar stays; the owner declines the
       partner's stay on the partner's side.
-    - "take_partner": the existing stay (or block) is cancelled and the partner's stay
-      takes its dates.
-    - "done": the owner moved one of the two themselves.
+    - "take_partner": the partner's stay takes its dates. The existing stay (or block)
+      is cancelled if it still overlaps them; if the owner has already moved it to other
+      dates (bookings admin or API), it is left where it is, so "move one" is: move the
+      existing stay, then take the partner's.
+    - "done": the owner settled it outside Holidesk (e.g. the partner moved their stay).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -682,7 +684,13 @@ def conflict_resolve(
 
 def _take_partner(conflict: BookingConflict, now: datetime) -> str:
     existing = conflict.existing_booking
-    if existing is not None and existing.is_active:
+    still_in_the_way = (
+        existing is not None
+        and existing.is_active
+        and existing.check_in < conflict.check_out
+        and conflict.check_in < existing.check_out
+    )
+    if existing is not None and still_in_the_way:
         if existing.is_block:
             block_remove(block=existing, now=now)
         else:
@@ -704,9 +712,7 @@ def _take_partner(conflict: BookingConflict, now: datetime) -> str:
         if event is not None:
             event.booking = block
             event.save(update_fields=["booking", "updated_at"])
-        return (
-            f"Cancelled {existing.reference if existing else '-'}; partner stay {block.reference}."
-        )
+        return f"{_existing_outcome(existing, still_in_the_way)}; partner stay {block.reference}."
     partner = conflict.partner_booking
     if partner is not None and partner.status == Booking.Status.CONFIRMED:
         partner, _ = booking_change_dates(
@@ -737,4 +743,10 @@ def _take_partner(conflict: BookingConflict, now: datetime) -> str:
         PartnerReservation.objects.filter(
             channel_id=conflict.channel_id, reservation_id=conflict.external_id
         ).update(booking=partner)
-    return f"Cancelled {existing.reference if existing else '-'}; partner stay {partner.reference}."
+    return f"{_existing_outcome(existing, still_in_the_way)}; partner stay {partner.reference}."
+
+
+def _existing_outcome(existing: Booking | None, cancelled: bool) -> str:
+    if existing is None:
+        return "No existing stay"
+    return f"{'Cancelled' if cancelled else 'Kept (moved)'} {existing.reference}"

@@ -78,7 +78,8 @@ PRODUCTION_ENV = {
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **env}
-    full_env.pop("HOLIDESK_TESTING", None)
+    for name in ("HOLIDESK_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        full_env.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -4,17 +4,12 @@ visitor is told the dates are taken. Pages are scanned with axe on the way."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-# around it are plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
@@ -46,7 +41,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser(live_server: Any) -> Iterator[Any]:
+def browser(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test
+    # makes around it are plain synchronous code. Only for this test, never the process.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # Live-server request threads must not keep persistent connections open past the
     # test, or the test database cannot be dropped afterwards.
     db_settings = connections["default"].settings_dict

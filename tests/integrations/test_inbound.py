@@ -13,7 +13,7 @@ from django.db import connections
 from django.test import Client
 
 from bookings.models import Booking
-from bookings.services import block_create, booking_create
+from bookings.services import block_create, booking_change_dates, booking_create
 from integrations import services
 from integrations.models import (
     BookingConflict,
@@ -179,6 +179,33 @@ def test_owner_resolves_a_conflict_by_taking_the_partner_stay(
     assert PartnerReservation.objects.get().booking == stay
     conflict.refresh_from_db()
     assert conflict.status == BookingConflict.Status.RESOLVED
+
+
+def test_owner_resolves_a_conflict_by_moving_the_existing_stay(
+    partner: Partner, tenant: Tenant
+) -> None:
+    existing = booking_create(
+        property=tenant.prop,
+        check_in=date(2031, 12, 22),
+        check_out=date(2031, 12, 24),
+        source="direct",
+        enforce_rules=False,
+    )
+    body = post(partner.url, event(), partner.inbound).json()
+    conflict = BookingConflict.objects.get(public_id=body["conflict"])
+    booking_change_dates(
+        booking=existing,
+        check_in=date(2032, 2, 1),
+        check_out=date(2032, 2, 3),
+        enforce_rules=False,
+    )
+    conflict = services.conflict_resolve(conflict=conflict, action="take_partner")
+    existing.refresh_from_db()
+    assert existing.status == Booking.Status.CONFIRMED
+    assert existing.check_in == date(2032, 2, 1)
+    stay = Booking.objects.get(source="airbnb", status="confirmed")
+    assert stay.check_in == date(2031, 12, 20)
+    assert conflict.resolution.startswith(f"Kept (moved) {existing.reference}")
 
 
 def test_message_is_stored_on_the_booking_thread(partner: Partner) -> None:
