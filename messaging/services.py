@@ -183,11 +183,14 @@ def message_schedule(
     broadcast: Broadcast | None = None,
     recipient_name: str = "",
     context: dict[str, Any] | None = None,
+    timing: Timing | None = None,
 ) -> ScheduledMessage:
     """Create the outbox row for `key`, or re-time it if it has not gone out yet.
 
-    Idempotent: the key is unique, so scheduling twice never makes two messages."""
-    timing = timing_for(prop) if prop is not None else None
+    Idempotent: the key is unique, so scheduling twice never makes two messages.
+    `timing` is the property's (looked up when not given)."""
+    if timing is None and prop is not None:
+        timing = timing_for(prop)
     state, send_at, reason = _plan(
         prop=prop, timing=timing, kind=kind, wanted_at=wanted_at, expires_at=expires_at, now=now
     )
@@ -309,6 +312,7 @@ def _schedule_guest_stay_messages(
             now=now,
             prop=prop,
             booking=booking,
+            timing=timing,
         )
 
 
@@ -477,6 +481,7 @@ def _schedule_cleaner_job(turnover: Turnover, timing: Timing, now: datetime) -> 
         now=now,
         prop=prop,
         turnover=turnover,
+        timing=timing,
     )
 
 
@@ -533,10 +538,10 @@ def turnovers_sync(*, prop: Property, now: datetime) -> None:
             kind=Booking.Kind.STAY,
             status=Booking.Status.CONFIRMED,
             stay__endswith__gte=horizon,
-        )
-        .select_related("property__business")
-        .order_by("stay")
+        ).order_by("stay")
     )
+    for stay in stays:
+        stay.property = prop  # one shared instance instead of a join per row
     existing = {
         t.booking_id: t
         for t in Turnover.objects.select_for_update(of=("self",))
