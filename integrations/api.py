@@ -56,6 +56,10 @@ class ChannelEventsApi(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
+    def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
+        # Partners get JSON whatever their Accept header says (no 406 in the contract).
+        return super().perform_content_negotiation(request, force=True)
+
     @extend_schema(
         operation_id="channel_events_create",
         summary="Receive a partner event (signed webhook)",

@@ -214,6 +214,25 @@ def _as_date(value: Any) -> date | None:
     return None
 
 
+def _clean(value: Any) -> str:
+    """Text of a property, without the NUL characters PostgreSQL cannot store."""
+    return str(value or "").replace("\x00", "").strip()
+
+
+def _event_dates(component: Any) -> tuple[date | None, date | None]:
+    start = _as_date(component.get("dtstart"))
+    end = _as_date(component.get("dtend"))
+    if start is not None and end is None:
+        duration = component.get("duration")
+        span = duration.dt if duration is not None else timedelta(days=1)
+        if not isinstance(span, timedelta):
+            raise TypeError("DURATION is not a duration")
+        end = start + span
+        if isinstance(end, datetime):
+            end = end.date()
+    return start, end
+
+
 def parse_feed(body: bytes, platform: str) -> tuple[list[FeedEvent], int]:
     """The feed's events and the number skipped as unusable (no UID, no dates, an end
     before the start). Raises ValueError when the body is not a calendar at all."""
@@ -225,14 +244,13 @@ def parse_feed(body: bytes, platform: str) -> tuple[list[FeedEvent], int]:
     skipped = 0
     seen: set[str] = set()
     for component in cal.walk("VEVENT"):
-        uid = str(component.get("uid") or "").strip()[:255]
-        start = _as_date(component.get("dtstart"))
-        end = _as_date(component.get("dtend"))
-        if start is not None and end is None:
-            duration = component.get("duration")
-            end = start + (duration.dt if duration is not None else timedelta(days=1))
-            if isinstance(end, datetime):
-                end = end.date()
+        uid = _clean(component.get("uid"))[:255]
+        try:
+            start, end = _event_dates(component)
+        except (ValueError, TypeError, OverflowError, AttributeError):
+            # A broken DTSTART/DTEND/DURATION spoils this event, not the whole feed.
+            skipped += 1
+            continue
         status = str(component.get("status") or "").upper()
         if not uid or start is None or end is None or end <= start or uid in seen:
             skipped += 1
@@ -242,8 +260,8 @@ def parse_feed(body: bytes, platform: str) -> tuple[list[FeedEvent], int]:
         if (end - start).days > MAX_EVENT_DAYS:
             end = start + timedelta(days=MAX_EVENT_DAYS)
         seen.add(uid)
-        summary = str(component.get("summary") or "").strip()[:255]
-        description = str(component.get("description") or "")
+        summary = _clean(component.get("summary"))[:255]
+        description = _clean(component.get("description"))
         events.append(
             FeedEvent(
                 uid=uid,

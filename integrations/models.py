@@ -76,6 +76,10 @@ class Channel(models.Model):
     previous_inbound_secret_enc = models.TextField(blank=True, editable=False)
     previous_inbound_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     outbound_secret_enc = models.TextField(editable=False)
+    previous_outbound_secret_enc = models.TextField(blank=True, editable=False)
+    previous_outbound_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
     secrets_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Sync health, kept up to date by the services.

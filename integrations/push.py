@@ -32,7 +32,7 @@ from bookings.models import Booking
 from bookings.selectors import unavailable_ranges
 from integrations import signatures, ssrf
 from integrations.models import Channel, ListingLink, PushAttempt, PushOutbox
-from integrations.services import channel_outbound_secret
+from integrations.services import channel_outbound_secrets
 from properties.models import Business, Property
 from properties.urls_util import app_url
 
@@ -240,7 +240,7 @@ def push_deliver(
         push.save(update_fields=["status", "attempts", "sending_at", "claimed_until", "updated_at"])
         envelope = push_envelope(push, now=now)
     body = json.dumps(envelope, separators=(",", ":")).encode()
-    secret = channel_outbound_secret(channel)
+    secret, *previous = channel_outbound_secrets(channel)
     status_code: int | None = None
     error = ""
     began = time.perf_counter()
@@ -251,7 +251,7 @@ def push_deliver(
             data=body,
             headers={
                 "Content-Type": "application/json",
-                signatures.HEADER: signatures.sign(secret, body),
+                signatures.HEADER: signatures.sign(secret, body, also=previous),
                 "User-Agent": ssrf.USER_AGENT,
             },
             timeout=settings.INTEGRATIONS_PUSH_TIMEOUT_SECONDS,

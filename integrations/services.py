@@ -69,7 +69,10 @@ MAX_BODY_BYTES = 256 * 1024
 SECRET_OVERLAP = timedelta(hours=24)
 RESERVATION_TYPES = ("reservation.created", "reservation.modified", "reservation.cancelled")
 EVENT_TYPES = (*RESERVATION_TYPES, "message.created")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Booking.guests is a small integer; no holiday rental sleeps more.
+MAX_GUESTS = 999
 
 
 # --- Channels ---------------------------------------------------------------------------
@@ -135,14 +138,27 @@ def channel_rotate_inbound_secret(
     return raw
 
 
-def channel_rotate_outbound_secret(*, channel: Channel, new_secret: str | None = None) -> str:
+def channel_rotate_outbound_secret(
+    *, channel: Channel, new_secret: str | None = None, now: datetime | None = None
+) -> str:
     """A new secret for what we sign. Partners accept several v1 entries, so pushes are
     signed with the new and the previous secret for 24 hours."""
-    now = timezone.now()
+    now = now or timezone.now()
     raw = new_secret or crypto.new_secret()
-    Channel.objects.filter(pk=channel.pk).update(
-        outbound_secret_enc=crypto.encrypt(raw), secrets_rotated_at=now
-    )
+    with transaction.atomic():
+        current = Channel.objects.select_for_update().get(pk=channel.pk)
+        current.previous_outbound_secret_enc = current.outbound_secret_enc
+        current.previous_outbound_secret_expires_at = now + SECRET_OVERLAP
+        current.outbound_secret_enc = crypto.encrypt(raw)
+        current.secrets_rotated_at = now
+        current.save(
+            update_fields=[
+                "previous_outbound_secret_enc",
+                "previous_outbound_secret_expires_at",
+                "outbound_secret_enc",
+                "secrets_rotated_at",
+            ]
+        )
     channel.refresh_from_db()
     return raw
 
@@ -158,6 +174,17 @@ def channel_inbound_secrets(channel: Channel, *, now: datetime | None = None) ->
 
 def channel_outbound_secret(channel: Channel) -> str:
     return crypto.decrypt(channel.outbound_secret_enc)
+
+
+def channel_outbound_secrets(channel: Channel, *, now: datetime | None = None) -> list[str]:
+    """What pushes are signed with: the current secret, and the previous one during its
+    24-hour overlap after a rotation."""
+    now = now or timezone.now()
+    signing = [crypto.decrypt(channel.outbound_secret_enc)]
+    expires = channel.previous_outbound_secret_expires_at
+    if channel.previous_outbound_secret_enc and expires is not None and expires > now:
+        signing.append(crypto.decrypt(channel.previous_outbound_secret_enc))
+    return signing
 
 
 def listing_link_create(*, channel: Channel, listing_id: str, property: Property) -> ListingLink:
@@ -226,7 +253,9 @@ class _Fields:
             return ""
         return value
 
-    def integer(self, src: dict[str, Any], name: str, *, minimum: int, key: str = "") -> int:
+    def integer(
+        self, src: dict[str, Any], name: str, *, minimum: int, maximum: int = 2**62, key: str = ""
+    ) -> int:
         value = src.get(name)
         label = key or name
         if isinstance(value, bool) or not isinstance(value, int):
@@ -234,15 +263,15 @@ class _Fields:
             return minimum
         if value < minimum:
             self.add(label, f"Must be at least {minimum}.")
-        if value > 2**62:
-            self.add(label, "Too large.")
+        if value > maximum:
+            self.add(label, f"Must be at most {maximum}.")
         return value
 
     def day(self, src: dict[str, Any], name: str, key: str = "") -> date | None:
         value = src.get(name)
         label = key or name
         parsed = None
-        if isinstance(value, str):
+        if isinstance(value, str) and _DATE.fullmatch(value):
             try:
                 parsed = parse_date(value)
             except ValueError:
@@ -266,13 +295,38 @@ class _Fields:
         return parsed
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character hides anywhere in the document (PostgreSQL text and
+    jsonb cannot store it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _parse_json(body: bytes) -> dict[str, Any]:
     try:
-        parsed = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        parsed = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise InvalidPayload(
             "The body is not valid JSON.", fields={"body": ["malformed JSON"]}
         ) from exc
+    if _has_nul(parsed):
+        raise InvalidPayload(
+            "The body contains a NUL character (\\u0000).", fields={"body": ["NUL character"]}
+        )
     if not isinstance(parsed, dict):
         raise InvalidPayload("The body must be a JSON object.", fields={"body": ["not an object"]})
     return parsed
@@ -330,7 +384,9 @@ def _parse_stay(f: _Fields, data: dict[str, Any], clean: dict[str, Any]) -> None
             f.add("data.check_out", "A stay can span at most 3 years.")
     clean["check_in"], clean["check_out"] = check_in, check_out
     clean["guests"] = (
-        f.integer(data, "guests", minimum=1, key="data.guests") if ("guests" in data) else 1
+        f.integer(data, "guests", minimum=1, maximum=MAX_GUESTS, key="data.guests")
+        if ("guests" in data)
+        else 1
     )
     guest = data.get("guest", {}) or {}
     if not isinstance(guest, dict):
@@ -355,11 +411,14 @@ def _parse_stay(f: _Fields, data: dict[str, Any], clean: dict[str, Any]) -> None
             amount = Decimal(str(total.get("amount")))
             if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
                 raise InvalidOperation
-            clean["total"] = amount.quantize(Decimal("0.01"))
+            amount = amount.quantize(Decimal("0.01"))
+            if amount >= Decimal("1e10"):  # 9999999999.995 rounds up past numeric(12, 2)
+                raise InvalidOperation
+            clean["total"] = amount
         except (InvalidOperation, ValueError):
             f.add("data.total.amount", "A non-negative decimal amount is required.")
         currency = total.get("currency")
-        if not isinstance(currency, str) or not _CURRENCY.match(currency):
+        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
             f.add("data.total.currency", "A three-letter ISO 4217 code is required.")
         clean["currency"] = currency
 

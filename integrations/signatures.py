@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable
 
@@ -24,10 +25,18 @@ def compute(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def sign(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
-    """The header value for `body`."""
+# A v1 entry is a hex SHA-256 HMAC; anything else cannot match and is ignored.
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def sign(
+    secret: str, body: bytes, *, timestamp: int | None = None, also: Iterable[str] = ()
+) -> str:
+    """The header value for `body`: one v1 entry per secret (`also` adds entries for
+    secrets still in their rotation overlap)."""
     t = int(time.time()) if timestamp is None else timestamp
-    return f"t={t},v1={compute(secret, t, body)}"
+    entries = [f"v1={compute(key, t, body)}" for key in (secret, *also) if key]
+    return ",".join([f"t={t}", *entries])
 
 
 def parse(header: str) -> tuple[int, list[str]]:
@@ -38,10 +47,10 @@ def parse(header: str) -> tuple[int, list[str]]:
         if not sep:
             continue
         if key == "t":
-            if not value.isdigit() or len(value) > 12:
+            if not (value.isascii() and value.isdigit()) or len(value) > 12:
                 raise SignatureError("The signature timestamp is not a number of seconds.")
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and _HEX_SHA256.fullmatch(value.strip().lower()):
             signatures.append(value.strip().lower())
     if timestamp is None:
         raise SignatureError("The signature header has no timestamp (t=).")

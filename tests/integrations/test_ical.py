@@ -64,6 +64,24 @@ def test_samples_parse_with_the_right_classification_and_dates(name: str) -> Non
     assert all(e.uid for e in events)
 
 
+def test_a_broken_event_is_skipped_and_the_rest_of_the_feed_imports() -> None:
+    body = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        b"BEGIN:VEVENT\r\nUID:broken-start\r\nDTSTART;VALUE=DATE:2031XX01\r\n"
+        b"DTEND;VALUE=DATE:20310105\r\nSUMMARY:Reserved\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:date-duration\r\nDTSTART;VALUE=DATE:20310201\r\n"
+        b"DURATION;VALUE=DATE:20310203\r\nSUMMARY:Reserved\r\nEND:VEVENT\r\n"
+        b"BEGIN:VEVENT\r\nUID:good\r\nDTSTART;VALUE=DATE:20310301\r\n"
+        b"DTEND;VALUE=DATE:20310304\r\nSUMMARY:Reserved\r\nEND:VEVENT\r\n"
+        b"END:VCALENDAR\r\n"
+    )
+    events, skipped = ical.parse_feed(body, "airbnb")
+    assert [(e.uid, e.start, e.end) for e in events] == [
+        ("good", date(2031, 3, 1), date(2031, 3, 4))
+    ]
+    assert skipped == 2
+
+
 @pytest.mark.parametrize(
     ("platform", "summary", "expected"),
     [

@@ -14,7 +14,7 @@ from django.test import Client
 
 from bookings.models import Booking
 from bookings.services import block_create, booking_change_dates, booking_create
-from integrations import services
+from integrations import services, signatures
 from integrations.models import (
     BookingConflict,
     InboundEvent,
@@ -249,6 +249,19 @@ def test_message_before_its_reservation_is_linked_when_it_arrives(partner: Partn
         ),
         (lambda e: e["data"]["guest"].update(email="not-an-email"), "data.guest.email"),
         (lambda e: e.update(occurred_at="yesterday"), "occurred_at"),
+        # Inputs that reach database limits must stop at validation, not at the database.
+        (lambda e: e["data"].update(guests=40000), "data.guests"),
+        (lambda e: e["data"].update(check_in="2031-12-2"), "data.check_in"),
+        (lambda e: e["data"].update(check_in="20311220"), "data.check_in"),
+        (lambda e: e["data"].update(check_in="2031-W51-6"), "data.check_in"),
+        (
+            lambda e: e["data"].update(total={"amount": "9999999999.996", "currency": "EUR"}),
+            "data.total.amount",
+        ),
+        (
+            lambda e: e["data"].update(total={"amount": "1", "currency": "EUR\n"}),
+            "data.total.currency",
+        ),
     ],
 )
 def test_invalid_fields_are_400_and_write_nothing(
@@ -265,7 +278,19 @@ def test_invalid_fields_are_400_and_write_nothing(
     assert counts() == before
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe", b"null"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b"\xff\xfe",
+        b"null",
+        b"[" * 50_000 + b"]" * 50_000,  # nesting deeper than the parser's recursion
+        b'{"id": "e1", "type": "reservation.created", "extra": NaN}',
+        b'{"id": "e1", "type": "reservation.created", "extra": Infinity}',
+        b'{"id": "e\\u00001", "type": "reservation.created"}',  # NUL: PostgreSQL refuses it
+    ],
+)
 def test_malformed_json_is_400(partner: Partner, raw: bytes) -> None:
     before = counts()
     response = post(partner.url, None, partner.inbound, raw=raw)
@@ -378,7 +403,10 @@ def test_wrong_signature_is_401(partner: Partner) -> None:
     _assert_401(post(partner.url, event(), "whsec_wrong"))
 
 
-@pytest.mark.parametrize("header", ["garbage", "t=abc,v1=00", "v1=00", "t=123", ""])
+@pytest.mark.parametrize(
+    "header",
+    ["garbage", "t=abc,v1=00", "v1=00", "t=123", "", "t=\u00b2,v1=00", "t=1,v1=\u00e9"],
+)
 def test_malformed_signature_header_is_401(partner: Partner, header: str) -> None:
     _assert_401(post(partner.url, event(), None, signature=header))
 
@@ -525,3 +553,16 @@ def test_schema_documents_the_partner_endpoint() -> None:
     schema = Client(HTTP_HOST=APP_HOST).get("/api/schema/?format=json").json()
     operation = schema["paths"]["/api/v1/channels/{channel_id}/events"]["post"]
     assert {"200", "400", "401", "404", "413", "415", "422"} <= set(operation["responses"])
+
+
+def test_any_accept_header_gets_json(partner: Partner) -> None:
+    body = json.dumps(event()).encode()
+    response = Client(HTTP_HOST=APP_HOST).post(
+        partner.url,
+        data=body,
+        content_type="application/json",
+        HTTP_ACCEPT="application/xml",
+        HTTP_HOLIDESK_SIGNATURE=signatures.sign(partner.inbound, body),
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "processed"

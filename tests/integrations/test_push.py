@@ -294,11 +294,21 @@ def test_private_endpoint_is_refused_outside_development(
     assert "Refused" in PushAttempt.objects.get().error
 
 
-def test_outbound_secret_rotation_signs_with_the_new_secret(
+def test_outbound_secret_rotation_signs_with_both_secrets_for_a_day(
     tenant: Tenant, connected: Partner, partner_server: PartnerServer
 ) -> None:
+    old = services.channel_outbound_secret(connected.channel)
     new = services.channel_rotate_outbound_secret(channel=connected.channel)
     change(tenant)
     push.push_deliver(push_id=pending().pk, now=later(2))
     sent = partner_server.requests[0]
-    signatures.verify(sent["headers"]["Holidesk-Signature"], sent["body"], [new])
+    header = sent["headers"]["Holidesk-Signature"]
+    # A partner holding either secret accepts the push during the overlap.
+    signatures.verify(header, sent["body"], [new])
+    signatures.verify(header, sent["body"], [old])
+    # After 24 hours only the new secret signs.
+    connected.channel.refresh_from_db()
+    later_secrets = services.channel_outbound_secrets(
+        connected.channel, now=timezone.now() + timedelta(hours=25)
+    )
+    assert later_secrets == [new]
