@@ -25,6 +25,7 @@ from django.core.mail import get_connection
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg.types.range import Range
 
 from bookings.models import Booking
 from messaging.errors import InvalidBroadcast, JobClosed, LinkOutdated, NotFound
@@ -397,7 +398,11 @@ def calendar_changed(
     else:
         return
     prop = Property.objects.select_related("business").get(pk=booking.property_id)
-    turnovers_sync(prop=prop, now=now)
+    # Only the stays around the booking's old and new dates can see their job change.
+    window = [booking.check_in, booking.check_out]
+    if previous and previous.get("check_in") and previous.get("check_out"):
+        window += [previous["check_in"], previous["check_out"]]
+    turnovers_sync(prop=prop, now=now, around=(min(window), max(window)), changed=booking.pk)
     arrivals_reconcile(prop=prop, now=now)
 
 
@@ -525,33 +530,52 @@ def _turnover_cancel(turnover: Turnover, now: datetime) -> None:
         )
 
 
-def turnovers_sync(*, prop: Property, now: datetime) -> None:
+def turnovers_sync(
+    *,
+    prop: Property,
+    now: datetime,
+    around: tuple[date, date] | None = None,
+    changed: int | None = None,
+) -> None:
     """Make the property's turnovers match its confirmed stays: one job per stay's
-    check-out, until the next arrival; each new job gets a new key code."""
+    check-out, until the next arrival; each new job gets a new key code.
+
+    With `around` (the span of a changed booking's old and new dates, `changed` its
+    id) only the jobs that change can differ are synced: the stays in that span and
+    the one just before it, whose next arrival may have moved; the first stay after
+    the span is read as the last one's next arrival. Without it, every future job."""
     timing = timing_for(prop)
     today = now.astimezone(prop.tz).date()
     horizon = today - timedelta(days=2)
     key_code_ensure_first(prop=prop, timing=timing)
-    stays = list(
-        Booking.objects.filter(
-            property=prop,
-            kind=Booking.Kind.STAY,
-            status=Booking.Status.CONFIRMED,
-            stay__endswith__gte=horizon,
-        ).order_by("stay")
+    confirmed = Booking.objects.filter(
+        property=prop,
+        kind=Booking.Kind.STAY,
+        status=Booking.Status.CONFIRMED,
+        stay__endswith__gte=horizon,
     )
+    after: Booking | None = None
+    if around is None:
+        stays = list(confirmed.order_by("stay"))
+    else:
+        start, end = around
+        before = confirmed.filter(stay__endswith__lte=start).order_by("-stay").first()
+        inside = list(confirmed.filter(stay__overlap=Range(start, end, "[)")).order_by("stay"))
+        after = confirmed.filter(stay__startswith__gte=end).order_by("stay").first()
+        stays = ([before] if before is not None else []) + inside
+        if after is not None:
+            after.property = prop
     for stay in stays:
         stay.property = prop  # one shared instance instead of a join per row
-    existing = {
-        t.booking_id: t
-        for t in Turnover.objects.select_for_update(of=("self",))
-        .filter(property=prop)
-        .filter(
+    turnovers = Turnover.objects.select_for_update(of=("self",)).filter(property=prop)
+    if around is None:
+        turnovers = turnovers.filter(
             Q(starts_at__gte=local_moment(prop, horizon, prop.check_out_time))
             | Q(booking__in=stays)
         )
-        .select_related("cleaner", "property__business")
-    }
+    else:
+        turnovers = turnovers.filter(booking_id__in=[*(s.pk for s in stays), changed])
+    existing = {t.booking_id: t for t in turnovers.select_related("cleaner", "property__business")}
     # One query for "has this job any message yet?" instead of one per unchanged stay.
     with_messages = set(
         ScheduledMessage.objects.filter(turnover_id__in=[t.pk for t in existing.values()])
@@ -564,7 +588,7 @@ def turnovers_sync(*, prop: Property, now: datetime) -> None:
         else None
     )
     for index, stay in enumerate(stays):
-        following = stays[index + 1] if index + 1 < len(stays) else None
+        following = stays[index + 1] if index + 1 < len(stays) else after
         starts_at = check_out_moment(stay)
         ends_at = check_in_moment(following) if following else None
         accept_by = (ends_at or starts_at + timedelta(days=1)) - timedelta(
