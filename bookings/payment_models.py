@@ -83,6 +83,11 @@ class Payment(models.Model):
     # Extension: the stay's dates once this payment succeeds.
     new_check_in = models.DateField(null=True, blank=True)
     new_check_out = models.DateField(null=True, blank=True)
+    # Extension: the stay's dates it was quoted from. When the stay no longer has them
+    # by the time the payment succeeds (another extension was paid first), the payment
+    # is refunded instead of applied.
+    from_check_in = models.DateField(null=True, blank=True)
+    from_check_out = models.DateField(null=True, blank=True)
     outcome = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -126,6 +131,7 @@ class Refund(models.Model):
         DATES_TAKEN = "dates_taken", "Dates were taken before the payment arrived"
         BOOKING_CLOSED = "booking_closed", "Booking was no longer open for payment"
         AT_GATEWAY = "at_gateway", "Refunded at the payment provider"
+        DATES_CHANGED = "dates_changed", "Stay's dates changed before the extension was paid"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -141,6 +147,11 @@ class Refund(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     gateway_refund_id = models.CharField(max_length=255, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    # Sends to the gateway so far; a transient failure (timeout, network, provider
+    # down) leaves the refund pending for bookings.refunds_retry, with the error here.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -187,15 +187,24 @@ def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str
     )
 
 
-def _quote_or_error(
+def _quote_checked(
     prop: Property, check_in: date, check_out: date, guests: int
-) -> tuple[Quote | None, str]:
+) -> tuple[Quote | None, str, int]:
+    """The quote, or what is wrong and its HTTP status: 409 when nights are taken,
+    400 for anything else about the request."""
     try:
         priced = quote(prop, check_in, check_out, guests)
     except BookingError as exc:
-        return None, exc.message
+        return None, exc.message, 409 if isinstance(exc, StayUnavailable) else 400
     problem = _unavailable_message(prop, check_in, check_out)
-    return (None, problem) if problem else (priced, "")
+    return (None, problem, 409) if problem else (priced, "", 200)
+
+
+def _quote_or_error(
+    prop: Property, check_in: date, check_out: date, guests: int
+) -> tuple[Quote | None, str]:
+    priced, problem, _status = _quote_checked(prop, check_in, check_out, guests)
+    return priced, problem
 
 
 def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, Any]:
@@ -264,10 +273,14 @@ def _published_property(business: Business, slug: str) -> Property:
     return prop
 
 
-def _open_hold(user: User, prop: Property, check_in: date, check_out: date) -> Payment | None:
+def _open_hold(
+    user: User, prop: Property, check_in: date, check_out: date, guests: int
+) -> Payment | None:
     """A visitor who submits twice (or comes back) resumes their own pending checkout
-    instead of colliding with their own hold."""
-    return (
+    when it is for exactly the same stay (property, dates and guests). A pending
+    checkout of theirs for other dates or guests that would collide with this one is
+    released, so the new request starts its own hold."""
+    pending = list(
         Payment.objects.filter(
             business=prop.business,
             kind=Payment.Kind.STAY,
@@ -276,10 +289,25 @@ def _open_hold(user: User, prop: Property, check_in: date, check_out: date) -> P
             booking__property=prop,
             booking__status=Booking.Status.HELD,
         )
-        .exclude(checkout_url="")
         .filter(booking__in=Booking.objects.active().overlapping(check_in, check_out))
-        .first()
+        .select_related("booking")
+        .order_by("pk")
     )
+    for payment in pending:
+        held = payment.booking
+        if payment.checkout_url and (held.check_in, held.check_out, held.guests) == (
+            check_in,
+            check_out,
+            guests,
+        ):
+            return payment
+    for payment in pending:
+        payments.payment_abandon(
+            payment=payment,
+            status=Payment.Status.FAILED,
+            reason="Replaced by a new checkout for other dates or guests.",
+        )
+    return None
 
 
 @login_required
@@ -296,10 +324,10 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, "Please choose your dates first.")
         return redirect(back)
     if request.method == "POST":
-        pending = _open_hold(user, prop, check_in, check_out)
+        pending = _open_hold(user, prop, check_in, check_out, guests)
         if pending is not None:
             return redirect(pending.checkout_url)
-    priced, problem = _quote_or_error(prop, check_in, check_out, guests)
+    priced, problem, problem_status = _quote_checked(prop, check_in, check_out, guests)
     initial = {
         "check_in": check_in,
         "check_out": check_out,
@@ -335,7 +363,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             return redirect(started.redirect_url)
     elif priced is None:
-        status = 409 if "booked" in problem else 400
+        status = problem_status
     return render(
         request,
         "site/checkout.html",
@@ -465,9 +493,7 @@ def _trip_context(booking: Booking) -> dict[str, Any]:
         None,
     )
     auto_refunds = [
-        r
-        for r in booking.refunds.all()
-        if r.reason in (Refund.Reason.DATES_TAKEN, Refund.Reason.BOOKING_CLOSED)
+        r for r in booking.refunds.all() if r.reason in payments.AUTOMATIC_REFUND_REASONS
     ]
     return {
         "booking": booking,
@@ -514,14 +540,36 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(f"/trips/{booking.reference}/")
 
 
+EXTEND_FIELDS = {"check_in": "New check-in", "check_out": "New check-out"}
+
+
+def _extension_error(exc: BookingError) -> tuple[str, str]:
+    """The message, prefixed with the date field it is about, and that field."""
+    field = next((name for name in exc.fields if name in EXTEND_FIELDS), "")
+    if not field:
+        return exc.message, ""
+    return f"{EXTEND_FIELDS[field]}: {exc.message}", field
+
+
 @login_required
 def trip_extend(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _own_booking(request, reference)
     source = request.POST if request.method == "POST" else request.GET
-    check_in = _parse_date(source.get("check_in")) or booking.check_in
-    check_out = _parse_date(source.get("check_out")) or booking.check_out
+    raw = {name: (source.get(name) or "").strip() for name in EXTEND_FIELDS}
+    parsed = {name: _parse_date(value) for name, value in raw.items()}
+    check_in = parsed["check_in"] or booking.check_in
+    check_out = parsed["check_out"] or booking.check_out
     context = _trip_context(booking)
-    context.update({"new_check_in": check_in, "new_check_out": check_out})
+    context.update(
+        {"new_check_in": check_in, "new_check_out": check_out, "extension_error_field": ""}
+    )
+    bad = next((name for name in EXTEND_FIELDS if raw[name] and parsed[name] is None), "")
+    if bad:
+        context["extension_error"] = f"{EXTEND_FIELDS[bad]}: please enter a date as YYYY-MM-DD."
+        context["extension_error_field"] = bad
+        return render(request, "site/trip_extend.html", context, status=400)
+    if request.method != "POST" and not any(raw.values()):
+        return render(request, "site/trip_extend.html", context)
     status = 200
     try:
         context["extension"] = payments.extension_quote(
@@ -538,7 +586,7 @@ def trip_extend(request: HttpRequest, reference: str) -> HttpResponse:
                 messages.success(request, "Your stay now has the new dates.")
             return redirect(started.redirect_url)
     except BookingError as exc:
-        context["extension_error"] = exc.message
+        context["extension_error"], context["extension_error_field"] = _extension_error(exc)
         status = exc.http_status
     return render(request, "site/trip_extend.html", context, status=status)
 
@@ -555,7 +603,10 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """Verify over the raw body, then hand the event to the service, which records its
     id under a UNIQUE constraint before acting. Nothing is written for a 4xx."""
-    if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
+    raw_length = request.headers.get("Content-Length") or "0"
+    if not raw_length.isascii() or not raw_length.isdigit():
+        return _error(400, "invalid_request", "The Content-Length header is not valid.")
+    if int(raw_length) > MAX_WEBHOOK_BYTES:
         return _error(413, "payload_too_large", "The body is larger than 512 KiB.")
     payload = request.body
     signature = request.headers.get("Stripe-Signature", "")

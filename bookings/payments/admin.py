@@ -35,7 +35,16 @@ class PaymentAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(Refund, site=site)
 class RefundAdmin(ReadOnlyTenantAdmin):
-    list_display = ["booking", "amount", "currency", "reason", "status", "created_at"]
+    list_display = [
+        "booking",
+        "amount",
+        "currency",
+        "reason",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+    ]
     list_filter = ["status", "reason"]
     search_fields = ["booking__reference", "gateway_refund_id"]
     list_select_related = ["booking"]

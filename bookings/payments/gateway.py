@@ -25,6 +25,14 @@ class PaymentUnavailable(BookingError):
     http_status = 502
 
 
+class PaymentRefused(PaymentUnavailable):
+    """The gateway answered and definitively refused the request (invalid, not
+    permitted): sending it again would not help. Any other PaymentUnavailable is
+    transient (timeout, network, provider error) and may be retried."""
+
+    code = "payment_refused"
+
+
 @dataclass(frozen=True)
 class CheckoutRequest:
     business: Business

@@ -17,35 +17,48 @@ Where money and the calendar meet:
 - Gateway calls (HTTP) never run inside a database transaction: a refund is first
   recorded as a pending row, committed, then sent; its outcome updates the row.
 
-Lock order: payment row, then (inside the booking services) property row, then booking.
-Cancellation locks property then booking and only *reads* payments, so the two paths
-cannot deadlock.
+Lock order, everywhere: payment rows (by pk), then their refunds, then (inside the
+booking services) the property row, then the booking. Cancellation locks the booking's
+payments first too, so a cancellation and a payment event cannot deadlock.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from bookings.errors import InvalidDates, InvalidTransition, RuleViolation, StayUnavailable
+from bookings.errors import (
+    BeyondHorizon,
+    InvalidDates,
+    InvalidTransition,
+    RuleViolation,
+    StayUnavailable,
+)
 from bookings.models import Booking
 from bookings.payment_models import Payment, Refund, StripeEvent
 from bookings.payments.gateway import (
     CheckoutRequest,
     PaymentGateway,
+    PaymentRefused,
     PaymentUnavailable,
     get_gateway,
 )
 from bookings.pricing import Quote, quote
-from bookings.services import booking_cancel, booking_change_dates, booking_confirm, booking_hold
+from bookings.services import (
+    _validate_range,
+    booking_cancel,
+    booking_change_dates,
+    booking_confirm,
+    booking_hold,
+)
 from properties.models import Property, User
 from properties.money import from_minor_units, to_minor_units
 
@@ -241,6 +254,18 @@ def _apply_success(
         else:
             assert payment.new_check_in is not None  # payment_extension_has_dates
             assert payment.new_check_out is not None
+            if _extension_is_stale(payment):
+                payment.outcome = (
+                    "Refunded: the stay's dates changed before this extension was paid."
+                )
+                payment.save()
+                refund = _refund_record(
+                    payment=payment,
+                    amount=payment.amount,
+                    reason=Refund.Reason.DATES_CHANGED,
+                    credit_booking=False,
+                )
+                return Outcome("refunded", payment.outcome, payment, [refund.pk])
             # The extension's rules were checked when it was quoted and paid for.
             booking_change_dates(
                 booking=booking,
@@ -273,6 +298,21 @@ def _apply_success(
     return Outcome(status, payment.outcome, payment)
 
 
+def _extension_is_stale(payment: Payment) -> bool:
+    """Whether the stay no longer has the dates this extension was quoted from. Reads
+    the booking under lock (property, then booking: the order of the booking
+    services), so two extensions paid at once cannot both see the old dates."""
+    if payment.from_check_in is None or payment.from_check_out is None:
+        return False
+    booking = payment.booking
+    Property.objects.select_for_update().filter(pk=booking.property_id).first()
+    current = Booking.objects.select_for_update().get(pk=booking.pk)
+    return (current.check_in, current.check_out) != (
+        payment.from_check_in,
+        payment.from_check_out,
+    )
+
+
 def payment_succeeded(*, payment: Payment, now: datetime | None = None) -> Outcome:
     """The fake gateway's "Pay" (and free stays): the same path as Stripe's webhook,
     with the claim taken from our own row."""
@@ -292,12 +332,12 @@ def payment_succeeded(*, payment: Payment, now: datetime | None = None) -> Outco
     return outcome
 
 
-def _abandon(payment_id: int, status: str, now: datetime) -> Outcome:
+def _abandon(payment_id: int, status: str, now: datetime, reason: str = "") -> Outcome:
     payment = Payment.objects.select_for_update().select_related("booking").get(pk=payment_id)
     if payment.status != Payment.Status.PENDING:
         return Outcome("ignored", f"Payment is {payment.get_status_display().lower()}.", payment)
     payment.status = status
-    payment.outcome = (
+    payment.outcome = reason or (
         "Checkout expired." if status == Payment.Status.EXPIRED else "Payment declined."
     )
     payment.save()
@@ -309,15 +349,28 @@ def _abandon(payment_id: int, status: str, now: datetime) -> Outcome:
 
 
 def payment_abandon(
-    *, payment: Payment, status: str = Payment.Status.FAILED, now: datetime | None = None
+    *,
+    payment: Payment,
+    status: str = Payment.Status.FAILED,
+    reason: str = "",
+    now: datetime | None = None,
 ) -> Outcome:
-    """Declined or expired checkout: release the hold (if it is still a hold)."""
+    """Declined, expired or replaced checkout: release the hold (if it is still a hold).
+    `reason` replaces the default outcome text."""
     now = now or timezone.now()
     with transaction.atomic():
-        return _abandon(payment.pk, status, now)
+        return _abandon(payment.pk, status, now, reason[:200])
 
 
 # --- Refunds ---------------------------------------------------------------------------
+
+# Refunds made without anyone asking (a payment that could not be applied): the
+# visitor is told by email and on the trip page.
+AUTOMATIC_REFUND_REASONS = (
+    Refund.Reason.DATES_TAKEN,
+    Refund.Reason.BOOKING_CLOSED,
+    Refund.Reason.DATES_CHANGED,
+)
 
 
 def _refund_record(
@@ -344,13 +397,26 @@ def _refund_record(
     return refund
 
 
-def refunds_execute(*, refund_ids: list[int], gateway: PaymentGateway | None = None) -> None:
+# A refund the gateway could not take (timeout, network, provider error) stays pending
+# and is sent again, with the same idempotency key, by bookings.refunds_retry.
+REFUND_MAX_ATTEMPTS = 8
+REFUND_RETRY_AFTER = timedelta(minutes=5)
+
+
+def refunds_execute(
+    *, refund_ids: list[int], gateway: PaymentGateway | None = None, now: datetime | None = None
+) -> None:
     """Send recorded refunds to the gateway, outside any transaction."""
     for refund_id in refund_ids:
         refund = Refund.objects.select_related("payment", "booking", "business").get(pk=refund_id)
         if refund.status != Refund.Status.PENDING or refund.gateway_refund_id:
             continue
         payment = refund.payment
+        attempted_at = now or timezone.now()
+        Refund.objects.filter(pk=refund.pk).update(
+            attempts=F("attempts") + 1, last_attempt_at=attempted_at
+        )
+        refund.refresh_from_db(fields=["attempts", "last_attempt_at"])
         try:
             result = (gateway or get_gateway(payment.gateway)).refund(
                 business=refund.business,
@@ -359,8 +425,17 @@ def refunds_execute(*, refund_ids: list[int], gateway: PaymentGateway | None = N
                 amount_minor=to_minor_units(refund.amount, refund.currency),
                 idempotency_key=f"holidesk-refund-{refund.pk}",
             )
-        except PaymentUnavailable as exc:
+        except PaymentRefused as exc:
             _refund_failed(refund, exc.message)
+            continue
+        except PaymentUnavailable as exc:
+            if refund.attempts >= REFUND_MAX_ATTEMPTS:
+                _refund_failed(refund, f"Gave up after {refund.attempts} attempts: {exc.message}")
+            else:
+                Refund.objects.filter(pk=refund.pk).update(last_error=exc.message[:300])
+                logger.warning(
+                    "Refund %s not sent (attempt %s): %s", refund.pk, refund.attempts, exc.message
+                )
             continue
         if result.status == "failed":
             _refund_failed(refund, "The payment provider refused the refund.")
@@ -369,14 +444,32 @@ def refunds_execute(*, refund_ids: list[int], gateway: PaymentGateway | None = N
         if result.status == "succeeded":
             refund.status = Refund.Status.SUCCEEDED
         refund.save(update_fields=["gateway_refund_id", "status", "updated_at"])
-        if refund.reason in (Refund.Reason.DATES_TAKEN, Refund.Reason.BOOKING_CLOSED):
+        if refund.reason in AUTOMATIC_REFUND_REASONS:
             _tell_visitor_of_refund(refund)
+
+
+def refunds_retry(*, gateway: PaymentGateway | None = None, now: datetime | None = None) -> int:
+    """Send again the refunds still pending after a transient gateway failure (or never
+    sent), once they are REFUND_RETRY_AFTER old; each is marked failed after
+    REFUND_MAX_ATTEMPTS sends. Returns how many were sent."""
+    now = now or timezone.now()
+    due = now - REFUND_RETRY_AFTER
+    ids = list(
+        Refund.objects.filter(
+            status=Refund.Status.PENDING, gateway_refund_id="", created_at__lte=due
+        )
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=due))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:200]
+    )
+    refunds_execute(refund_ids=ids, gateway=gateway, now=now)
+    return len(ids)
 
 
 def _refund_failed(refund: Refund, error: str) -> None:
     with transaction.atomic():
         updated = Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
-            status=Refund.Status.FAILED, error=error[:300]
+            status=Refund.Status.FAILED, error=error[:300], last_error=error[:300]
         )
         if updated and refund.reason in (Refund.Reason.CANCELLATION, Refund.Reason.AT_GATEWAY):
             Booking.objects.filter(pk=refund.booking_id).update(
@@ -395,8 +488,12 @@ def _tell_visitor_of_refund(refund: Refund) -> None:
             f"Hello {booking.guest_name or 'there'},\n\n"
             f"Your payment of {refund.amount} {refund.currency} for {booking.reference} "
             f"({booking.check_in:%-d %b %Y} to {booking.check_out:%-d %b %Y}) arrived after "
-            "those nights could no longer be kept for you, so it has been refunded in full. "
-            "Nothing else was booked or charged.\n\n"
+            + (
+                "your stay's dates had already changed through another extension, "
+                if refund.reason == Refund.Reason.DATES_CHANGED
+                else "those nights could no longer be kept for you, "
+            )
+            + "so it has been refunded in full. Nothing else was booked or charged.\n\n"
             f"{refund.business.name}\n"
         ),
         from_email=None,
@@ -437,6 +534,10 @@ def trip_cancel(
     The refund is recorded in the cancelling transaction, then sent through the gateway."""
     now = now or timezone.now()
     with transaction.atomic():
+        # Lock order as everywhere in payments: payment rows (by pk) first, then the
+        # property and the booking (booking_cancel). A payment event running at the
+        # same time waits here instead of deadlocking.
+        list(Payment.objects.select_for_update().filter(booking=booking).order_by("pk"))
         cancelled, amount = booking_cancel(
             booking=booking, by_owner=by_owner, reason=reason, now=now
         )
@@ -480,8 +581,21 @@ def extension_quote(
         )
     if (check_in, check_out) == (booking.check_in, booking.check_out):
         raise InvalidDates("Choose at least one extra night.", fields={"check_out": ["same"]})
+    # The engine's span limit and the booking horizon hold for every extension, even of
+    # a stay in progress (whose other rules are not enforced): nothing prices an
+    # unbounded range of nights.
+    try:
+        _validate_range(check_in, check_out)
+    except InvalidDates as exc:
+        raise InvalidDates(exc.message, fields={"check_out": ["too far"]}) from exc
     prop = booking.property
     today = prop.local_today()
+    horizon = today + timedelta(days=prop.booking_horizon_days)
+    if check_out > booking.check_out and check_out > horizon:
+        raise BeyondHorizon(
+            f"Bookings open up to {horizon:%-d %b %Y}; please choose an earlier check-out.",
+            fields={"check_out": [f"on or before {horizon.isoformat()}"]},
+        )
     if check_in != booking.check_in and check_in < today:
         raise InvalidDates("Check-in cannot move into the past.", fields={"check_in": ["past"]})
     priced = quote(prop, check_in, check_out, booking.guests, enforce_rules=check_in >= today)
@@ -524,17 +638,32 @@ def extension_start(
         )
         return CheckoutStarted(changed, None, f"{site_origin}/trips/{booking.reference}/")
     gateway.ensure_ready(booking.business)
-    payment = Payment.objects.create(
-        business=booking.business,
-        booking=booking,
-        kind=Payment.Kind.EXTENSION,
-        gateway=gateway.name,
-        amount=ext.difference,
-        currency=booking.currency,
-        amount_minor=to_minor_units(ext.difference, booking.currency),
-        new_check_in=check_in,
-        new_check_out=check_out,
-    )
+    with transaction.atomic():
+        # Only the newest extension checkout stands; should an older one be paid anyway,
+        # it applies only while the stay still has the dates it was quoted from.
+        replaced = list(
+            Payment.objects.select_for_update()
+            .filter(booking=booking, kind=Payment.Kind.EXTENSION, status=Payment.Status.PENDING)
+            .order_by("pk")
+        )
+        Payment.objects.filter(pk__in=[p.pk for p in replaced]).update(
+            status=Payment.Status.FAILED,
+            outcome="Replaced by a newer extension.",
+            updated_at=now,
+        )
+        payment = Payment.objects.create(
+            business=booking.business,
+            booking=booking,
+            kind=Payment.Kind.EXTENSION,
+            gateway=gateway.name,
+            amount=ext.difference,
+            currency=booking.currency,
+            amount_minor=to_minor_units(ext.difference, booking.currency),
+            new_check_in=check_in,
+            new_check_out=check_out,
+            from_check_in=booking.check_in,
+            from_check_out=booking.check_out,
+        )
     nights = (check_out - check_in).days - booking.nights
     description = (
         f"{booking.property.name}: {nights} extra night{'s' if nights != 1 else ''} "

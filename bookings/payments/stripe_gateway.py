@@ -21,12 +21,17 @@ from bookings.payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     PaymentGateway,
+    PaymentRefused,
     PaymentUnavailable,
     RefundResult,
 )
 from properties.models import Business
 
 logger = logging.getLogger(__name__)
+
+# Errors worth sending the same request again for (same idempotency key): no answer,
+# rate limited, or Stripe's own failure. Anything else is a definitive refusal.
+TRANSIENT_ERRORS = (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
 
 # Stripe accepts a session expiry between 30 minutes and 24 hours from now.
 MIN_SESSION_LIFETIME = timedelta(minutes=31)
@@ -66,6 +71,9 @@ class StripeGateway(PaymentGateway):
         }
         params: dict[str, object] = {
             "mode": "payment",
+            # Immediate methods only: a delayed-settlement method (bank debit, voucher)
+            # would settle after the hold ran out.
+            "payment_method_types": ["card"],
             "line_items": [
                 {
                     "quantity": 1,
@@ -119,8 +127,13 @@ class StripeGateway(PaymentGateway):
                     "idempotency_key": idempotency_key,
                 },
             )
-        except stripe.StripeError as exc:
-            logger.warning("Stripe refund on %s failed: %s", payment_intent_id, exc)
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("Stripe refund on %s not sent yet: %s", payment_intent_id, exc)
             raise PaymentUnavailable("The refund could not be issued yet.") from exc
+        except stripe.StripeError as exc:
+            logger.warning("Stripe refused the refund on %s: %s", payment_intent_id, exc)
+            raise PaymentRefused(
+                f"The payment provider refused the refund: {exc.user_message or exc}"[:300]
+            ) from exc
         status = refund.status or "pending"
         return RefundResult(id=refund.id, status="failed" if status == "failed" else status)

@@ -26,7 +26,8 @@ from django.utils import timezone
 from bookings.models import Booking
 from bookings.payment_models import Payment, Refund, StripeAccount, StripeEvent
 from bookings.payments import services as payments
-from bookings.payments.gateway import PaymentUnavailable
+from bookings.payments.fake import FakeGateway
+from bookings.payments.gateway import PaymentRefused, PaymentUnavailable, RefundResult
 from bookings.services import booking_create
 from properties.models import Property, User
 from tests.bookings.conftest import days_from_today
@@ -52,6 +53,7 @@ class FakeStripe:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail = False
+        self.refuse_refunds = False
         self.count = 0
         self.lock = threading.Lock()
 
@@ -65,6 +67,10 @@ class FakeStripe:
             session = sample("object_checkout.session__stripe-mock_fixtures3.json")
             session.update(id=f"cs_test_{n}", url=f"https://checkout.stripe.com/c/pay/cs_test_{n}")
             return 200, session
+        if path == "/v1/refunds" and self.refuse_refunds:
+            return 400, {
+                "error": {"type": "invalid_request_error", "message": "Charge already refunded."}
+            }
         if path == "/v1/refunds":
             refund = sample("object_refund__stripe-mock_fixtures3.json")
             refund.update(id=f"re_test_{n}", amount=int(form["amount"]), status="succeeded")
@@ -211,6 +217,8 @@ def test_checkout_session_is_created_on_the_connected_account_in_minor_units(
     assert booking.total == Decimal("350.00")
     assert form["line_items[0][price_data][unit_amount]"] == "35000"
     assert form["line_items[0][price_data][currency]"] == "eur"
+    assert form["payment_method_types[0]"] == "card"
+    assert "payment_method_types[1]" not in form
     assert form["metadata[booking_reference]"] == booking.reference
     assert form["metadata[business_id]"] == str(tenant.business.pk)
     assert form["payment_intent_data[metadata][booking_reference]"] == booking.reference
@@ -292,6 +300,21 @@ def test_signed_body_that_is_not_json_is_400(stripe_on: FakeStripe) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_payload"
+
+
+@pytest.mark.parametrize("length", ["abc", "-1", "1e3", " 12"])
+def test_malformed_content_length_is_400_json(stripe_on: FakeStripe, length: str) -> None:
+    payload = json.dumps({"id": "evt_1", "type": "checkout.session.completed"})
+    response = Client(HTTP_HOST="localhost").post(
+        "/webhooks/stripe/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload),
+        CONTENT_LENGTH=length,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert not StripeEvent.objects.exists()
 
 
 def test_webhook_is_not_served_on_business_sites(tenant: Tenant, stripe_on: FakeStripe) -> None:
@@ -553,3 +576,195 @@ def test_the_same_event_delivered_twice_at_once_is_applied_once(
     assert sorted(answers) == ["duplicate", "processed"]
     assert StripeEvent.objects.count() == 1
     assert Booking.objects.get().status == Booking.Status.CONFIRMED
+
+
+# --- Lock order, stacked extensions, refund retries -----------------------------------------
+
+
+def test_cancelling_locks_payments_before_the_property(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    payment = start(tenant.prop, visitor).payment
+    deliver(session_event(payment))
+    with CaptureQueriesContext(connection) as queries:
+        payments.trip_cancel(booking=Booking.objects.get())
+    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    tables = [
+        "payment" if '"bookings_payment"' in sql.split("WHERE")[0] else sql.split("FROM")[1][:40]
+        for sql in locks
+    ]
+    assert tables[0] == "payment", locks
+    assert any("properties_property" in t for t in tables[1:]), locks
+
+
+@pytest.mark.parametrize("first", ["older", "newer"])
+def test_two_extensions_paid_only_the_first_paid_applies(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User, first: str
+) -> None:
+    payment = start(tenant.prop, visitor).payment
+    deliver(session_event(payment))
+    booking = Booking.objects.get()
+    original = (booking.check_in, booking.check_out)
+    older = payments.extension_start(
+        booking=booking,
+        check_in=booking.check_in,
+        check_out=booking.check_out + timedelta(days=1),
+        site_origin=ORIGIN,
+    ).payment
+    newer = payments.extension_start(
+        booking=booking,
+        check_in=booking.check_in,
+        check_out=booking.check_out + timedelta(days=2),
+        site_origin=ORIGIN,
+    ).payment
+    older.refresh_from_db()
+    assert (older.status, older.outcome) == (
+        Payment.Status.FAILED,
+        "Replaced by a newer extension.",
+    )
+    assert (newer.from_check_in, newer.from_check_out) == original
+    paid_first, paid_second = (older, newer) if first == "older" else (newer, older)
+    assert deliver(session_event(paid_first, event_id="evt_ext_1")).json()["status"] == (
+        "processed"
+    )
+    mail.outbox.clear()
+    second = deliver(session_event(paid_second, event_id="evt_ext_2")).json()
+    assert "dates changed" in second["outcome"]
+    booking.refresh_from_db()
+    assert (booking.check_in, booking.check_out) == (
+        paid_first.new_check_in,
+        paid_first.new_check_out,
+    )
+    assert booking.amount_paid == Decimal("350.00") + paid_first.amount
+    refund = Refund.objects.get()
+    assert (refund.payment, refund.reason, refund.status, refund.amount) == (
+        paid_second,
+        Refund.Reason.DATES_CHANGED,
+        Refund.Status.SUCCEEDED,
+        paid_second.amount,
+    )
+    assert stripe_on.requests[-1]["path"] == "/v1/refunds"
+    assert "dates had already changed" in mail.outbox[0].body
+
+
+class FlakyGateway(FakeGateway):
+    """Times out `failures` times, then refunds."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.keys: list[str] = []
+
+    def refund(self, **kwargs: Any) -> RefundResult:
+        self.keys.append(kwargs["idempotency_key"])
+        if self.failures > 0:
+            self.failures -= 1
+            raise PaymentUnavailable("The payment provider did not answer in time.")
+        return RefundResult(id=f"re_flaky_{len(self.keys)}", status="succeeded")
+
+
+class RefusingGateway(FakeGateway):
+    def refund(self, **kwargs: Any) -> RefundResult:
+        raise PaymentRefused("The payment provider refused the refund: charge disputed.")
+
+
+def _paid_booking(tenant: Tenant, visitor: User) -> Booking:
+    payment = start(tenant.prop, visitor).payment
+    payments.payment_succeeded(payment=payment)
+    return Booking.objects.get()
+
+
+def test_transient_refund_failure_stays_pending_and_the_retry_task_sends_it(
+    tenant: Tenant, visitor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bookings import tasks
+
+    booking = _paid_booking(tenant, visitor)
+    flaky = FlakyGateway(failures=2)
+    monkeypatch.setattr(payments, "get_gateway", lambda name=None: flaky)
+    payments.trip_cancel(booking=booking)
+    refund = Refund.objects.get()
+    assert (refund.status, refund.attempts, refund.gateway_refund_id) == (
+        Refund.Status.PENDING,
+        1,
+        "",
+    )
+    assert "did not answer" in refund.last_error
+    assert Booking.objects.get().amount_refunded == Decimal("350.00")
+    # Not due yet: a retry waits 5 minutes after the last attempt.
+    assert tasks.refunds_retry() == 0
+    later = timezone.now() + timedelta(minutes=6)
+    Refund.objects.update(created_at=later - timedelta(minutes=6))
+    assert payments.refunds_retry(now=later) == 1  # still failing
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts) == (Refund.Status.PENDING, 2)
+    past = timezone.now() - timedelta(minutes=6)
+    Refund.objects.update(created_at=past, last_attempt_at=past)
+    assert tasks.refunds_retry() == 1  # the task, now answered
+    refund.refresh_from_db()
+    assert (refund.status, refund.attempts, refund.gateway_refund_id) == (
+        Refund.Status.SUCCEEDED,
+        3,
+        "re_flaky_3",
+    )
+    assert set(flaky.keys) == {f"holidesk-refund-{refund.pk}"}
+
+
+def test_refund_gives_up_after_eight_attempts(
+    tenant: Tenant, visitor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    booking = _paid_booking(tenant, visitor)
+    flaky = FlakyGateway(failures=100)
+    monkeypatch.setattr(payments, "get_gateway", lambda name=None: flaky)
+    payments.trip_cancel(booking=booking)
+    now = timezone.now()
+    for _ in range(payments.REFUND_MAX_ATTEMPTS - 1):
+        now += timedelta(minutes=6)
+        Refund.objects.update(created_at=now - timedelta(hours=1))
+        assert payments.refunds_retry(now=now) == 1
+    refund = Refund.objects.get()
+    assert (refund.status, refund.attempts) == (Refund.Status.FAILED, 8)
+    assert "Gave up after 8 attempts" in refund.error
+    assert Booking.objects.get().amount_refunded == Decimal("0.00")
+    assert payments.refunds_retry(now=now + timedelta(hours=1)) == 0
+    assert len(flaky.keys) == 8
+
+
+def test_definitive_refusal_fails_the_refund_at_once(
+    tenant: Tenant, visitor: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    booking = _paid_booking(tenant, visitor)
+    monkeypatch.setattr(payments, "get_gateway", lambda name=None: RefusingGateway())
+    payments.trip_cancel(booking=booking)
+    refund = Refund.objects.get()
+    assert (refund.status, refund.attempts) == (Refund.Status.FAILED, 1)
+    assert "charge disputed" in refund.error
+
+
+def test_stripe_errors_are_sorted_into_transient_and_refused(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    from bookings.payments.stripe_gateway import StripeGateway
+
+    stripe_on.fail = True  # a 500 from Stripe: transient
+    with pytest.raises(PaymentUnavailable) as transient:
+        StripeGateway().refund(
+            business=tenant.business,
+            payment_intent_id="pi_1",
+            connected_account="acct_seaside",
+            amount_minor=100,
+            idempotency_key="k1",
+        )
+    assert not isinstance(transient.value, PaymentRefused)
+    stripe_on.fail = False
+    stripe_on.refuse_refunds = True
+    with pytest.raises(PaymentRefused, match="already refunded"):
+        StripeGateway().refund(
+            business=tenant.business,
+            payment_intent_id="pi_1",
+            connected_account="acct_seaside",
+            amount_minor=100,
+            idempotency_key="k2",
+        )

@@ -211,6 +211,66 @@ def test_submitting_twice_resumes_the_same_checkout(tenant: Tenant) -> None:
     assert Booking.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "change", [{"guests": 3}, {"nights": 3}, {"shift": 1}], ids=["guests", "longer", "shifted"]
+)
+def test_a_new_checkout_for_other_dates_or_guests_replaces_the_old_hold(
+    tenant: Tenant, change: dict[str, int]
+) -> None:
+    client, _ = visitor_client(tenant)
+    check_in = days_from_today(tenant.prop, 20)
+    data = {
+        "check_in": check_in,
+        "check_out": check_in + timedelta(days=2),
+        "guests": 2,
+        "guest_name": "Ada",
+        "guest_phone": "1",
+    }
+    first = client.post(f"/book/{tenant.prop.slug}/", data)
+    assert first.status_code == 302
+    new_in = check_in + timedelta(days=change.get("shift", 0))
+    data.update(
+        check_in=new_in,
+        check_out=new_in + timedelta(days=change.get("nights", 2)),
+        guests=change.get("guests", 2),
+    )
+    second = client.post(f"/book/{tenant.prop.slug}/", data)
+    assert second.status_code == 302, second.content.decode()[:2000]
+    assert first["Location"] != second["Location"]
+    old, new = Booking.objects.order_by("pk")
+    assert old.status == Booking.Status.CANCELLED
+    assert (new.status, new.check_in, new.check_out, new.guests) == (
+        Booking.Status.HELD,
+        data["check_in"],
+        data["check_out"],
+        data["guests"],
+    )
+    old_payment = Payment.objects.get(booking=old)
+    assert old_payment.status == Payment.Status.FAILED
+    assert "Replaced" in old_payment.outcome
+    assert Payment.objects.get(booking=new).status == Payment.Status.PENDING
+
+
+def test_checkout_that_breaks_a_rule_is_400_not_409(tenant: Tenant) -> None:
+    client, _ = visitor_client(tenant)
+    start = days_from_today(tenant.prop, 60)
+    SeasonalRate.objects.create(
+        business=tenant.business,
+        property=tenant.prop,
+        name="July",
+        start=start,
+        end=start + timedelta(days=31),
+        nightly_price=Decimal("180.00"),
+        min_nights=3,
+    )
+    response = client.get(
+        f"/book/{tenant.prop.slug}/",
+        {"check_in": start, "check_out": start + timedelta(days=2), "guests": 2},
+    )
+    assert response.status_code == 400
+    assert "Minimum 3 nights" in response.content.decode()
+
+
 def test_dates_taken_meanwhile_are_told_on_the_checkout_page(tenant: Tenant) -> None:
     first, _ = visitor_client(tenant)
     second, _ = visitor_client(tenant)
@@ -348,6 +408,62 @@ def test_extending_into_free_nights_charges_exactly_the_difference(tenant: Tenan
     assert (booking.check_in, booking.check_out) == (new_in, new_out)
     assert booking.total == Decimal("550.00")
     assert booking.amount_paid == Decimal("550.00")
+
+
+def _stay_in_progress(tenant: Tenant, user: User) -> Booking:
+    today = tenant.prop.local_today()
+    booking = booking_create(
+        property=tenant.prop,
+        check_in=today - timedelta(days=2),
+        check_out=today + timedelta(days=2),
+        guests=2,
+        source="direct",
+        guest_name="Ada",
+    )
+    Booking.objects.filter(pk=booking.pk).update(guest_user=user)
+    return booking
+
+
+@pytest.mark.parametrize("check_out", ["9999-12-31", "far"])
+def test_extending_a_stay_in_progress_far_away_is_a_field_error(
+    tenant: Tenant, check_out: str
+) -> None:
+    client, user = visitor_client(tenant)
+    booking = _stay_in_progress(tenant, user)
+    if check_out == "far":  # beyond the horizon, within the engine's span
+        horizon = tenant.prop.local_today() + timedelta(days=tenant.prop.booking_horizon_days)
+        check_out = (horizon + timedelta(days=1)).isoformat()
+    for method in (client.get, client.post):
+        response = method(
+            f"/trips/{booking.reference}/extend/",
+            {"check_in": booking.check_in, "check_out": check_out},
+        )
+        assert response.status_code == 400
+        assert response.context["extension_error"].startswith("New check-out: ")
+        assert response.context["extension_error_field"] == "check_out"
+        assert "extension" not in response.context
+    booking.refresh_from_db()
+    assert booking.check_out == tenant.prop.local_today() + timedelta(days=2)
+    assert not Payment.objects.exists()
+
+
+def test_extend_page_without_dates_is_200_and_bad_dates_name_the_field(tenant: Tenant) -> None:
+    client, user = visitor_client(tenant)
+    booking = _stay_in_progress(tenant, user)
+    url = f"/trips/{booking.reference}/extend/"
+    plain = client.get(url)
+    assert plain.status_code == 200
+    assert not plain.context.get("extension_error")
+    assert 'role="alert"' not in plain.content.decode()
+    garbled = client.get(url, {"check_in": booking.check_in, "check_out": "2026-02-31"})
+    assert garbled.status_code == 400
+    assert garbled.context["extension_error"].startswith("New check-out: ")
+    # A stay in progress may still add a night at the end (its other rules do not apply).
+    nearer = client.get(
+        url, {"check_in": booking.check_in, "check_out": booking.check_out + timedelta(days=1)}
+    )
+    assert nearer.status_code == 200
+    assert nearer.context["extension"].difference > 0
 
 
 def test_extension_paid_after_the_nights_were_taken_is_refunded(tenant: Tenant) -> None:
