@@ -23,7 +23,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -44,6 +43,8 @@ Kind = PushOutbox.Kind
 # sent again, which is harmless since pushes carry full state.
 SENDING_LEASE = timedelta(seconds=90)
 CLAIM_LEASE = timedelta(seconds=60)
+# A partner's answer is logged, not used: read at most this much of it.
+ANSWER_MAX_BYTES = 64 * 1024
 
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
@@ -208,9 +209,7 @@ def _sibling_in_flight(push: PushOutbox, now: datetime) -> bool:
     )
 
 
-def push_deliver(
-    *, push_id: int, now: datetime | None = None, post: Callable[..., Any] | None = None
-) -> str:
+def push_deliver(*, push_id: int, now: datetime | None = None) -> str:
     """Attempt one push. Returns what happened (for logs and tests)."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -245,27 +244,29 @@ def push_deliver(
     error = ""
     began = time.perf_counter()
     try:
-        ssrf.check_url(channel.endpoint_url)
-        response = (post or requests.post)(
+        answer = ssrf.request(
+            "POST",
             channel.endpoint_url,
             data=body,
             headers={
                 "Content-Type": "application/json",
                 signatures.HEADER: signatures.sign(secret, body, also=previous),
-                "User-Agent": ssrf.USER_AGENT,
             },
+            max_bytes=ANSWER_MAX_BYTES,
             timeout=settings.INTEGRATIONS_PUSH_TIMEOUT_SECONDS,
-            allow_redirects=False,
+            follow_redirects=False,
+            truncate=True,
         )
-        status_code = int(response.status_code)
+        status_code = answer.status
         if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}: {response.text[:300]}"
+            text = answer.body[:300].decode("utf-8", errors="replace")
+            error = f"HTTP {status_code}: {text}"
     except ssrf.UnsafeURL as exc:
         error = f"Refused: {exc}"
-    except requests.Timeout:
+    except ssrf.FetchTimeout:
         error = f"No answer within {settings.INTEGRATIONS_PUSH_TIMEOUT_SECONDS:g} s."
-    except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:500]
+    except ssrf.FetchError as exc:
+        error = str(exc)[:500]
     latency_ms = int((time.perf_counter() - began) * 1000)
     return _after_attempt(push, status_code, error, latency_ms, timezone.now())
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 
 MAX_REDIRECTS = 5
@@ -55,6 +56,10 @@ class UnsafeURL(Exception):
 
 class FetchError(Exception):
     pass
+
+
+class FetchTimeout(FetchError):
+    """The exchange did not finish within its time limit."""
 
 
 def address_is_public(address: str) -> bool:
@@ -140,6 +145,28 @@ def fetch(
     private_ok: bool | None = None,
 ) -> Fetched:
     """GET with the guard applied to every hop. Raises UnsafeURL or FetchError."""
+    return request(
+        "GET", url, headers=headers, max_bytes=max_bytes, timeout=timeout, private_ok=private_ok
+    )
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    max_bytes: int,
+    timeout: float,
+    private_ok: bool | None = None,
+    follow_redirects: bool = True,
+    truncate: bool = False,
+) -> Fetched:
+    """One HTTP exchange with the guard applied to the URL, its resolved addresses and
+    the address actually connected to, on every hop; `timeout` bounds the whole
+    exchange (connect, headers and body), `max_bytes` the body read (a longer body is
+    an error, or with `truncate` cut short). Raises UnsafeURL,
+    FetchTimeout or FetchError."""
     private = private_ok if private_ok is not None else allow_private()
     deadline = time.monotonic() + timeout
     session = requests.Session()
@@ -150,9 +177,11 @@ def fetch(
             check_url(current, private_ok=private)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise FetchError("Timed out.")
-            response = session.get(
+                raise FetchTimeout("Timed out.")
+            response = session.request(
+                method,
                 current,
+                data=data,
                 headers={"User-Agent": USER_AGENT, **(headers or {})},
                 timeout=(min(5.0, remaining), remaining),
                 allow_redirects=False,
@@ -162,18 +191,27 @@ def fetch(
                 peer = _peer_address(response)
                 if not private and (peer is None or not address_is_public(peer)):
                     raise UnsafeURL("The connection did not go to a public address.")
-                if response.is_redirect:
+                if response.is_redirect and follow_redirects:
                     location = response.headers.get("Location", "")
                     current = urljoin(current, location)
                     continue
                 chunks: list[bytes] = []
                 size = 0
-                for chunk in response.iter_content(65536):
+                # read1: one socket read per call, so a body sent a byte at a time
+                # still meets the deadline check (a single read waits at most the
+                # read timeout set above).
+                while True:
+                    if time.monotonic() > deadline:
+                        raise FetchTimeout("Timed out while reading.")
+                    chunk = response.raw.read1(65536, decode_content=True)
+                    if not chunk:
+                        break
                     size += len(chunk)
                     if size > max_bytes:
+                        if truncate:
+                            chunks.append(chunk[: max_bytes - (size - len(chunk))])
+                            break
                         raise FetchError(f"The answer is larger than {max_bytes} bytes.")
-                    if time.monotonic() > deadline:
-                        raise FetchError("Timed out while reading.")
                     chunks.append(chunk)
                 return Fetched(
                     status=response.status_code,
@@ -182,7 +220,9 @@ def fetch(
                     url=current,
                 )
         raise FetchError("Too many redirects.")
-    except requests.RequestException as exc:
+    except (requests.Timeout, urllib3.exceptions.TimeoutError) as exc:
+        raise FetchTimeout("Timed out.") from exc
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}"[:500]) from exc
     finally:
         session.close()

@@ -103,6 +103,8 @@ class PartnerServer:
     # Status to answer, one per request in order; the last one repeats.
     statuses: list[int] = field(default_factory=lambda: [200])
     delay: float = 0.0
+    # Send the answer's body one byte at a time over this many seconds (a slow drip).
+    drip_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def bodies(self) -> list[dict[str, Any]]:
@@ -129,8 +131,17 @@ def partner_server() -> Iterator[PartnerServer]:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                answer = b'{"ok": true}'
+                if server.drip_seconds:
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    for byte in answer:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(server.drip_seconds / len(answer))
+                    return
                 self.end_headers()
-                self.wfile.write(b'{"ok": true}')
+                self.wfile.write(answer)
             except OSError:
                 pass
 

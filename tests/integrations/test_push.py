@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from bookings.services import block_create, block_remove, booking_create
-from integrations import push, services, signatures
+from integrations import push, services, signatures, ssrf
 from integrations.models import PushAttempt, PushOutbox
 from tests.conftest import Tenant
 from tests.integrations.conftest import Partner, PartnerServer, make_partner
@@ -292,6 +292,35 @@ def test_private_endpoint_is_refused_outside_development(
     assert push.push_deliver(push_id=pending().pk, now=later(2)) == "retry"
     assert partner_server.requests == []
     assert "Refused" in PushAttempt.objects.get().error
+
+
+def test_answer_from_a_private_address_is_not_trusted(
+    tenant: Tenant,
+    connected: Partner,
+    partner_server: PartnerServer,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: the name checked as public, the connection went to loopback."""
+    settings.INTEGRATIONS_ALLOW_PRIVATE_URLS = False
+    monkeypatch.setattr(ssrf, "_resolve", lambda host, port: {"93.184.216.34"})
+    change(tenant)
+    assert push.push_deliver(push_id=pending().pk, now=later(2)) == "retry"
+    attempt = PushAttempt.objects.get()
+    assert not attempt.ok
+    assert "did not go to a public address" in attempt.error
+
+
+def test_a_slow_drip_answer_is_cut_at_the_total_time_limit(
+    tenant: Tenant, connected: Partner, partner_server: PartnerServer, settings: Any
+) -> None:
+    settings.INTEGRATIONS_PUSH_TIMEOUT_SECONDS = 0.5
+    partner_server.drip_seconds = 2.0
+    change(tenant)
+    assert push.push_deliver(push_id=pending().pk, now=later(2)) == "retry"
+    attempt = PushAttempt.objects.get()
+    assert "No answer within" in attempt.error
+    assert attempt.latency_ms < 1500
 
 
 def test_outbound_secret_rotation_signs_with_both_secrets_for_a_day(
