@@ -37,6 +37,7 @@ from bookings.pricing import Quote, quote
 from bookings.selectors import property_calendar
 from bookings.services import CANCELLATION_POLICIES, cancellation_refund
 from properties.models import Business, Property, User
+from properties.money import format_money
 from properties.selectors import property_get_published
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,9 @@ def _calendar(
             state = "unavailable" if not night.available else "available"
             label = f"{day:%A %-d %B %Y}, {state}"
             if night.available and not past:
-                label += f", {night.price} {prop.business.currency} per night, {action}"
+                label += (
+                    f", {format_money(night.price, prop.business.currency)} per night, {action}"
+                )
             row.append(
                 DayCell(
                     day=day,
@@ -533,7 +536,7 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
             messages.success(
                 request,
                 f"Booking {cancelled.reference} is cancelled. "
-                f"{refund} {cancelled.currency} is on its way back to you.",
+                f"{format_money(refund, cancelled.currency)} is on its way back to you.",
             )
         else:
             messages.success(request, f"Booking {cancelled.reference} is cancelled.")

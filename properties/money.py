@@ -52,3 +52,21 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 def from_minor_units(units: int, currency: str) -> Decimal:
     return (Decimal(units).scaleb(-currency_exponent(currency))).quantize(Decimal("0.01"))
+
+
+# Prefix symbols for the currencies our businesses use most; others print their code.
+CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
+
+
+def format_money(amount: Decimal | int | str | None, currency: str) -> str:
+    """An amount as visitors read it: "£1,234.50", "¥12,000", "1,234.50 SEK"."""
+    if amount is None or amount == "":
+        return ""
+    value = Decimal(str(amount))
+    exponent = currency_exponent(currency)
+    digits = f"{abs(value):,.{exponent}f}"
+    sign = "\u2212" if value < 0 else ""  # a true minus sign
+    symbol = CURRENCY_SYMBOLS.get(currency.upper())
+    if symbol:
+        return f"{sign}{symbol}{digits}"
+    return f"{sign}{digits} {currency.upper()}"

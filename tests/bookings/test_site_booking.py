@@ -103,7 +103,7 @@ def test_quote_shows_the_breakdown(tenant: Tenant) -> None:
     assert "3 nights × 100.00 (Standard)" in body  # noqa: RUF001
     assert "Cleaning fee" in body
     assert "Taxes (10%)" in body
-    assert "385.00 EUR" in body  # (300 + 50) * 1.10
+    assert "€385.00" in body  # (300 + 50) * 1.10
     assert f"/book/{prop.slug}/?check_in={check_in}" in body
 
 
@@ -353,9 +353,9 @@ def test_cancelling_refunds_what_the_policy_gives_through_the_gateway(tenant: Te
     client, _ = visitor_client(tenant)
     booking = book_and_pay(client, tenant.prop, days_from_today(tenant.prop, 20))
     detail = client.get(f"/trips/{booking.reference}/").content.decode()
-    assert "you get back <strong>350.00 EUR</strong>" in detail  # moderate, 20 days ahead
+    assert "you get back <strong>€350.00</strong>" in detail  # moderate, 20 days ahead
     response = client.post(f"/trips/{booking.reference}/cancel/", follow=True)
-    assert "350.00 EUR is on its way back" in response.content.decode()
+    assert "€350.00 is on its way back" in response.content.decode()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
     assert booking.amount_refunded == Decimal("350.00")
@@ -394,7 +394,7 @@ def test_extending_into_free_nights_charges_exactly_the_difference(tenant: Tenan
     page = client.get(
         f"/trips/{booking.reference}/extend/", {"check_in": new_in, "check_out": new_out}
     )
-    assert "200.00 EUR</strong> more" in page.content.decode()
+    assert "€200.00</strong> more" in page.content.decode()
     response = client.post(
         f"/trips/{booking.reference}/extend/", {"check_in": new_in, "check_out": new_out}
     )

@@ -101,7 +101,7 @@ def test_visitor_books_pays_and_finds_the_trip(
     page.fill("#check_in", check_in.isoformat())
     page.fill("#check_out", check_out.isoformat())
     page.get_by_role("button", name="Check price").click()
-    page.wait_for_selector("text=350.00 EUR")
+    page.wait_for_selector("text=€350.00")
     page.get_by_role("link", name="Book these dates").click()
     page.wait_for_url("**/accounts/login/**")
     next_path = page.url.split("next=", 1)[1]
@@ -114,7 +114,7 @@ def test_visitor_books_pays_and_finds_the_trip(
     page.get_by_role("button", name="Continue to payment").click()
     page.wait_for_url("**/checkout/fake/**")
     assert_accessible(page, "fake checkout")
-    page.get_by_role("button", name="Pay 350.00 EUR").click()
+    page.get_by_role("button", name="Pay €350.00").click()
     page.wait_for_url("**/confirmation/")
     booking = Booking.objects.get()
     assert booking.status == Booking.Status.CONFIRMED

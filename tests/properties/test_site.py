@@ -15,7 +15,7 @@ def test_home_lists_published_properties_with_branding(tenant: Tenant) -> None:
     body = response.content.decode()
     assert response.status_code == 200
     assert "Dune House" in body
-    assert "99.50 EUR" in body
+    assert "€99.50" in body
     assert "Hidden Hut" not in body
     assert tenant.business.accent_colour in body
 
