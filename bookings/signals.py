@@ -31,3 +31,8 @@ calendar_written = Signal()
 # resolve (sent on commit by integrations; messaging emails the owner).
 # kwargs: business_id, conflict_id, summary (one line for humans)
 conflict_recorded = Signal()
+# A refund the visitor did not ask for went through the gateway (a payment that arrived
+# after its nights were taken, or after the stay's dates changed); messaging tells them.
+# Sent once the gateway accepted the refund. kwargs: business_id, booking_id,
+# refund_id, summary (one sentence for the guest)
+refund_issued = Signal()

@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     CHECKOUT_REMINDER = "checkout_reminder", "Check-out reminder"
     THANK_YOU = "thank_you", "Thank you"
     CANCELLATION = "cancellation", "Cancellation notice"
+    REFUND_NOTICE = "refund_notice", "Automatic refund notice"
     BROADCAST = "broadcast", "Free dates (broadcast)"
     CLEANER_JOB = "cleaner_job", "Cleaning job"
     CLEANER_UPDATE = "cleaner_update", "Cleaning job changed"
@@ -50,6 +51,7 @@ AUDIENCE: dict[str, str] = {
     Kind.CHECKOUT_REMINDER: Audience.GUEST,
     Kind.THANK_YOU: Audience.GUEST,
     Kind.CANCELLATION: Audience.GUEST,
+    Kind.REFUND_NOTICE: Audience.GUEST,
     Kind.BROADCAST: Audience.GUEST,
     Kind.CLEANER_JOB: Audience.STAFF,
     Kind.CLEANER_UPDATE: Audience.STAFF,
@@ -75,6 +77,7 @@ KIND_PRIORITY: dict[str, int] = {
     Kind.CLEANER_UPDATE: PRIORITY_KEY_CODE,
     Kind.CONFIRMATION: PRIORITY_TRANSACTIONAL,
     Kind.CANCELLATION: PRIORITY_TRANSACTIONAL,
+    Kind.REFUND_NOTICE: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_NEW_BOOKING: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_CANCELLATION: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_CONFLICT: PRIORITY_TRANSACTIONAL,

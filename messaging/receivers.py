@@ -29,3 +29,10 @@ def on_conflict_recorded(
     services.conflict_notice_schedule(
         business_id=business_id, conflict_id=conflict_id, summary=summary
     )
+
+
+@receiver(signals.refund_issued, dispatch_uid="messaging.refund_issued")
+def on_refund_issued(
+    sender: Any, business_id: int, booking_id: int, refund_id: int, summary: str, **kw: Any
+) -> None:
+    services.refund_notice_schedule(booking_id=booking_id, refund_id=refund_id, summary=summary)

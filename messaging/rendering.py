@@ -67,7 +67,7 @@ VARIABLES: dict[str, str] = {
     "note": "Broadcast: your personal line",
     "book_url": "Broadcast: link to book the property",
     "unsubscribe_url": "Broadcast: unsubscribe link",
-    "summary": "Conflict or alert summary",
+    "summary": "Conflict or alert summary; for a refund notice, what was refunded and why",
     "problem": "The problem a staff member reported",
 }
 
@@ -79,6 +79,7 @@ SUBJECTS: dict[str, str] = {
     Kind.CHECKOUT_REMINDER: "Check-out tomorrow at {{ check_out_time }}",
     Kind.THANK_YOU: "Thank you for staying at {{ property_name }}",
     Kind.CANCELLATION: "Your booking {{ booking_reference }} is cancelled",
+    Kind.REFUND_NOTICE: "Your payment for {{ booking_reference }} was refunded",
     Kind.BROADCAST: "{{ property_name }} is free from {{ free_from }}",
     Kind.CLEANER_JOB: "Cleaning job: {{ property_name }}, {{ job_start }}",
     Kind.CLEANER_UPDATE: "Changed cleaning job: {{ property_name }}",
@@ -246,6 +247,11 @@ def sample_context(business: Business, kind: str) -> dict[str, str]:
         summary="Airbnb stay 5-9 July overlaps HD-7KQ3ZP",
         problem="The dishwasher is leaking.",
     )
+    if kind == Kind.REFUND_NOTICE:
+        context["summary"] = (
+            "Your payment of €350.00 arrived after those nights could no longer be kept "
+            "for you, so it has been refunded in full. Nothing else was booked or charged."
+        )
     return context
 
 

@@ -884,6 +884,35 @@ def conflict_notice_schedule(
     return row
 
 
+def refund_notice_schedule(
+    *, booking_id: int, refund_id: int, summary: str, now: datetime | None = None
+) -> ScheduledMessage | None:
+    """Tell the guest of a refund they did not ask for (once per refund)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_related("business", "property__business")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None or not booking.guest_email:
+        return None
+    with transaction.atomic():
+        row = message_schedule(
+            business=booking.business,
+            kind=Kind.REFUND_NOTICE,
+            recipient=booking.guest_email,
+            recipient_name=booking.guest_name,
+            key=f"refund:{refund_id}:{Kind.REFUND_NOTICE}:{booking.guest_email.lower()}",
+            wanted_at=now,
+            now=now,
+            prop=booking.property,
+            booking=booking,
+            context={"summary": str(summary)[:500]},
+        )
+    transaction.on_commit(outbox_kick)
+    return row
+
+
 # --- Broadcasts and unsubscribes ------------------------------------------------------------
 
 

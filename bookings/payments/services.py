@@ -30,11 +30,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bookings import signals
 from bookings.errors import (
     BeyondHorizon,
     InvalidDates,
@@ -60,7 +60,7 @@ from bookings.services import (
     booking_hold,
 )
 from properties.models import Property, User
-from properties.money import from_minor_units, to_minor_units
+from properties.money import format_money, from_minor_units, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -479,26 +479,22 @@ def _refund_failed(refund: Refund, error: str) -> None:
 
 
 def _tell_visitor_of_refund(refund: Refund) -> None:
+    """Messaging emails the visitor (through its outbox and rate limit)."""
     booking = refund.booking
-    if not booking.guest_email:
-        return
-    send_mail(
-        subject=f"{refund.business.name}: your payment for {booking.reference} was refunded",
-        message=(
-            f"Hello {booking.guest_name or 'there'},\n\n"
-            f"Your payment of {refund.amount} {refund.currency} for {booking.reference} "
-            f"({booking.check_in:%-d %b %Y} to {booking.check_out:%-d %b %Y}) arrived after "
-            + (
-                "your stay's dates had already changed through another extension, "
-                if refund.reason == Refund.Reason.DATES_CHANGED
-                else "those nights could no longer be kept for you, "
-            )
-            + "so it has been refunded in full. Nothing else was booked or charged.\n\n"
-            f"{refund.business.name}\n"
+    why = (
+        "your stay's dates had already changed through another extension"
+        if refund.reason == Refund.Reason.DATES_CHANGED
+        else "those nights could no longer be kept for you"
+    )
+    signals.refund_issued.send(
+        sender=Refund,
+        business_id=refund.business_id,
+        booking_id=booking.pk,
+        refund_id=refund.pk,
+        summary=(
+            f"Your payment of {format_money(refund.amount, refund.currency)} arrived after "
+            f"{why}, so it has been refunded in full. Nothing else was booked or charged."
         ),
-        from_email=None,
-        recipient_list=[booking.guest_email],
-        fail_silently=True,
     )
 
 

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 
 import pytest
 import stripe
-from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
@@ -29,6 +28,7 @@ from bookings.payments import services as payments
 from bookings.payments.fake import FakeGateway
 from bookings.payments.gateway import PaymentRefused, PaymentUnavailable, RefundResult
 from bookings.services import booking_create
+from messaging.models import Kind, ScheduledMessage
 from properties.models import Property, User
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant
@@ -412,7 +412,6 @@ def test_payment_after_the_hold_expired_and_the_dates_were_taken_is_refunded(
         check_out=late.check_out + timedelta(days=2),
         source="airbnb",
     )
-    mail.outbox.clear()
     response = deliver(session_event(payment))
     assert response.status_code == 200
     late.refresh_from_db()
@@ -430,8 +429,10 @@ def test_payment_after_the_hold_expired_and_the_dates_were_taken_is_refunded(
     assert refund_call["form"]["payment_intent"].startswith("pi_test_")
     assert refund_call["headers"]["Stripe-Account"] == "acct_seaside"
     assert refund.gateway_refund_id.startswith("re_test_")
-    assert [m.to for m in mail.outbox] == [[visitor.email]]
-    assert "refunded" in mail.outbox[0].body
+    notice = ScheduledMessage.objects.get(kind=Kind.REFUND_NOTICE)
+    assert notice.recipient == visitor.email
+    assert "refunded in full" in notice.context["summary"]
+    assert "€350.00" in notice.context["summary"]
     page = Client(HTTP_HOST="seaside.localhost")
     page.force_login(visitor)
     body = page.get(f"/trips/{late.reference}/").content.decode()
@@ -630,7 +631,6 @@ def test_two_extensions_paid_only_the_first_paid_applies(
     assert deliver(session_event(paid_first, event_id="evt_ext_1")).json()["status"] == (
         "processed"
     )
-    mail.outbox.clear()
     second = deliver(session_event(paid_second, event_id="evt_ext_2")).json()
     assert "dates changed" in second["outcome"]
     booking.refresh_from_db()
@@ -647,7 +647,8 @@ def test_two_extensions_paid_only_the_first_paid_applies(
         paid_second.amount,
     )
     assert stripe_on.requests[-1]["path"] == "/v1/refunds"
-    assert "dates had already changed" in mail.outbox[0].body
+    notice = ScheduledMessage.objects.get(kind=Kind.REFUND_NOTICE)
+    assert "dates had already changed" in notice.context["summary"]
 
 
 class FlakyGateway(FakeGateway):

@@ -214,6 +214,34 @@ def test_welcome_is_skipped_for_an_unpaid_direct_stay(
     assert "not paid" in welcome.last_error
 
 
+def test_refund_notice_tells_the_guest_once_with_their_booking(
+    tenant: Tenant, settings: Any, fast: None
+) -> None:
+    from django.core import mail
+
+    from bookings import signals
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    booking = stay(tenant.prop, date(2031, 2, 10), date(2031, 2, 14), email="late@example.com")
+    for _ in range(2):  # a repeated signal schedules nothing more
+        signals.refund_issued.send(
+            sender=None,
+            business_id=tenant.business.pk,
+            booking_id=booking.pk,
+            refund_id=41,
+            summary="Your payment of €350.00 arrived after those nights were taken.",
+        )
+    row = ScheduledMessage.objects.get(kind=Kind.REFUND_NOTICE)
+    with time_machine.travel(row.send_at + timedelta(seconds=1), tick=False):
+        assert services.outbox_send(message_id=row.pk) == "sent"
+    sent = [m for m in mail.outbox if "late@example.com" in m.to[0]]
+    assert len(sent) == 1, [(m.to, m.subject) for m in mail.outbox]
+    message = sent[0]
+    assert booking.reference in message.subject
+    assert "€350.00 arrived after those nights were taken" in message.body
+    assert f"/trips/{booking.reference}/" in message.body
+
+
 def test_claiming_takes_key_codes_before_marketing(tenant: Tenant) -> None:
     marketing = due_rows(tenant.business, 3, kind=Kind.BROADCAST)
     urgent = due_rows(tenant.business, 2, kind=Kind.CLEANER_UPDATE)
@@ -232,3 +260,18 @@ def test_rate_limiter_grants_at_most_the_limit_per_window(redis_prefix: str) -> 
     assert all(0 < wait <= 1.5 for wait in waits)
     limiter.reset()
     assert limiter.try_acquire()[0]
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_kind_has_an_audience_a_priority_a_subject_and_templates(kind: Kind) -> None:
+    from pathlib import Path
+
+    from messaging.models import AUDIENCE, KIND_PRIORITY
+    from messaging.rendering import SUBJECTS
+
+    assert kind in AUDIENCE
+    assert kind in KIND_PRIORITY
+    assert kind in SUBJECTS
+    templates = Path(django_settings.BASE_DIR) / "templates" / "emails"
+    assert (templates / f"{kind.value}.html").exists()
+    assert (templates / f"{kind.value}.txt").exists()
