@@ -466,6 +466,11 @@ def _own_booking(request: HttpRequest, reference: str) -> Booking:
 @login_required
 def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _own_booking(request, reference)
+    if booking.status == Booking.Status.HELD:
+        # Back from the provider before its webhook: ask it directly.
+        for payment in Payment.objects.filter(booking=booking, status=Payment.Status.PENDING):
+            payments.payment_sync(payment=payment)
+        booking.refresh_from_db()
     return render(request, "site/confirmation.html", {"booking": booking})
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 
@@ -72,6 +73,14 @@ class PaymentGateway(abc.ABC):
 
     @abc.abstractmethod
     def create_checkout(self, request: CheckoutRequest) -> CheckoutSession: ...
+
+    def checkout_session(
+        self, *, business: Business, checkout_id: str, connected_account: str
+    ) -> dict[str, Any] | None:
+        """The provider's current view of a checkout (the same object its webhook
+        sends), or None when it cannot say now. Lets a visitor who returns from paying
+        see the confirmation even before the webhook arrives."""
+        return None
 
     @abc.abstractmethod
     def refund(

@@ -702,6 +702,25 @@ def _stripe_payment(session_id: Any) -> Payment | None:
     )
 
 
+def payment_sync(
+    *, payment: Payment, gateway: PaymentGateway | None = None, now: datetime | None = None
+) -> Outcome | None:
+    """A visitor is back from the provider's checkout page: if the provider already
+    reports the checkout paid, apply it now, through the same checks as its webhook
+    (the webhook, when it arrives, finds the payment applied and changes nothing)."""
+    if payment.status != Payment.Status.PENDING or not payment.checkout_id:
+        return None
+    gateway = gateway or get_gateway(payment.gateway)
+    session = gateway.checkout_session(
+        business=payment.business,
+        checkout_id=payment.checkout_id,
+        connected_account=payment.connected_account,
+    )
+    if not session or session.get("status") != "complete":
+        return None
+    return _session_completed(session, payment.connected_account, now or timezone.now())
+
+
 def _session_completed(obj: dict[str, Any], account: str, now: datetime) -> Outcome:
     payment = _stripe_payment(obj.get("id"))
     if payment is None:

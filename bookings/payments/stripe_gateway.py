@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -109,6 +110,19 @@ class StripeGateway(PaymentGateway):
                 "The payment provider is not answering; please try again in a minute."
             ) from exc
         return CheckoutSession(id=session.id, url=session.url or "", connected_account=account)
+
+    def checkout_session(
+        self, *, business: Business, checkout_id: str, connected_account: str
+    ) -> dict[str, Any] | None:
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(
+                checkout_id,
+                options={"stripe_account": connected_account or connected_account_for(business)},
+            )
+        except (stripe.StripeError, PaymentUnavailable) as exc:
+            logger.info("Stripe session %s not readable now: %s", checkout_id, exc)
+            return None
+        return session.to_dict()
 
     def refund(
         self,

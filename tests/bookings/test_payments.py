@@ -56,6 +56,8 @@ class FakeStripe:
         self.refuse_refunds = False
         self.count = 0
         self.lock = threading.Lock()
+        # Checkout sessions as GET /v1/checkout/sessions/<id> reports them.
+        self.sessions: dict[str, dict[str, Any]] = {}
 
     def answer(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if self.fail:
@@ -89,6 +91,22 @@ def fake_stripe() -> Iterator[FakeStripe]:
             form = dict(parse_qsl(body))
             fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
             status, answer = fake.answer(self.path, form)
+            out = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def do_GET(self) -> None:
+            fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": {}})
+            session_id = self.path.split("?")[0].rsplit("/", 1)[-1]
+            found = fake.sessions.get(session_id)
+            status, answer = (
+                (200, found)
+                if found is not None and self.path.startswith("/v1/checkout/sessions/")
+                else (404, {"error": {"type": "invalid_request_error", "message": "No such."}})
+            )
             out = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -769,3 +787,50 @@ def test_stripe_errors_are_sorted_into_transient_and_refused(
             amount_minor=100,
             idempotency_key="k2",
         )
+
+
+def test_a_visitor_back_from_stripe_sees_the_confirmation_before_the_webhook(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    started = start(tenant.prop, visitor)
+    payment, booking = started.payment, started.booking
+    page = Client(HTTP_HOST="seaside.localhost")
+    page.force_login(visitor)
+    url = f"/trips/{booking.reference}/confirmation/"
+    # Not paid yet (or Stripe unreachable): the hold stays a hold.
+    assert page.get(url).status_code == 200
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.HELD
+    completed = session_event(payment)["data"]["object"]
+    stripe_on.sessions[payment.checkout_id] = {**completed, "status": "open"}
+    page.get(url)
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.HELD
+    # Paid: the page confirms it, with the webhook's checks (account, amount, tenant).
+    stripe_on.sessions[payment.checkout_id] = completed
+    assert page.get(url).status_code == 200
+    booking.refresh_from_db()
+    payment.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
+    assert payment.status == Payment.Status.SUCCEEDED
+    lookup = [r for r in stripe_on.requests if r["path"].startswith("/v1/checkout/sessions/")]
+    assert lookup[-1]["headers"]["Stripe-Account"] == "acct_seaside"
+    # The webhook arrives later and changes nothing.
+    assert deliver(session_event(payment)).status_code == 200
+    booking.refresh_from_db()
+    assert booking.amount_paid == payment.amount
+    assert Payment.objects.filter(status=Payment.Status.SUCCEEDED).count() == 1
+
+
+def test_a_tampered_session_read_back_confirms_nothing(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    started = start(tenant.prop, visitor)
+    payment, booking = started.payment, started.booking
+    short = session_event(payment, amount_total=payment.amount_minor - 100)["data"]["object"]
+    stripe_on.sessions[payment.checkout_id] = short
+    page = Client(HTTP_HOST="seaside.localhost")
+    page.force_login(visitor)
+    page.get(f"/trips/{booking.reference}/confirmation/")
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.HELD
