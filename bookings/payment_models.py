@@ -88,6 +88,10 @@ class Payment(models.Model):
     # is refunded instead of applied.
     from_check_in = models.DateField(null=True, blank=True)
     from_check_out = models.DateField(null=True, blank=True)
+    # Extension: the held rows keeping the added nights while the guest pays.
+    holds = models.ManyToManyField(
+        "bookings.Booking", blank=True, related_name="extension_payments"
+    )
     outcome = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -177,6 +177,75 @@ def booking_hold(
     return booking
 
 
+def extension_nights_hold(
+    *,
+    booking: Booking,
+    check_in: date,
+    check_out: date,
+    hold_minutes: int | None = None,
+    now: datetime | None = None,
+) -> list[Booking]:
+    """Hold the nights an extension adds to a confirmed stay (before it, after it or
+    both) while the guest pays, like a checkout hold. The holds are released into the
+    stay by `extension_holds_release` when the payment succeeds, or run out."""
+    now = now or timezone.now()
+    minutes = hold_minutes or settings.HOLIDESK_HOLD_MINUTES
+    added = [
+        (start, end)
+        for start, end in ((check_in, booking.check_in), (booking.check_out, check_out))
+        if start < end
+    ]
+    for start, end in added:
+        _fail_fast_if_taken(booking.property_id, start, end, now)
+    holds: list[Booking] = []
+    with transaction.atomic():
+        prop = _lock_property(booking.property_id)
+        _expire_run_out_holds(prop, now)
+        for start, end in added:
+            _raise_if_taken(prop, start, end)
+            hold = Booking(
+                business=prop.business,
+                property=prop,
+                stay=Range(start, end, "[)"),
+                status=Booking.Status.HELD,
+                kind=Booking.Kind.STAY,
+                source=booking.source,
+                guest_name=booking.guest_name,
+                guest_email=booking.guest_email,
+                guest_phone=booking.guest_phone,
+                guests=booking.guests,
+                note=f"Extra nights for {booking.reference}, awaiting payment.",
+                total=Decimal(0),
+                currency=booking.currency,
+                hold_expires_at=now + timedelta(minutes=minutes),
+            )
+            with _overlap_is_unavailable(prop, start, end):
+                hold.save()
+            signals.calendar_written.send(
+                sender=Booking, booking=hold, action="held", previous=None
+            )
+            holds.append(hold)
+    return holds
+
+
+def extension_holds_release(*, holds: list[Booking], now: datetime | None = None) -> None:
+    """Free extension holds (still held) in the caller's transaction: just before the
+    stay takes their nights, or when the extension is abandoned."""
+    now = now or timezone.now()
+    if not holds:
+        return
+    with transaction.atomic():
+        _lock_property(holds[0].property_id)
+        for hold in Booking.objects.select_for_update().filter(
+            pk__in=[h.pk for h in holds], status=Booking.Status.HELD
+        ):
+            hold.status = Booking.Status.EXPIRED
+            hold.save(update_fields=["status", "updated_at"])
+            signals.calendar_written.send(
+                sender=Booking, booking=hold, action="expired", previous=None
+            )
+
+
 def booking_confirm(
     *, booking: Booking, amount_paid: Decimal | None = None, now: datetime | None = None
 ) -> Booking:

@@ -58,6 +58,8 @@ from bookings.services import (
     booking_change_dates,
     booking_confirm,
     booking_hold,
+    extension_holds_release,
+    extension_nights_hold,
 )
 from properties.models import Property, User
 from properties.money import format_money, from_minor_units, to_minor_units
@@ -241,6 +243,7 @@ def _apply_success(
         return Outcome("ignored", f"Not applied: {problem}.", payment)
     if payment.status == Payment.Status.SUCCEEDED:
         return Outcome("already", "Payment was already applied.", payment)
+    replaced = payment.status == Payment.Status.FAILED and payment.outcome == REPLACED_EXTENSION
     payment.status = Payment.Status.SUCCEEDED
     payment.paid_at = now
     if payment_intent_id:
@@ -254,9 +257,13 @@ def _apply_success(
         else:
             assert payment.new_check_in is not None  # payment_extension_has_dates
             assert payment.new_check_out is not None
-            if _extension_is_stale(payment):
+            # The held nights go into the stay (or back to the calendar if stale).
+            extension_holds_release(holds=list(payment.holds.all()), now=now)
+            if replaced or _extension_is_stale(payment):
                 payment.outcome = (
-                    "Refunded: the stay's dates changed before this extension was paid."
+                    "Refunded: a newer extension replaced this one."
+                    if replaced
+                    else "Refunded: the stay's dates changed before this extension was paid."
                 )
                 payment.save()
                 refund = _refund_record(
@@ -345,6 +352,7 @@ def _abandon(payment_id: int, status: str, now: datetime, reason: str = "") -> O
     if payment.kind == Payment.Kind.STAY and booking.status == Booking.Status.HELD:
         booking_cancel(booking=booking, reason=payment.outcome, now=now)
         return Outcome("released", payment.outcome + " The held nights were released.", payment)
+    extension_holds_release(holds=list(payment.holds.all()), now=now)
     return Outcome("released", payment.outcome, payment)
 
 
@@ -600,6 +608,11 @@ def extension_quote(
         .active(now=now)
         .overlapping(check_in, check_out)
         .exclude(pk=booking.pk)
+        # The guest's own extension holds (a newer extension replaces them).
+        .exclude(
+            extension_payments__booking=booking,
+            extension_payments__status=Payment.Status.PENDING,
+        )
         .order_by("stay")
         .first()
     )
@@ -613,6 +626,11 @@ def extension_quote(
     return ExtensionQuote(booking, check_in, check_out, priced, priced.total - booking.total)
 
 
+# Outcome of an extension checkout superseded by a newer one for the same stay: if it
+# is paid anyway, it is refunded (only the newest extension stands).
+REPLACED_EXTENSION = "Replaced by a newer extension."
+
+
 def extension_start(
     *,
     booking: Booking,
@@ -622,9 +640,10 @@ def extension_start(
     gateway: PaymentGateway | None = None,
     now: datetime | None = None,
 ) -> CheckoutStarted:
-    """Charge the difference; the dates change when the payment succeeds (atomically,
-    in `_apply_success`). Nights not yet paid for are not held: if someone books them
-    first, the payment is refunded and the stay stays as it was."""
+    """Charge the difference; the added nights are held while the guest pays, and the
+    dates change when the payment succeeds (atomically, in `_apply_success`). Should
+    the holds run out and someone book those nights first, the payment is refunded
+    and the stay keeps its dates."""
     now = now or timezone.now()
     gateway = gateway or get_gateway()
     ext = extension_quote(booking=booking, check_in=check_in, check_out=check_out, now=now)
@@ -644,8 +663,14 @@ def extension_start(
         )
         Payment.objects.filter(pk__in=[p.pk for p in replaced]).update(
             status=Payment.Status.FAILED,
-            outcome="Replaced by a newer extension.",
+            outcome=REPLACED_EXTENSION,
             updated_at=now,
+        )
+        extension_holds_release(
+            holds=list(Booking.objects.filter(extension_payments__in=replaced)), now=now
+        )
+        holds = extension_nights_hold(
+            booking=booking, check_in=check_in, check_out=check_out, now=now
         )
         payment = Payment.objects.create(
             business=booking.business,
@@ -660,6 +685,7 @@ def extension_start(
             from_check_in=booking.check_in,
             from_check_out=booking.check_out,
         )
+        payment.holds.set(holds)
     nights = (check_out - check_in).days - booking.nights
     description = (
         f"{booking.property.name}: {nights} extra night{'s' if nights != 1 else ''} "

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
+from bookings.errors import StayUnavailable
 from bookings.models import Booking
 from bookings.payment_models import Payment, Refund
 from bookings.services import booking_create
@@ -466,12 +468,55 @@ def test_extend_page_without_dates_is_200_and_bad_dates_name_the_field(tenant: T
     assert nearer.context["extension"].difference > 0
 
 
+def test_extension_holds_its_nights_until_paid_or_declined(tenant: Tenant) -> None:
+    client, _ = visitor_client(tenant)
+    booking = book_and_pay(client, tenant.prop, days_from_today(tenant.prop, 20))
+    new_in = booking.check_in - timedelta(days=1)
+    new_out = booking.check_out + timedelta(days=2)
+    response = client.post(
+        f"/trips/{booking.reference}/extend/", {"check_in": new_in, "check_out": new_out}
+    )
+    holds = Booking.objects.filter(status=Booking.Status.HELD).order_by("stay")
+    assert [(h.check_in, h.check_out) for h in holds] == [
+        (new_in, booking.check_in),
+        (booking.check_out, new_out),
+    ]
+    # A newer extension replaces the older one and its holds.
+    response = client.post(
+        f"/trips/{booking.reference}/extend/",
+        {"check_in": booking.check_in, "check_out": new_out},
+    )
+    holds = Booking.objects.filter(status=Booking.Status.HELD)
+    assert [(h.check_in, h.check_out) for h in holds] == [(booking.check_out, new_out)]
+    # Declining releases them; paying a fresh extension turns them into the stay.
+    client.post(response["Location"], {"action": "decline"})
+    assert not Booking.objects.filter(status=Booking.Status.HELD).exists()
+    response = client.post(
+        f"/trips/{booking.reference}/extend/",
+        {"check_in": booking.check_in, "check_out": new_out},
+    )
+    client.post(response["Location"], {"action": "pay"})
+    booking.refresh_from_db()
+    assert (booking.check_in, booking.check_out) == (booking.check_in, new_out)
+    assert not Booking.objects.filter(status=Booking.Status.HELD).exists()
+    assert Booking.objects.filter(property=tenant.prop).active().count() == 1
+
+
 def test_extension_paid_after_the_nights_were_taken_is_refunded(tenant: Tenant) -> None:
     client, _ = visitor_client(tenant)
     booking = book_and_pay(client, tenant.prop, days_from_today(tenant.prop, 20))
     new_out = booking.check_out + timedelta(days=2)
     response = client.post(
         f"/trips/{booking.reference}/extend/", {"check_in": booking.check_in, "check_out": new_out}
+    )
+    # While the guest pays, the extra nights are held.
+    with pytest.raises(StayUnavailable):
+        booking_create(
+            property=tenant.prop, check_in=booking.check_out, check_out=new_out, source="airbnb"
+        )
+    # The hold runs out and a partner takes the nights before the payment arrives.
+    Booking.objects.filter(status=Booking.Status.HELD).update(
+        hold_expires_at=timezone.now() - timedelta(minutes=1)
     )
     booking_create(
         property=tenant.prop,
