@@ -116,6 +116,16 @@ def business_timeline(
     return [TimelineRow(property=p, bookings=by_property[p.pk]) for p in props]
 
 
+def overlapping_stay(
+    *, property: Property, start: date, end: date, exclude_id: int | None = None
+) -> Booking | None:
+    """The first active stay or block over any night of [start, end), if any."""
+    qs = Booking.objects.filter(property=property).active().overlapping(start, end)
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return qs.order_by("stay").first()
+
+
 def unavailable_ranges(
     *, property: Property, start: date, end: date, exclude_sources: tuple[str, ...] = ()
 ) -> list[tuple[date, date]]:

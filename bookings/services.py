@@ -35,6 +35,7 @@ from bookings import signals
 from bookings.errors import InvalidDates, InvalidTransition, StayUnavailable
 from bookings.models import Booking
 from bookings.pricing import Quote, quote
+from bookings.selectors import overlapping_stay
 from properties.models import Property, User
 from properties.money import round_money
 
@@ -63,10 +64,7 @@ def _expire_run_out_holds(prop: Property, now: datetime) -> list[Booking]:
 def _conflict(
     prop: Property, start: date, end: date, *, exclude_id: int | None = None
 ) -> Booking | None:
-    qs = Booking.objects.filter(property=prop).active().overlapping(start, end)
-    if exclude_id is not None:
-        qs = qs.exclude(pk=exclude_id)
-    return qs.order_by("stay").first()
+    return overlapping_stay(property=prop, start=start, end=end, exclude_id=exclude_id)
 
 
 def _raise_if_taken(
@@ -117,12 +115,16 @@ def _on_commit_send(signal: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: signal.send(sender=Booking, **kwargs), robust=True)
 
 
+# The longest stay or block the engine accepts (partners and feeds are held to it too).
+MAX_SPAN_DAYS = 3 * 366
+
+
 def _validate_range(start: date, end: date) -> None:
     if end <= start:
         raise InvalidDates(
             "The end date must be after the start date.", fields={"end": ["after start"]}
         )
-    if (end - start).days > 3 * 366:
+    if (end - start).days > MAX_SPAN_DAYS:
         raise InvalidDates("A stay or block can span at most 3 years.", fields={"end": ["too far"]})
 
 
@@ -152,13 +154,11 @@ def booking_hold(
         prop = _lock_property(property.pk)
         priced = quote(prop, check_in, check_out, guests)
         _expire_run_out_holds(prop, now)
-        _raise_if_taken(prop, check_in, check_out)
-        booking = Booking(
-            business=prop.business,
-            property=prop,
-            stay=Range(check_in, check_out, "[)"),
-            status=Booking.Status.HELD,
-            kind=Booking.Kind.STAY,
+        return _insert_hold(
+            prop,
+            check_in,
+            check_out,
+            expires_at=now + timedelta(minutes=minutes),
             source=source,
             guest_user=guest_user,
             guest_name=guest_name or (guest_user.name if guest_user else ""),
@@ -169,12 +169,27 @@ def booking_hold(
             price_breakdown=priced.as_dict(),
             total=priced.total,
             currency=priced.currency,
-            hold_expires_at=now + timedelta(minutes=minutes),
         )
-        with _overlap_is_unavailable(prop, check_in, check_out):
-            booking.save()
-        signals.calendar_written.send(sender=Booking, booking=booking, action="held", previous=None)
-    return booking
+
+
+def _insert_hold(
+    prop: Property, start: date, end: date, *, expires_at: datetime, **fields: Any
+) -> Booking:
+    """A held stay on a property locked by the caller (the nights checked free first)."""
+    _raise_if_taken(prop, start, end)
+    hold = Booking(
+        business=prop.business,
+        property=prop,
+        stay=Range(start, end, "[)"),
+        status=Booking.Status.HELD,
+        kind=Booking.Kind.STAY,
+        hold_expires_at=expires_at,
+        **fields,
+    )
+    with _overlap_is_unavailable(prop, start, end):
+        hold.save()
+    signals.calendar_written.send(sender=Booking, booking=hold, action="held", previous=None)
+    return hold
 
 
 def extension_nights_hold(
@@ -202,13 +217,11 @@ def extension_nights_hold(
         prop = _lock_property(booking.property_id)
         _expire_run_out_holds(prop, now)
         for start, end in added:
-            _raise_if_taken(prop, start, end)
-            hold = Booking(
-                business=prop.business,
-                property=prop,
-                stay=Range(start, end, "[)"),
-                status=Booking.Status.HELD,
-                kind=Booking.Kind.STAY,
+            hold = _insert_hold(
+                prop,
+                start,
+                end,
+                expires_at=now + timedelta(minutes=minutes),
                 source=booking.source,
                 guest_name=booking.guest_name,
                 guest_email=booking.guest_email,
@@ -217,21 +230,14 @@ def extension_nights_hold(
                 note=f"Extra nights for {booking.reference}, awaiting payment.",
                 total=Decimal(0),
                 currency=booking.currency,
-                hold_expires_at=now + timedelta(minutes=minutes),
-            )
-            with _overlap_is_unavailable(prop, start, end):
-                hold.save()
-            signals.calendar_written.send(
-                sender=Booking, booking=hold, action="held", previous=None
             )
             holds.append(hold)
     return holds
 
 
-def extension_holds_release(*, holds: list[Booking], now: datetime | None = None) -> None:
+def extension_holds_release(*, holds: list[Booking]) -> None:
     """Free extension holds (still held) in the caller's transaction: just before the
     stay takes their nights, or when the extension is abandoned."""
-    now = now or timezone.now()
     if not holds:
         return
     with transaction.atomic():

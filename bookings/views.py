@@ -34,22 +34,15 @@ from bookings.payment_models import Payment, Refund
 from bookings.payments import services as payments
 from bookings.payments.gateway import PaymentUnavailable
 from bookings.pricing import Quote, quote
-from bookings.selectors import property_calendar
+from bookings.selectors import property_calendar, unavailable_ranges
 from bookings.services import CANCELLATION_POLICIES, cancellation_refund
-from properties.models import Business, Property, User
+from properties.access import published_property, site_business
+from properties.models import Property, User
 from properties.money import format_money
-from properties.selectors import property_get_published
 
 logger = logging.getLogger(__name__)
 
 MAX_WEBHOOK_BYTES = 512 * 1024
-
-
-def _business(request: HttpRequest) -> Business:
-    business = getattr(request, "business", None)
-    if business is None:
-        raise Http404("No business on this host.")
-    return business
 
 
 def _user(request: HttpRequest) -> User:
@@ -87,7 +80,6 @@ class DayCell:
     available: bool
     past: bool
     selected: bool
-    price: Decimal
     href: str
     label: str
 
@@ -154,7 +146,6 @@ def _calendar(
                     available=night.available,
                     past=past,
                     selected=selected,
-                    price=night.price,
                     href="?" + urlencode(params) + "#calendar",
                     label=label,
                 )
@@ -179,13 +170,13 @@ def _calendar(
 
 
 def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str:
-    nights = property_calendar(property=prop, start=check_in, end=check_out)
-    taken = [n.date for n in nights if not n.available]
+    taken = unavailable_ranges(property=prop, start=check_in, end=check_out)
     if not taken:
         return ""
+    first, last = taken[0][0], taken[-1][1] - timedelta(days=1)
     return (
-        f"Some of those nights are already booked ({taken[0]:%-d %b}"
-        + (f" to {taken[-1]:%-d %b %Y}" if len(taken) > 1 else f" {taken[0]:%Y}")
+        f"Some of those nights are already booked ({first:%-d %b}"
+        + (f" to {last:%-d %b %Y}" if last > first else f" {first:%Y}")
         + "). Please choose other dates."
     )
 
@@ -201,13 +192,6 @@ def _quote_checked(
         return None, exc.message, 409 if isinstance(exc, StayUnavailable) else 400
     problem = _unavailable_message(prop, check_in, check_out)
     return (None, problem, 409) if problem else (priced, "", 200)
-
-
-def _quote_or_error(
-    prop: Property, check_in: date, check_out: date, guests: int
-) -> tuple[Quote | None, str]:
-    priced, problem, _status = _quote_checked(prop, check_in, check_out, guests)
-    return priced, problem
 
 
 def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, Any]:
@@ -230,7 +214,7 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
     elif request.GET.get("check_out") and check_out is None:
         context["quote_error"] = "Please enter the check-out date as YYYY-MM-DD."
     elif check_in and check_out:
-        context["quote"], context["quote_error"] = _quote_or_error(
+        context["quote"], context["quote_error"], _status = _quote_checked(
             prop, check_in, check_out, guests
         )
         if context["quote"] is not None:
@@ -267,13 +251,6 @@ class CheckoutForm(forms.Form):
         help_text="Expected arrival time, questions for the host.",
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-
-
-def _published_property(business: Business, slug: str) -> Property:
-    prop = property_get_published(business=business, slug=slug)
-    if prop is None:
-        raise Http404("No such property.")
-    return prop
 
 
 def _open_hold(
@@ -315,8 +292,8 @@ def _open_hold(
 
 @login_required
 def checkout(request: HttpRequest, slug: str) -> HttpResponse:
-    business = _business(request)
-    prop = _published_property(business, slug)
+    business = site_business(request)
+    prop = published_property(business, slug)
     user = _user(request)
     source = request.POST if request.method == "POST" else request.GET
     check_in = _parse_date(source.get("check_in"))
@@ -395,7 +372,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _fake_payment(request: HttpRequest, session_id: str) -> Payment:
-    business = _business(request)
+    business = site_business(request)
     if settings.PAYMENTS_BACKEND != "fake":
         raise Http404("The fake gateway is off.")
     payment = (
@@ -446,7 +423,7 @@ def fake_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
 def _own_booking(request: HttpRequest, reference: str) -> Booking:
     booking = (
         Booking.objects.filter(
-            business=_business(request),
+            business=site_business(request),
             reference=reference.upper(),
             guest_user=_user(request),
             kind=Booking.Kind.STAY,
@@ -476,7 +453,7 @@ def confirmation(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 def trips(request: HttpRequest) -> HttpResponse:
-    business = _business(request)
+    business = site_business(request)
     rows = list(
         Booking.objects.filter(business=business, guest_user=_user(request), kind=Booking.Kind.STAY)
         .select_related("property")

@@ -113,9 +113,8 @@ class ChannelAdmin(TenantAdmin):
 
     @admin.display(description="events URL")
     def events_url(self, obj: Channel) -> str:
-        from properties.urls_util import app_url
 
-        return app_url(f"/api/v1/channels/{obj.public_id}/events") if obj.pk else "—"
+        return services.channel_events_url(obj) if obj.pk else "—"
 
     @admin.display(description="last event in")
     def last_inbound(self, obj: Channel) -> str:
@@ -244,6 +243,7 @@ class InboundEventAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(PartnerReservation, site=site)
 class PartnerReservationAdmin(ReadOnlyTenantAdmin):
+    list_select_related = ("channel", "booking__property")
     list_display = ("reservation_id", "channel", "last_revision", "booking", "cancelled")
     list_filter = ("channel", "cancelled")
     search_fields = ("reservation_id",)
@@ -251,6 +251,7 @@ class PartnerReservationAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(PartnerMessage, site=site)
 class PartnerMessageAdmin(ReadOnlyTenantAdmin):
+    list_select_related = ("booking__property",)
     """The conversation of a partner booking: filter by booking to read one thread."""
 
     list_display = ("sent_at", "booking", "reservation_id", "sender", "short_body")
@@ -276,6 +277,7 @@ class BookingConflictAdmin(ReadOnlyTenantAdmin):
         "created_at",
     )
     list_filter = ("status", "property")
+    list_select_related = ("property", "channel", "feed__property", "existing_booking__property")
     actions = ["keep_existing", "take_partner", "mark_done"]
 
     @admin.display(description="from")
@@ -306,10 +308,6 @@ class BookingConflictAdmin(ReadOnlyTenantAdmin):
     @admin.action(description="Mark resolved (I moved one myself)")
     def mark_done(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._resolve(request, queryset, "done")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Actions need the change permission on the changelist; objects stay read-only.
-        return obj is None and super(ReadOnlyTenantAdmin, self).has_change_permission(request)
 
 
 class PushAttemptInline(admin.TabularInline[PushAttempt, PushOutbox]):
@@ -359,9 +357,6 @@ class PushOutboxAdmin(ReadOnlyTenantAdmin):
             count = push.push_redrive(business=business, push_ids=ids)
         self.message_user(request, f"{count} push(es) queued again with the current state.")
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super(ReadOnlyTenantAdmin, self).has_change_permission(request)
-
 
 @admin.register(PushAttempt, site=site)
 class PushAttemptAdmin(ReadOnlyTenantAdmin):
@@ -404,20 +399,25 @@ class IcalFeedAdmin(TenantAdmin):
 
 @admin.register(IcalEvent, site=site)
 class IcalEventAdmin(ReadOnlyTenantAdmin):
+    list_select_related = ("feed__property", "booking__property")
     list_display = ("uid", "feed", "classification", "summary", "start", "end", "booking")
     list_filter = ("classification", "feed")
 
 
 @admin.register(IcalExportToken, site=site)
-class IcalExportTokenAdmin(ReadOnlyTenantAdmin):
-    """Export URLs: created and rotated here; each URL is shown once."""
+class IcalExportTokenAdmin(TenantAdmin):
+    """Export URLs: created and rotated here (never edited or deleted); each URL is
+    shown once."""
 
     list_display = ("property", "token_hint", "created_at", "last_fetched_at")
     fields = ("property",)
     actions = ["rotate"]
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return super(ReadOnlyTenantAdmin, self).has_add_permission(request)
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         raw = ical.ical_token_rotate(property=obj.property)
@@ -439,6 +439,3 @@ class IcalExportTokenAdmin(ReadOnlyTenantAdmin):
                 "?platform=booking or ?platform=vrbo.",
                 messages.WARNING,
             )
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super(ReadOnlyTenantAdmin, self).has_change_permission(request)

@@ -19,11 +19,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from integrations import services
-from integrations.errors import IntegrationError, PayloadTooLarge
-
-
-def _error(exc: IntegrationError) -> JsonResponse:
-    return JsonResponse({"error": exc.as_dict()}, status=exc.http_status)
+from integrations.errors import PayloadTooLarge
 
 
 def _read_body(request: HttpRequest) -> bytes:
@@ -88,16 +84,14 @@ class ChannelEventsApi(APIView):
         tags=["partner channels"],
     )
     def post(self, request: Request, channel_id: str) -> JsonResponse:
+        # Domain errors become the one JSON error shape in config.api.exception_handler.
         raw_request: HttpRequest = request._request
-        try:
-            channel = services.channel_for_events(channel_id)
-            body = _read_body(raw_request)
-            result = services.inbound_event_receive(
-                channel=channel,
-                body=body,
-                content_type=raw_request.content_type or "",
-                signature=raw_request.headers.get("Holidesk-Signature"),
-            )
-        except IntegrationError as exc:
-            return _error(exc)
-        return JsonResponse(result.as_dict(), status=200)
+        channel = services.channel_for_events(channel_id)
+        body = _read_body(raw_request)
+        result = services.inbound_event_receive(
+            channel=channel,
+            body=body,
+            content_type=raw_request.content_type or "",
+            signature=raw_request.headers.get("Holidesk-Signature"),
+        )
+        return JsonResponse(result.as_dict())

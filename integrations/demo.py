@@ -12,7 +12,6 @@ from integrations import crypto, ical, services
 from integrations.models import Channel, ListingLink, Platform
 from properties.demo import DemoBusiness, _demo_secret
 from properties.models import Property
-from properties.urls_util import app_url
 
 DEMO_CHANNELS = [(Platform.AIRBNB, "air"), (Platform.BOOKING, "bk")]
 
@@ -79,7 +78,7 @@ def describe(entry: dict[str, Any], demo: DemoBusiness) -> None:
         {
             "id": channel.public_id,
             "platform": channel.platform,
-            "events_url": app_url(f"/api/v1/channels/{channel.public_id}/events"),
+            "events_url": services.channel_events_url(channel),
             "inbound_secret": services.channel_inbound_secrets(channel)[0],
             "outbound_secret": services.channel_outbound_secret(channel),
             "endpoint_url": channel.endpoint_url,

@@ -25,11 +25,12 @@ from typing import Any
 import icalendar
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
-from bookings.services import block_change_dates, block_create, block_remove
+from bookings.services import MAX_SPAN_DAYS, block_change_dates, block_create, block_remove
 from integrations import ssrf
 from integrations.models import (
     PLATFORM_SOURCE,
@@ -46,14 +47,14 @@ log = logging.getLogger(__name__)
 
 Classification = IcalEvent.Classification
 MISSING_FETCHES_TO_RELEASE = 2
-MAX_EVENT_DAYS = 3 * 366
+MAX_EVENT_DAYS = MAX_SPAN_DAYS  # longer events are cut to what the engine accepts
 
 
 # --- Export -----------------------------------------------------------------------------
 
 
 def ical_export_url(raw_token: str) -> str:
-    return app_url(f"/ical/{raw_token}.ics")
+    return app_url(reverse("ical-export", urlconf=settings.ROOT_URLCONF, args=[raw_token]))
 
 
 def ical_token_rotate(*, property: Property, raw_token: str | None = None) -> str:
@@ -349,7 +350,9 @@ def _apply_not_modified(feed: IcalFeed, now: datetime) -> SyncReport:
     it lacks again."""
     report = SyncReport("not-modified")
     with transaction.atomic():
-        for event in IcalEvent.objects.filter(feed=feed, missing_count__gte=1):
+        for event in IcalEvent.objects.filter(feed=feed, missing_count__gte=1).select_related(
+            "booking"
+        ):
             report.released += _count_missing(event, now)
         _mark_success(feed, now)
     return report
@@ -472,10 +475,3 @@ def ical_feeds_claim_due(*, now: datetime | None = None, limit: int = 1000) -> l
             _CLAIM_FEEDS_SQL, {"now": now, "limit": limit, "lease": now + timedelta(minutes=10)}
         )
         return [int(row[0]) for row in cursor.fetchall()]
-
-
-def ical_feed_create(*, property: Property, url: str, platform: str) -> IcalFeed:
-    ssrf.check_url(url)
-    return IcalFeed.objects.create(
-        business_id=property.business_id, property=property, url=url, platform=platform
-    )

@@ -102,7 +102,7 @@ def push_enqueue_for_property(*, property_id: int, kind: str = Kind.AVAILABILITY
     return push_enqueue(links=_links_for_property(property_id), kind=kind)
 
 
-def calendar_changed(*, booking: Booking, action: str) -> None:
+def calendar_changed(*, booking: Booking) -> None:
     """A stay or block was written (inside the booking's transaction)."""
     push_enqueue_for_property(property_id=booking.property_id)
 

@@ -13,8 +13,8 @@ from properties.models import Property, PropertyImage
 
 
 @receiver(signals.calendar_written, dispatch_uid="integrations.calendar_written")
-def on_calendar_written(sender: Any, booking: Any, action: str, **kw: Any) -> None:
-    push.calendar_changed(booking=booking, action=action)
+def on_calendar_written(sender: Any, booking: Any, **kw: Any) -> None:
+    push.calendar_changed(booking=booking)
 
 
 @receiver(post_save, sender=Property, dispatch_uid="integrations.property_saved")

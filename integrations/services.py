@@ -24,16 +24,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from bookings import signals as booking_signals
 from bookings.errors import BookingError, InvalidTransition, StayUnavailable
 from bookings.models import Booking
+from bookings.selectors import overlapping_stay
 from bookings.services import (
+    MAX_SPAN_DAYS,
     block_create,
     block_remove,
     booking_cancel,
@@ -62,6 +66,7 @@ from integrations.models import (
     json_safe,
 )
 from properties.models import Business, Property
+from properties.urls_util import app_url
 
 log = logging.getLogger(__name__)
 
@@ -113,29 +118,44 @@ def channel_create(
     return channel, inbound, outbound
 
 
-def channel_rotate_inbound_secret(
-    *, channel: Channel, new_secret: str | None = None, now: datetime | None = None
-) -> str:
-    """A new inbound secret; the previous one stays valid for 24 hours, so the partner
-    can switch without dropping events."""
-    now = now or timezone.now()
+def _rotate(channel: Channel, side: str, new_secret: str | None, now: datetime) -> str:
+    """A new `side` ("inbound" or "outbound") secret; the previous one stays in use for
+    SECRET_OVERLAP (accepted inbound, signed with outbound)."""
     raw = new_secret or crypto.new_secret()
     with transaction.atomic():
         current = Channel.objects.select_for_update().get(pk=channel.pk)
-        current.previous_inbound_secret_enc = current.inbound_secret_enc
-        current.previous_inbound_secret_expires_at = now + SECRET_OVERLAP
-        current.inbound_secret_enc = crypto.encrypt(raw)
+        setattr(current, f"previous_{side}_secret_enc", getattr(current, f"{side}_secret_enc"))
+        setattr(current, f"previous_{side}_secret_expires_at", now + SECRET_OVERLAP)
+        setattr(current, f"{side}_secret_enc", crypto.encrypt(raw))
         current.secrets_rotated_at = now
         current.save(
             update_fields=[
-                "previous_inbound_secret_enc",
-                "previous_inbound_secret_expires_at",
-                "inbound_secret_enc",
+                f"previous_{side}_secret_enc",
+                f"previous_{side}_secret_expires_at",
+                f"{side}_secret_enc",
                 "secrets_rotated_at",
             ]
         )
     channel.refresh_from_db()
     return raw
+
+
+def _secrets(channel: Channel, side: str, now: datetime) -> list[str]:
+    """The current `side` secret, then the previous one while its overlap lasts."""
+    found = [crypto.decrypt(getattr(channel, f"{side}_secret_enc"))]
+    previous = getattr(channel, f"previous_{side}_secret_enc")
+    expires = getattr(channel, f"previous_{side}_secret_expires_at")
+    if previous and expires is not None and expires > now:
+        found.append(crypto.decrypt(previous))
+    return found
+
+
+def channel_rotate_inbound_secret(
+    *, channel: Channel, new_secret: str | None = None, now: datetime | None = None
+) -> str:
+    """A new inbound secret; the previous one stays valid for 24 hours, so the partner
+    can switch without dropping events."""
+    return _rotate(channel, "inbound", new_secret, now or timezone.now())
 
 
 def channel_rotate_outbound_secret(
@@ -143,48 +163,29 @@ def channel_rotate_outbound_secret(
 ) -> str:
     """A new secret for what we sign. Partners accept several v1 entries, so pushes are
     signed with the new and the previous secret for 24 hours."""
-    now = now or timezone.now()
-    raw = new_secret or crypto.new_secret()
-    with transaction.atomic():
-        current = Channel.objects.select_for_update().get(pk=channel.pk)
-        current.previous_outbound_secret_enc = current.outbound_secret_enc
-        current.previous_outbound_secret_expires_at = now + SECRET_OVERLAP
-        current.outbound_secret_enc = crypto.encrypt(raw)
-        current.secrets_rotated_at = now
-        current.save(
-            update_fields=[
-                "previous_outbound_secret_enc",
-                "previous_outbound_secret_expires_at",
-                "outbound_secret_enc",
-                "secrets_rotated_at",
-            ]
-        )
-    channel.refresh_from_db()
-    return raw
+    return _rotate(channel, "outbound", new_secret, now or timezone.now())
+
+
+def channel_events_url(channel: Channel) -> str:
+    """Where the partner sends this channel's events (on the app host)."""
+    return app_url(
+        reverse("api-channel-events", urlconf=settings.ROOT_URLCONF, args=[channel.public_id])
+    )
 
 
 def channel_inbound_secrets(channel: Channel, *, now: datetime | None = None) -> list[str]:
-    now = now or timezone.now()
-    accepted = [crypto.decrypt(channel.inbound_secret_enc)]
-    expires = channel.previous_inbound_secret_expires_at
-    if channel.previous_inbound_secret_enc and expires is not None and expires > now:
-        accepted.append(crypto.decrypt(channel.previous_inbound_secret_enc))
-    return accepted
-
-
-def channel_outbound_secret(channel: Channel) -> str:
-    return crypto.decrypt(channel.outbound_secret_enc)
+    """What an inbound signature may match."""
+    return _secrets(channel, "inbound", now or timezone.now())
 
 
 def channel_outbound_secrets(channel: Channel, *, now: datetime | None = None) -> list[str]:
-    """What pushes are signed with: the current secret, and the previous one during its
-    24-hour overlap after a rotation."""
-    now = now or timezone.now()
-    signing = [crypto.decrypt(channel.outbound_secret_enc)]
-    expires = channel.previous_outbound_secret_expires_at
-    if channel.previous_outbound_secret_enc and expires is not None and expires > now:
-        signing.append(crypto.decrypt(channel.previous_outbound_secret_enc))
-    return signing
+    """What pushes are signed with."""
+    return _secrets(channel, "outbound", now or timezone.now())
+
+
+def channel_outbound_secret(channel: Channel) -> str:
+    """The current outbound secret (shown to the owner, printed by seed_demo)."""
+    return crypto.decrypt(channel.outbound_secret_enc)
 
 
 def listing_link_create(*, channel: Channel, listing_id: str, property: Property) -> ListingLink:
@@ -380,7 +381,7 @@ def _parse_stay(f: _Fields, data: dict[str, Any], clean: dict[str, Any]) -> None
     if check_in and check_out:
         if check_out <= check_in:
             f.add("data.check_out", "Must be after check_in.")
-        elif (check_out - check_in).days > 3 * 366:
+        elif (check_out - check_in).days > MAX_SPAN_DAYS:
             f.add("data.check_out", "A stay can span at most 3 years.")
     clean["check_in"], clean["check_out"] = check_in, check_out
     clean["guests"] = (
@@ -669,10 +670,12 @@ def conflict_record(
     partner_booking: Booking | None = None,
 ) -> BookingConflict:
     """Record a partner stay that collides with the calendar; the owner is told on commit."""
-    others = Booking.objects.filter(property=property).active().overlapping(check_in, check_out)
-    if partner_booking is not None:
-        others = others.exclude(pk=partner_booking.pk)
-    existing = others.order_by("stay").first()
+    existing = overlapping_stay(
+        property=property,
+        start=check_in,
+        end=check_out,
+        exclude_id=partner_booking.pk if partner_booking else None,
+    )
     conflict = BookingConflict.objects.create(
         business_id=business_id,
         property=property,

@@ -575,7 +575,10 @@ def turnovers_sync(
         )
     else:
         turnovers = turnovers.filter(booking_id__in=[*(s.pk for s in stays), changed])
-    existing = {t.booking_id: t for t in turnovers.select_related("cleaner", "property__business")}
+    existing = {
+        t.booking_id: t
+        for t in turnovers.select_related("cleaner", "booking", "property__business")
+    }
     # One query for "has this job any message yet?" instead of one per unchanged stay.
     with_messages = set(
         ScheduledMessage.objects.filter(turnover_id__in=[t.pk for t in existing.values()])
@@ -661,6 +664,7 @@ def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
     """Guests who were already told their code and dates get a correction if either
     changed since (another stay moved or was cancelled, or theirs moved)."""
     today = now.astimezone(prop.tz).date()
+    timing: Timing | None = None  # looked up once, when a correction is due
     told_rows = (
         ScheduledMessage.objects.filter(
             booking__property=prop,
@@ -704,6 +708,7 @@ def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
         revision = (
             ScheduledMessage.objects.filter(booking=booking, kind=Kind.KEY_UPDATE).count() + 1
         )
+        timing = timing or timing_for(prop)
         message_schedule(
             business=booking.business,
             kind=Kind.KEY_UPDATE,
@@ -716,6 +721,7 @@ def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
             prop=prop,
             booking=booking,
             context={"changes": " ".join(changes)},
+            timing=timing,
         )
 
 

@@ -7,9 +7,10 @@ against their memberships on every request.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
-from properties.models import Business, Membership
+from properties.models import Business, Membership, Property
+from properties.selectors import property_get_published
 
 SESSION_KEY = "holidesk_business_id"
 MANAGING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER)
@@ -51,3 +52,19 @@ def choose_business(request: HttpRequest, business_id: int) -> bool:
         request.session[SESSION_KEY] = business_id
         request.__dict__.pop("_holidesk_membership", None)
     return ok
+
+
+def site_business(request: HttpRequest) -> Business:
+    """The business whose site this request is on (set by the host middleware)."""
+    business = getattr(request, "business", None)
+    if business is None:
+        raise Http404("No business on this host.")
+    return business
+
+
+def published_property(business: Business, slug: str) -> Property:
+    """A published property of the site's business, or 404."""
+    prop = property_get_published(business=business, slug=slug)
+    if prop is None:
+        raise Http404("No such property.")
+    return prop

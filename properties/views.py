@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from properties.access import published_property, site_business
 from properties.forms import BusinessCreateForm
-from properties.models import Business, User
+from properties.models import User
 from properties.selectors import (
     memberships_for_user,
-    property_get_published,
     property_list_published,
 )
 from properties.services import business_create
 from properties.urls_util import business_site_url
-
-
-def _business(request: HttpRequest) -> Business:
-    business = getattr(request, "business", None)
-    if business is None:
-        raise Http404("No business on this host.")
-    return business
-
 
 # --- App host -------------------------------------------------------------------------
 
@@ -64,7 +56,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
 
 
 def site_home(request: HttpRequest) -> HttpResponse:
-    business = _business(request)
+    business = site_business(request)
     return render(
         request,
         "site/home.html",
@@ -76,10 +68,8 @@ def site_home(request: HttpRequest) -> HttpResponse:
 
 
 def site_property(request: HttpRequest, slug: str) -> HttpResponse:
-    business = _business(request)
-    prop = property_get_published(business=business, slug=slug)
-    if prop is None:
-        raise Http404("No such property.")
+    business = site_business(request)
+    prop = published_property(business, slug)
     # The booking box (calendar, dates, quote) belongs to the bookings app, which builds
     # on this one; imported here, at request time, to keep the import graph one-way.
     from bookings.views import property_booking_context

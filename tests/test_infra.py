@@ -7,7 +7,6 @@ an environment variable the deployment sets but the app never reads fails here.
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,10 @@ import hcl2
 import pytest
 import yaml
 
+from tests.settings_names import settings_env_names
+
 ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM = ROOT / "terraform"
-ENV_READERS = {"env_str", "env_bool", "env_int", "env_float", "env_choice"}
 
 
 def _load_terraform() -> dict[str, list[Any]]:
@@ -52,29 +52,12 @@ def _locals(terraform: dict[str, list[Any]]) -> dict[str, Any]:
     return merged
 
 
-def _settings_env_names() -> set[str]:
-    """Every NAME in env_str("NAME", ...) and friends under config/."""
-    names: set[str] = set()
-    for path in (ROOT / "config").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id in ENV_READERS
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-            ):
-                names.add(node.args[0].value)
-    return names
-
-
 def _is_true(value: Any) -> bool:
     return value is True or value == "true"
 
 
 def test_settings_reader_finds_the_known_names() -> None:
-    names = _settings_env_names()
+    names = settings_env_names()
     assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOLIDESK_ENCRYPTION_KEY"} <= names
 
 
@@ -163,7 +146,7 @@ def test_http_redirects_to_https(terraform: dict[str, list[Any]]) -> None:
 
 
 def test_task_env_vars_are_settings(terraform: dict[str, list[Any]]) -> None:
-    settings_names = _settings_env_names()
+    settings_names = settings_env_names()
     local_values = _locals(terraform)
     task_env = set(local_values["app_env"])
     for container in local_values["containers"].values():
@@ -193,7 +176,7 @@ def test_task_env_vars_are_settings(terraform: dict[str, list[Any]]) -> None:
 
 def test_compose_env_vars_are_settings() -> None:
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
-    settings_names = _settings_env_names()
+    settings_names = settings_env_names()
     app_services = ("migrate", "web", "worker", "beat")
     for name in app_services:
         service = compose["services"][name]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import database_from_url, email_from_url, env_bool, env_int
+from tests.settings_names import ROOT as REPO
+from tests.settings_names import settings_env_names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -119,11 +119,8 @@ def test_bad_production_configuration_stops_the_process(
 
 def test_every_environment_variable_is_in_the_readme() -> None:
     """The README's configuration table lists every variable the settings read."""
-    root = Path(__file__).resolve().parent.parent
-    source = (root / "config" / "settings.py").read_text()
-    names = set(re.findall(r"""env_\w+\(\s*["']([A-Z][A-Z0-9_]+)["']""", source))
-    names |= set(re.findall(r"""environ(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]+)["']""", source))
-    readme = (root / "README.md").read_text()
+    names = settings_env_names()
+    readme = (REPO / "README.md").read_text()
     missing = sorted(name for name in names if f"| `{name}` |" not in readme)
     assert names, "no environment variables found: the pattern is out of date"
     assert not missing, f"README.md's configuration table lacks {missing}"

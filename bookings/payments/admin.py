@@ -10,18 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from bookings.payment_models import Payment, Refund, StripeAccount
-from properties.admin_base import TenantAdmin, site
-
-
-class ReadOnlyTenantAdmin(TenantAdmin):
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
 
 
 @admin.register(Payment, site=site)

@@ -53,6 +53,7 @@ from bookings.payments.gateway import (
 )
 from bookings.pricing import Quote, quote
 from bookings.services import (
+    _lock_property,
     _validate_range,
     booking_cancel,
     booking_change_dates,
@@ -258,7 +259,7 @@ def _apply_success(
             assert payment.new_check_in is not None  # payment_extension_has_dates
             assert payment.new_check_out is not None
             # The held nights go into the stay (or back to the calendar if stale).
-            extension_holds_release(holds=list(payment.holds.all()), now=now)
+            extension_holds_release(holds=list(payment.holds.all()))
             if replaced or _extension_is_stale(payment):
                 payment.outcome = (
                     "Refunded: a newer extension replaced this one."
@@ -312,7 +313,7 @@ def _extension_is_stale(payment: Payment) -> bool:
     if payment.from_check_in is None or payment.from_check_out is None:
         return False
     booking = payment.booking
-    Property.objects.select_for_update().filter(pk=booking.property_id).first()
+    _lock_property(booking.property_id)
     current = Booking.objects.select_for_update().get(pk=booking.pk)
     return (current.check_in, current.check_out) != (
         payment.from_check_in,
@@ -352,7 +353,7 @@ def _abandon(payment_id: int, status: str, now: datetime, reason: str = "") -> O
     if payment.kind == Payment.Kind.STAY and booking.status == Booking.Status.HELD:
         booking_cancel(booking=booking, reason=payment.outcome, now=now)
         return Outcome("released", payment.outcome + " The held nights were released.", payment)
-    extension_holds_release(holds=list(payment.holds.all()), now=now)
+    extension_holds_release(holds=list(payment.holds.all()))
     return Outcome("released", payment.outcome, payment)
 
 
@@ -510,8 +511,10 @@ def _plan_cancellation_refunds(booking: Booking, amount: Decimal) -> list[int]:
     """Spread a refund over the booking's paid payments, newest first."""
     ids = []
     remaining = amount
-    paid = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED).order_by(
-        "-paid_at", "-pk"
+    paid = (
+        Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
+        .prefetch_related("refunds")  # Payment.refunded, per payment
+        .order_by("-paid_at", "-pk")
     )
     for payment in paid:
         if remaining <= 0:
@@ -666,9 +669,7 @@ def extension_start(
             outcome=REPLACED_EXTENSION,
             updated_at=now,
         )
-        extension_holds_release(
-            holds=list(Booking.objects.filter(extension_payments__in=replaced)), now=now
-        )
+        extension_holds_release(holds=list(Booking.objects.filter(extension_payments__in=replaced)))
         holds = extension_nights_hold(
             booking=booking, check_in=check_in, check_out=check_out, now=now
         )

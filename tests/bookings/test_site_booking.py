@@ -71,7 +71,6 @@ def test_calendar_marks_unavailable_nights_and_pages_through_months(tenant: Tena
     body = response.content.decode()
     assert response.status_code == 200
     assert body.count(", unavailable</span>") == 3
-    assert f"{start:%A %-d %B %Y}" not in body.split("day-free")[0] or True
     cal = response.context["calendar"]
     taken = [c.day for week in cal["weeks"] for c in week if c and not c.available]
     assert taken == [start, start + timedelta(days=1), start + timedelta(days=2)]

@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from integrations import signatures
 from integrations.models import Channel, ListingLink
-from integrations.services import channel_inbound_secrets
-from properties.urls_util import app_url
+from integrations.services import channel_events_url, channel_inbound_secrets
 
 TYPES = ("reservation.created", "reservation.modified", "reservation.cancelled", "message.created")
 
@@ -82,7 +81,7 @@ class Command(BaseCommand):
         )
         body = json.dumps(event).encode()
         signature = signatures.sign(channel_inbound_secrets(channel)[0], body)
-        url = options["url"] or app_url(f"/api/v1/channels/{channel.public_id}/events")
+        url = options["url"] or channel_events_url(channel)
         self.stdout.write(f"POST {url}\n{signatures.HEADER}: {signature}\n{body.decode()}")
         if options["dry_run"]:
             return
