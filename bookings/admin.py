@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bookings.errors import BookingError
 from bookings.models import Booking
-from bookings.payments.services import trip_cancel
+from bookings.payments.services import booking_cancel_and_refund
 from bookings.selectors import business_timeline
 from bookings.services import (
     block_change_dates,
@@ -244,7 +244,9 @@ class BookingAdmin(TenantAdmin):
         done = 0
         for booking in queryset.filter(kind=Booking.Kind.STAY):
             try:
-                trip_cancel(booking=booking, by_owner=True, reason="cancelled by the owner")
+                booking_cancel_and_refund(
+                    booking=booking, by_owner=True, reason="cancelled by the owner"
+                )
                 done += 1
             except BookingError as exc:
                 self.message_user(request, f"{booking.reference}: {exc.message}", messages.WARNING)

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from bookings.errors import InvalidDates
 from bookings.models import Booking
-from bookings.payments.services import trip_cancel
+from bookings.payments.services import booking_cancel_and_refund
 from bookings.pricing import quote
 from bookings.selectors import booking_get, booking_list, property_calendar
 from bookings.services import (
@@ -419,7 +419,9 @@ class BookingCancelApi(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         booking = _booking(_business(request), reference)
-        cancelled, refund = trip_cancel(booking=booking, reason="cancelled through the API")
+        cancelled, refund = booking_cancel_and_refund(
+            booking=booking, reason="cancelled through the API"
+        )
         return Response({"booking": BookingOutput(cancelled).data, "refund": str(refund)})
 
 

@@ -36,6 +36,7 @@ from bookings.errors import InvalidDates, InvalidTransition, StayUnavailable
 from bookings.models import Booking
 from bookings.pricing import Quote, quote
 from bookings.selectors import overlapping_stay
+from properties.db import lock_one
 from properties.models import Property, User
 from properties.money import round_money
 
@@ -43,7 +44,9 @@ OVERLAP_SQLSTATES = {"23P01", "40P01"}  # exclusion violation, deadlock
 
 
 def _lock_property(property_id: int) -> Property:
-    return Property.objects.select_for_update().select_related("business").get(pk=property_id)
+    """Serialise calendar writers of one property (see `properties.db.lock_one`: the
+    property row only, in a mode foreign-key checks do not wait on)."""
+    return lock_one(Property.objects.select_related("business"), pk=property_id)
 
 
 def _expire_run_out_holds(prop: Property, now: datetime) -> list[Booking]:
@@ -362,7 +365,7 @@ def check_in_datetime(booking: Booking) -> datetime:
     return datetime.combine(booking.check_in, prop.check_in_time, tzinfo=prop.tz)
 
 
-def cancellation_refund(
+def refund_quote(
     *, booking: Booking, by_owner: bool = False, now: datetime | None = None
 ) -> Decimal:
     """What a cancellation now gives back under the property's policy.
@@ -384,7 +387,7 @@ def cancellation_refund(
     return round_money(paid * fraction, booking.currency)
 
 
-def booking_cancel(
+def booking_cancel_without_refund(
     *, booking: Booking, by_owner: bool = False, reason: str = "", now: datetime | None = None
 ) -> tuple[Booking, Decimal]:
     """Cancel a stay; returns it with the refund the policy implies (the caller pays it
@@ -403,7 +406,7 @@ def booking_cancel(
             raise InvalidTransition(
                 f"Booking {current.reference} is already {current.get_status_display().lower()}."
             )
-        refund = cancellation_refund(booking=current, by_owner=by_owner, now=now)
+        refund = refund_quote(booking=current, by_owner=by_owner, now=now)
         previous_status = current.status
         current.status = Booking.Status.CANCELLED
         current.cancelled_at = now

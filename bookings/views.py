@@ -35,7 +35,7 @@ from bookings.payments import services as payments
 from bookings.payments.gateway import PaymentUnavailable
 from bookings.pricing import Quote, quote
 from bookings.selectors import property_calendar, unavailable_ranges
-from bookings.services import CANCELLATION_POLICIES, cancellation_refund
+from bookings.services import CANCELLATION_POLICIES, refund_quote
 from properties.access import published_property, site_business
 from properties.models import Property, User
 from properties.money import format_money
@@ -487,7 +487,7 @@ def _trip_context(booking: Booking) -> dict[str, Any]:
         "can_cancel": booking.status in (Booking.Status.HELD, Booking.Status.CONFIRMED)
         and booking.check_out > today,
         "can_extend": can_change,
-        "refund_now": cancellation_refund(booking=booking) if can_change else Decimal(0),
+        "refund_now": refund_quote(booking=booking) if can_change else Decimal(0),
         "pending_payment": pending if booking.status == Booking.Status.HELD else None,
         "pending_extension": pending if booking.status == Booking.Status.CONFIRMED else None,
         "auto_refunds": auto_refunds,
@@ -510,7 +510,7 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
         messages.error(request, "A stay that has ended cannot be cancelled.")
         return redirect(f"/trips/{booking.reference}/")
     try:
-        cancelled, refund = payments.trip_cancel(booking=booking)
+        cancelled, refund = payments.booking_cancel_and_refund(booking=booking)
     except BookingError as exc:
         messages.error(request, exc.message)
     else:

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from integrations import ical, push, services, ssrf
+from integrations import services, ssrf
 from integrations.models import (
     BookingConflict,
     Channel,
@@ -28,6 +28,7 @@ from integrations.models import (
     PushAttempt,
     PushOutbox,
 )
+from integrations.services import ical, push
 from properties.access import acting_business
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, TenantInline, site
 from properties.errors import DomainError

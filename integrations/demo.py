@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations import crypto, ical, services
+from integrations import crypto, services
 from integrations.models import Channel, ListingLink, Platform
+from integrations.services import ical
 from properties.demo import DemoBusiness, _demo_secret
 from properties.models import Property
 

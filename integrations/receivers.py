@@ -8,7 +8,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from bookings import signals
-from integrations import push
+from integrations.services import push
 from properties.models import Property, PropertyImage
 
 

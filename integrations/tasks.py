@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from integrations import ical, push
+from integrations.services import ical, push
 
 
 @shared_task(name="integrations.tasks.deliver_push", ignore_result=True)

@@ -349,7 +349,9 @@ def test_replayed_event_is_200_and_changes_nothing(
     event = session_event(payment)
     assert deliver(event).json()["status"] == "processed"
     booking = Booking.objects.get()
-    payments.trip_cancel(booking=booking)  # the visitor cancels; the policy refunds in full
+    payments.booking_cancel_and_refund(
+        booking=booking
+    )  # the visitor cancels; the policy refunds in full
     cancelled = Booking.objects.get()
     assert cancelled.status == Booking.Status.CANCELLED
     requests_before = len(stripe_on.requests)
@@ -475,7 +477,7 @@ def test_zero_decimal_currency_amounts(
     booking = Booking.objects.get()
     assert booking.status == Booking.Status.CONFIRMED
     assert booking.amount_paid == Decimal("27000.00")
-    payments.trip_cancel(booking=booking)
+    payments.booking_cancel_and_refund(booking=booking)
     assert stripe_on.requests[-1]["form"]["amount"] == "27000"
 
 
@@ -559,7 +561,7 @@ def test_payment_for_a_released_hold_is_refunded(
     tenant: Tenant, stripe_on: FakeStripe, visitor: User
 ) -> None:
     started = start(tenant.prop, visitor)
-    payments.trip_cancel(booking=started.booking)  # the visitor released the dates
+    payments.booking_cancel_and_refund(booking=started.booking)  # the visitor released the dates
     assert deliver(session_event(started.payment)).json()["status"] == "processed"
     assert Booking.objects.get().status == Booking.Status.CANCELLED
     refund = Refund.objects.get()
@@ -609,8 +611,8 @@ def test_cancelling_locks_payments_before_the_property(
     payment = start(tenant.prop, visitor).payment
     deliver(session_event(payment))
     with CaptureQueriesContext(connection) as queries:
-        payments.trip_cancel(booking=Booking.objects.get())
-    locks = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+        payments.booking_cancel_and_refund(booking=Booking.objects.get())
+    locks = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"].split("FOR ")[-1]]
     tables = [
         "payment" if '"bookings_payment"' in sql.split("WHERE")[0] else sql.split("FROM")[1][:40]
         for sql in locks
@@ -702,7 +704,7 @@ def test_transient_refund_failure_stays_pending_and_the_retry_task_sends_it(
     booking = _paid_booking(tenant, visitor)
     flaky = FlakyGateway(failures=2)
     monkeypatch.setattr(payments, "get_gateway", lambda name=None: flaky)
-    payments.trip_cancel(booking=booking)
+    payments.booking_cancel_and_refund(booking=booking)
     refund = Refund.objects.get()
     assert (refund.status, refund.attempts, refund.gateway_refund_id) == (
         Refund.Status.PENDING,
@@ -736,7 +738,7 @@ def test_refund_gives_up_after_eight_attempts(
     booking = _paid_booking(tenant, visitor)
     flaky = FlakyGateway(failures=100)
     monkeypatch.setattr(payments, "get_gateway", lambda name=None: flaky)
-    payments.trip_cancel(booking=booking)
+    payments.booking_cancel_and_refund(booking=booking)
     now = timezone.now()
     for _ in range(payments.REFUND_MAX_ATTEMPTS - 1):
         now += timedelta(minutes=6)
@@ -755,7 +757,7 @@ def test_definitive_refusal_fails_the_refund_at_once(
 ) -> None:
     booking = _paid_booking(tenant, visitor)
     monkeypatch.setattr(payments, "get_gateway", lambda name=None: RefusingGateway())
-    payments.trip_cancel(booking=booking)
+    payments.booking_cancel_and_refund(booking=booking)
     refund = Refund.objects.get()
     assert (refund.status, refund.attempts) == (Refund.Status.FAILED, 1)
     assert "charge disputed" in refund.error

@@ -19,13 +19,13 @@ from bookings.services import (
     block_change_dates,
     block_create,
     block_remove,
-    booking_cancel,
+    booking_cancel_without_refund,
     booking_change_dates,
     booking_confirm,
     booking_create,
     booking_hold,
-    cancellation_refund,
     holds_expire,
+    refund_quote,
 )
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant
@@ -105,12 +105,12 @@ def test_a_cancelled_booking_frees_its_dates(tenant: Tenant, dates: tuple[Any, A
     stay = booking_create(
         property=tenant.prop, check_in=dates[0], check_out=dates[1], source="direct"
     )
-    booking_cancel(booking=stay)
+    booking_cancel_without_refund(booking=stay)
     assert booking_create(
         property=tenant.prop, check_in=dates[0], check_out=dates[1], source="direct"
     )
     with pytest.raises(InvalidTransition):
-        booking_cancel(booking=stay)
+        booking_cancel_without_refund(booking=stay)
 
 
 def test_blocks_count_as_unavailable_and_can_be_moved_and_removed(
@@ -226,8 +226,8 @@ def test_refund_follows_the_policy_in_local_time(
     stay.amount_paid = Decimal("350.00")
     check_in_at = datetime.combine(dates[0], tenant.prop.check_in_time, tzinfo=tenant.prop.tz)
     now = check_in_at - timedelta(days=days_before)
-    assert cancellation_refund(booking=stay, now=now) == Decimal(expected)
-    assert cancellation_refund(booking=stay, now=now, by_owner=True) == Decimal("350.00")
+    assert refund_quote(booking=stay, now=now) == Decimal(expected)
+    assert refund_quote(booking=stay, now=now, by_owner=True) == Decimal("350.00")
 
 
 # --- Signals ---------------------------------------------------------------------------
@@ -271,7 +271,7 @@ def test_calendar_written_is_sent_inside_the_transaction(
         stay = booking_create(
             property=tenant.prop, check_in=dates[0], check_out=dates[1], source="direct"
         )
-        booking_cancel(booking=stay)
+        booking_cancel_without_refund(booking=stay)
     finally:
         signals.calendar_written.disconnect(on_written)
     assert seen == [("confirmed", True), ("cancelled", True)]

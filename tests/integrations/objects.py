@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from integrations import ical, services
+from integrations import services
 from integrations.models import (
     BookingConflict,
     Channel,
@@ -23,6 +23,7 @@ from integrations.models import (
     PushAttempt,
     PushOutbox,
 )
+from integrations.services import ical
 from properties.models import Business
 from tests.factories import PropertyFactory
 from tests.tenant_objects import register

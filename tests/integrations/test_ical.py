@@ -13,8 +13,9 @@ from django.test import Client
 
 from bookings.models import Booking
 from bookings.services import block_create, booking_create
-from integrations import ical, ssrf
+from integrations import ssrf
 from integrations.models import BookingConflict, IcalEvent, IcalFeed
+from integrations.services import ical
 from tests.conftest import APP_HOST, Tenant
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ import pytest
 from django.utils import timezone
 
 from bookings.services import block_create, block_remove, booking_create
-from integrations import push, services, signatures, ssrf
+from integrations import services, signatures, ssrf
 from integrations.models import PushAttempt, PushOutbox
+from integrations.services import push
 from tests.conftest import Tenant
 from tests.integrations.conftest import Partner, PartnerServer, make_partner
 

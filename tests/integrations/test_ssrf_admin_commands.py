@@ -18,8 +18,9 @@ from django.urls import reverse
 
 from bookings.models import Booking
 from bookings.services import block_create
-from integrations import crypto, push, services, ssrf
+from integrations import crypto, services, ssrf
 from integrations.models import BookingConflict, Channel, PushOutbox
+from integrations.services import push
 from tests.conftest import APP_HOST, Tenant
 from tests.integrations.conftest import Partner, event, make_partner, post
 

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from bookings.services import booking_cancel, booking_change_dates
+from bookings.services import booking_cancel_without_refund, booking_change_dates
 from messaging.models import BusinessMessaging, Kind, ScheduledMessage
 from tests.conftest import Tenant
 from tests.messaging.conftest import rows, stay
@@ -130,7 +130,7 @@ def test_past_due_message_is_skipped_with_reason_when_useless(tenant: Tenant) ->
 @time_machine.travel(utc(2031, 1, 10, 12, 0), tick=False)
 def test_cancelling_cancels_pending_messages_and_schedules_notices(tenant: Tenant) -> None:
     booking = stay(tenant.prop, date(2031, 2, 10), date(2031, 2, 14))
-    booking_cancel(booking=booking)
+    booking_cancel_without_refund(booking=booking)
     messages = rows(booking)
     for kind in (Kind.REMINDER, Kind.WELCOME, Kind.CHECKOUT_REMINDER, Kind.THANK_YOU):
         assert messages[kind].state == State.CANCELLED
@@ -144,7 +144,7 @@ def test_message_changes_roll_back_with_the_booking_change(tenant: Tenant) -> No
 
     def cancel_then_fail() -> None:
         with transaction.atomic():
-            booking_cancel(booking=booking)
+            booking_cancel_without_refund(booking=booking)
             raise RuntimeError("the payment refund failed")
 
     with pytest.raises(RuntimeError):

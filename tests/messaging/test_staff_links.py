@@ -134,12 +134,12 @@ def test_link_from_before_a_change_no_longer_works(
 
 
 def test_cancelled_stay_cancels_its_job_and_tells_the_cleaner(job: Turnover) -> None:
-    from bookings.services import booking_cancel
+    from bookings.services import booking_cancel_without_refund
 
     job_mail = ScheduledMessage.objects.get(turnover=job, kind=Kind.CLEANER_JOB)
     ScheduledMessage.objects.filter(pk=job_mail.pk).update(state=ScheduledMessage.State.SENT)
     with time_machine.travel(NOW + timedelta(days=2), tick=False):
-        booking_cancel(booking=job.booking)
+        booking_cancel_without_refund(booking=job.booking)
     job.refresh_from_db()
     assert job.state == Turnover.State.CANCELLED
     update = ScheduledMessage.objects.get(turnover=job, kind=Kind.CLEANER_UPDATE)

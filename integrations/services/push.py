@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -32,6 +32,7 @@ from bookings.selectors import unavailable_ranges
 from integrations import signatures, ssrf
 from integrations.models import Channel, ListingLink, PushAttempt, PushOutbox
 from integrations.services import channel_outbound_secrets
+from properties.db import claim_due
 from properties.models import Business, Property
 from properties.urls_util import app_url
 
@@ -330,21 +331,6 @@ def _kick_one(push_id: int) -> None:
         log.warning("Could not enqueue push %s", push_id, exc_info=True)
 
 
-_CLAIM_SQL = """
-WITH due AS (
-    SELECT id FROM integrations_pushoutbox
-    WHERE status = 'pending' AND next_attempt_at <= %(now)s
-      AND (claimed_until IS NULL OR claimed_until < %(now)s)
-    ORDER BY next_attempt_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE integrations_pushoutbox AS p SET claimed_until = %(lease)s
-FROM due WHERE p.id = due.id
-RETURNING p.id
-"""
-
-
 def push_recover_stale(*, now: datetime | None = None) -> int:
     """Rows left in `sending` by a lost worker go back to pending (or make way for a
     newer pending row): full-state pushes are safe to send again."""
@@ -382,9 +368,15 @@ def push_dispatch(
         def enqueue(push_id: int) -> None:
             deliver_push.delay(push_id)
 
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"now": now, "limit": limit, "lease": now + CLAIM_LEASE})
-        ids = [int(row[0]) for row in cursor.fetchall()]
+    rows = claim_due(
+        table="integrations_pushoutbox",
+        where="status = 'pending' AND next_attempt_at <= %(now)s",
+        order_by="next_attempt_at, id",
+        now=now,
+        limit=limit,
+        lease_until=now + CLAIM_LEASE,
+    )
+    ids = [int(row[0]) for row in rows]
     for index, push_id in enumerate(ids):
         try:
             enqueue(push_id)

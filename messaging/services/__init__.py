@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from psycopg.types.range import Range
@@ -58,6 +58,7 @@ from messaging.selectors import (
     owner_email,
     timing_for,
 )
+from properties.db import claim_due
 from properties.models import Business, Property
 
 log = logging.getLogger(__name__)
@@ -1024,39 +1025,28 @@ def guest_unsubscribe(*, business_id: int, email: str) -> GuestOptOut:
 # --- Dispatching and sending ------------------------------------------------------------------
 
 
-_CLAIM_SQL = """
-WITH due AS (
-    SELECT id FROM messaging_scheduledmessage
-    WHERE state = 'scheduled' AND send_at <= %(now)s
-      AND (claimed_until IS NULL OR claimed_until < %(now)s)
-    ORDER BY priority, send_at, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE messaging_scheduledmessage AS m SET claimed_until = %(lease)s
-FROM due WHERE m.id = due.id
-RETURNING m.id, m.priority, m.send_at
-"""
-
-
 def outbox_claim_due(
     *, now: datetime | None = None, limit: int | None = None
 ) -> list[tuple[int, int]]:
     """Claim due rows, most urgent first: (id, priority) pairs.
 
-    `FOR UPDATE SKIP LOCKED` lets any number of dispatchers (two beats during a
-    deploy) run at once without waiting for or double-claiming each other's rows; the
-    lease (`claimed_until`) keeps a claimed row from being handed out again until it
-    has had time to be sent. A row whose task vanished (Redis flushed, worker lost)
-    is claimed again when its lease runs out."""
+    See `properties.db.claim_due`: any number of dispatchers may run at once, and a
+    row whose task vanished (Redis flushed, worker lost) is claimed again when its
+    lease runs out."""
     now = now or timezone.now()
     limit = limit or settings.MESSAGING_DISPATCH_BATCH
     # Leave time for everything claimed to pass the rate limit before a re-claim.
     lease_seconds = settings.MESSAGING_CLAIM_LEASE_SECONDS + limit / settings.EMAIL_RATE_PER_SECOND
     lease = now + timedelta(seconds=lease_seconds)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"now": now, "limit": limit, "lease": lease})
-        rows = cursor.fetchall()
+    rows = claim_due(
+        table="messaging_scheduledmessage",
+        where="state = 'scheduled' AND send_at <= %(now)s",
+        order_by="priority, send_at, id",
+        now=now,
+        limit=limit,
+        lease_until=lease,
+        returning=("id", "priority", "send_at"),
+    )
     rows.sort(key=lambda r: (r[1], r[2], r[0]))
     return [(int(r[0]), int(r[1])) for r in rows]
 

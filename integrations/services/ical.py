@@ -40,6 +40,7 @@ from integrations.models import (
     Platform,
 )
 from integrations.services import conflict_record
+from properties.db import claim_due
 from properties.models import Property
 from properties.urls_util import app_url
 
@@ -451,27 +452,14 @@ def _upsert(
     row.save()
 
 
-_CLAIM_FEEDS_SQL = """
-WITH due AS (
-    SELECT id FROM integrations_icalfeed
-    WHERE active AND (next_fetch_at IS NULL OR next_fetch_at <= %(now)s)
-      AND (claimed_until IS NULL OR claimed_until < %(now)s)
-    ORDER BY next_fetch_at NULLS FIRST, id
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE integrations_icalfeed AS f SET claimed_until = %(lease)s
-FROM due WHERE f.id = due.id
-RETURNING f.id
-"""
-
-
 def ical_feeds_claim_due(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
-    from django.db import connection
-
     now = now or timezone.now()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_FEEDS_SQL, {"now": now, "limit": limit, "lease": now + timedelta(minutes=10)}
-        )
-        return [int(row[0]) for row in cursor.fetchall()]
+    rows = claim_due(
+        table="integrations_icalfeed",
+        where="active AND (next_fetch_at IS NULL OR next_fetch_at <= %(now)s)",
+        order_by="next_fetch_at NULLS FIRST, id",
+        now=now,
+        limit=limit,
+        lease_until=now + timedelta(minutes=10),
+    )
+    return [int(row[0]) for row in rows]

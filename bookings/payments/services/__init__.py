@@ -55,7 +55,7 @@ from bookings.pricing import Quote, quote
 from bookings.services import (
     _lock_property,
     _validate_range,
-    booking_cancel,
+    booking_cancel_without_refund,
     booking_change_dates,
     booking_confirm,
     booking_hold,
@@ -351,7 +351,7 @@ def _abandon(payment_id: int, status: str, now: datetime, reason: str = "") -> O
     payment.save()
     booking = payment.booking
     if payment.kind == Payment.Kind.STAY and booking.status == Booking.Status.HELD:
-        booking_cancel(booking=booking, reason=payment.outcome, now=now)
+        booking_cancel_without_refund(booking=booking, reason=payment.outcome, now=now)
         return Outcome("released", payment.outcome + " The held nights were released.", payment)
     extension_holds_release(holds=list(payment.holds.all()))
     return Outcome("released", payment.outcome, payment)
@@ -529,7 +529,7 @@ def _plan_cancellation_refunds(booking: Booking, amount: Decimal) -> list[int]:
     return ids
 
 
-def trip_cancel(
+def booking_cancel_and_refund(
     *,
     booking: Booking,
     by_owner: bool = False,
@@ -542,10 +542,10 @@ def trip_cancel(
     now = now or timezone.now()
     with transaction.atomic():
         # Lock order as everywhere in payments: payment rows (by pk) first, then the
-        # property and the booking (booking_cancel). A payment event running at the
+        # property and the booking (booking_cancel_without_refund). A payment event running at the
         # same time waits here instead of deadlocking.
         list(Payment.objects.select_for_update().filter(booking=booking).order_by("pk"))
-        cancelled, amount = booking_cancel(
+        cancelled, amount = booking_cancel_without_refund(
             booking=booking, by_owner=by_owner, reason=reason, now=now
         )
         refund_ids = _plan_cancellation_refunds(cancelled, amount) if amount > 0 else []

@@ -1,5 +1,5 @@
 """Writes of the integrations app: channels and their secrets, inbound partner events,
-conflicts. Pushes are in integrations.push, iCal in integrations.ical.
+conflicts. Pushes are in integrations.services.push, iCal in integrations.services.ical.
 
 An inbound event is handled in one transaction (docs/partner-sync.md):
 
@@ -35,12 +35,13 @@ from django.utils.dateparse import parse_date, parse_datetime
 from bookings import signals as booking_signals
 from bookings.errors import BookingError, InvalidTransition, StayUnavailable
 from bookings.models import Booking
+from bookings.payments.services import booking_cancel_and_refund
 from bookings.selectors import overlapping_stay
 from bookings.services import (
     MAX_SPAN_DAYS,
     block_create,
     block_remove,
-    booking_cancel,
+    booking_cancel_without_refund,
     booking_change_dates,
     booking_create,
 )
@@ -555,7 +556,7 @@ def _apply_reservation(
     if event.type == "reservation.cancelled":
         state.cancelled = True
         if booking is not None and active:
-            booking, _ = booking_cancel(
+            booking, _ = booking_cancel_without_refund(
                 booking=booking,
                 reason=f"Cancelled on {channel.get_platform_display()}",
                 now=now,
@@ -568,7 +569,9 @@ def _apply_reservation(
     prop = link.property
     if booking is not None and active and booking.property_id != prop.pk:
         # The partner moved the reservation to another of our listings.
-        booking_cancel(booking=booking, reason="Moved to another listing by the partner", now=now)
+        booking_cancel_without_refund(
+            booking=booking, reason="Moved to another listing by the partner", now=now
+        )
         booking, active = None, False
     try:
         if booking is not None and active:
@@ -756,7 +759,9 @@ def _take_partner(conflict: BookingConflict, now: datetime) -> str:
         if existing.is_block:
             block_remove(block=existing, now=now)
         else:
-            booking_cancel(
+            # The owner chose the partner's stay: the direct guest gets everything
+            # they paid back, through the gateway, like any owner cancellation.
+            booking_cancel_and_refund(
                 booking=existing, by_owner=True, reason="Calendar conflict resolved", now=now
             )
     data = conflict.partner_data
