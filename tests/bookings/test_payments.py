@@ -612,7 +612,11 @@ def test_cancelling_locks_payments_before_the_property(
     deliver(session_event(payment))
     with CaptureQueriesContext(connection) as queries:
         payments.booking_cancel_and_refund(booking=Booking.objects.get())
-    locks = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"].split("FOR ")[-1]]
+    locks = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "FOR UPDATE" in q["sql"] or "FOR NO KEY UPDATE" in q["sql"]
+    ]
     tables = [
         "payment" if '"bookings_payment"' in sql.split("WHERE")[0] else sql.split("FROM")[1][:40]
         for sql in locks
