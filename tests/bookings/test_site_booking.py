@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from bookings.errors import StayUnavailable
 from bookings.models import Booking
-from bookings.payment_models import Payment, Refund
+from bookings.payments.models import Payment, Refund
 from bookings.services import booking_create
 from properties.models import Property, SeasonalRate, User
 from tests.bookings.conftest import days_from_today
@@ -557,11 +557,11 @@ def test_owner_sees_payments_read_only_in_the_admin(tenant: Tenant) -> None:
     book_and_pay(client, tenant.prop, days_from_today(tenant.prop, 20))
     admin = tenant.admin_client()
     payment = Payment.objects.get()
-    listing = admin.get("/admin/bookings/payment/")
+    listing = admin.get("/admin/payments/payment/")
     assert listing.status_code == 200
-    assert admin.get(f"/admin/bookings/payment/{payment.pk}/change/").status_code == 200
-    assert admin.post(f"/admin/bookings/payment/{payment.pk}/change/", {}).status_code == 403
-    assert admin.get("/admin/bookings/payment/add/").status_code == 403
+    assert admin.get(f"/admin/payments/payment/{payment.pk}/change/").status_code == 200
+    assert admin.post(f"/admin/payments/payment/{payment.pk}/change/", {}).status_code == 403
+    assert admin.get("/admin/payments/payment/add/").status_code == 403
 
 
 def test_a_held_trip_offers_to_finish_paying_or_release(tenant: Tenant) -> None:
