@@ -843,3 +843,19 @@ def test_a_tampered_session_read_back_confirms_nothing(
     page.get(f"/trips/{booking.reference}/confirmation/")
     booking.refresh_from_db()
     assert booking.status == Booking.Status.HELD
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paid_session_read_back_is_applied_in_its_own_transaction(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    """As in production, the page runs in autocommit (no test transaction around it):
+    the read-back takes its row locks inside a transaction of its own."""
+    started = start(tenant.prop, visitor)
+    payment, booking = started.payment, started.booking
+    stripe_on.sessions[payment.checkout_id] = session_event(payment)["data"]["object"]
+    page = Client(HTTP_HOST="seaside.localhost")
+    page.force_login(visitor)
+    assert page.get(f"/trips/{booking.reference}/confirmation/").status_code == 200
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED
