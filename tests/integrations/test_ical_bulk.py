@@ -75,6 +75,8 @@ def _imported(feed: IcalFeed, events: list[Event]) -> None:
     blocks = Booking.objects.bulk_create(
         [
             Booking(
+                # Set, not drawn: 20,000 random references are likely to collide once.
+                reference=f"T{feed.pk}-{i:07d}",
                 business_id=prop.business_id,
                 property=prop,
                 stay=Range(start, end, "[)"),
@@ -84,7 +86,7 @@ def _imported(feed: IcalFeed, events: list[Event]) -> None:
                 currency=prop.business.currency,
                 confirmed_at=timezone.now(),
             )
-            for _, start, end in events
+            for i, (_, start, end) in enumerate(events)
         ],
         batch_size=2000,
     )
