@@ -1,9 +1,9 @@
 """Guest and staff communication: the outbox, staff, turnovers, key codes, broadcasts.
 
 The outbox (`ScheduledMessage`) is the only place a future email lives. Redis carries
-just the ids of rows that are due now (see messaging.dispatch), so losing Redis or a
-worker loses nothing: an unsent row stays `scheduled` in PostgreSQL and is claimed
-again once its lease runs out.
+just the ids of rows that are due now (see messaging.services.outbox and
+docs/scheduling.md), so losing Redis or a worker loses nothing: an unsent row stays
+`scheduled` in PostgreSQL and is claimed again once its lease runs out.
 """
 
 from __future__ import annotations
