@@ -266,6 +266,7 @@ class BroadcastAdmin(TenantAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         created = form.result  # sent by the form's validation
+        assert created is not None
         obj.pk = created.pk
         obj.business = created.business
         obj.total = created.total
