@@ -7,14 +7,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
-from messaging import rendering, selectors, services
+from messaging import rendering, selectors
+from messaging.errors import MessagingError
 from messaging.models import (
     Broadcast,
     BusinessMessaging,
@@ -27,9 +28,12 @@ from messaging.models import (
     Staff,
     Turnover,
 )
+from messaging.services.broadcasts import broadcast_send, guest_unsubscribe
+from messaging.services.calendar_sync import property_messages_refresh
+from messaging.services.cleaners import turnover_cleaner_assign
+from messaging.services.outbox import outbox_cancel, outbox_send_now
 from properties.access import acting_business
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
-from properties.models import Business
 
 
 def _business_of(request: HttpRequest, obj: Any = None) -> Any:
@@ -89,7 +93,7 @@ class PropertyMessagingAdmin(TenantAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        services.property_messages_refresh(prop=obj.property)
+        property_messages_refresh(prop=obj.property)
 
 
 @admin.register(Turnover, site=site)
@@ -123,9 +127,10 @@ class TurnoverAdmin(TenantAdmin):
         return key.code if key else "—"
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
+        # The cleaner is the only field an owner edits; the service applies the change
+        # with its effects (new links, emails, maybe a new key code).
         if "cleaner" in form.changed_data:
-            services.turnover_cleaner_assigned(turnover=obj)
+            turnover_cleaner_assign(turnover=obj, cleaner=form.cleaned_data["cleaner"])
 
 
 @admin.register(KeyCode, site=site)
@@ -139,7 +144,7 @@ class KeyCodeAdmin(ReadOnlyTenantAdmin):
     @admin.display(description="status")
     def status(self, obj: KeyCode) -> str:
         if obj.retired_at:
-            return "not used (job cancelled)"
+            return "not used (replaced)" if obj.turnover_id is None else "not used (job cancelled)"
         codes = selectors.key_codes_for_owner(obj.property)
         if codes["current"] and codes["current"].pk == obj.pk:
             return "current"
@@ -208,17 +213,32 @@ class EmailTemplateAdmin(TenantAdmin):
 
 
 class BroadcastForm(forms.ModelForm[Broadcast]):
+    """Sends through `broadcast_send` once the fields are valid; its refusals become
+    form errors (the rules are the service's)."""
+
     class Meta:
         model = Broadcast
         fields = ["property", "free_from", "free_until", "note"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.result: Broadcast | None = None
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        start, end, prop = data.get("free_from"), data.get("free_until"), data.get("property")
-        if start and end and end <= start:
-            self.add_error("free_until", "Must be after the first free night.")
-        if prop and end and end <= prop.local_today():
-            self.add_error("free_until", "These dates are in the past.")
+        if self.errors:
+            return data
+        prop = data["property"]  # one of the acting business's own (TenantAdmin)
+        try:
+            self.result = broadcast_send(
+                business=prop.business,
+                property=prop,
+                free_from=data["free_from"],
+                free_until=data["free_until"],
+                note=data.get("note", ""),
+            )
+        except MessagingError as exc:
+            raise ValidationError(exc.fields or exc.message) from exc
         return data
 
 
@@ -245,15 +265,8 @@ class BroadcastAdmin(TenantAdmin):
         return f"{figures['sent']} / {obj.total}{suffix}"
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        # The property choices are the acting business's own (TenantAdmin).
-        business: Business = obj.property.business
-        created = services.broadcast_send(
-            business=business,
-            property=obj.property,
-            free_from=obj.free_from,
-            free_until=obj.free_until,
-            note=obj.note,
-        )
+        created = form.result  # sent by the form's validation
+        assert created is not None
         obj.pk = created.pk
         obj.business = created.business
         obj.total = created.total
@@ -305,10 +318,9 @@ class ScheduledMessageAdmin(ReadOnlyTenantAdmin):
         business = acting_business(request)
         if business is None:
             return
-        count = services.outbox_send_now(
+        count = outbox_send_now(
             business=business, message_ids=list(queryset.values_list("pk", flat=True))
         )
-        services.outbox_kick()
         self.message_user(request, f"{count} message(s) will go out now.")
 
     @admin.action(description="Cancel")
@@ -316,7 +328,7 @@ class ScheduledMessageAdmin(ReadOnlyTenantAdmin):
         business = acting_business(request)
         if business is None:
             return
-        count = services.outbox_cancel(
+        count = outbox_cancel(
             business=business, message_ids=list(queryset.values_list("pk", flat=True))
         )
         self.message_user(request, f"{count} scheduled message(s) cancelled.")
@@ -341,10 +353,22 @@ class SentEmailAdmin(ReadOnlyTenantAdmin):
 
 @admin.register(GuestOptOut, site=site)
 class GuestOptOutAdmin(TenantAdmin):
+    """An owner unsubscribes a guest (added through `guest_unsubscribe`, like the
+    guest's own link); deleting the row subscribes them again."""
+
     list_display = ["email", "created_at"]
     search_fields = ["email"]
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.email = obj.email.strip().lower()
-        obj.created_at = obj.created_at or timezone.now()
-        super().save_model(request, obj, form, change)
+        business = _business_of(request, obj)
+        if business is None:
+            raise PermissionDenied("Guests are unsubscribed from a business membership.")
+        created = guest_unsubscribe(business_id=business.pk, email=obj.email)
+        obj.pk = created.pk
+        obj.business = created.business
+        obj.email = created.email
+        obj.created_at = created.created_at
+        obj._state.adding = False

@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from messaging import services
 from messaging.models import Staff
+from messaging.services.calendar_sync import property_messages_refresh
+from messaging.services.settings_rows import (
+    business_messaging_get_or_create,
+    property_messaging_get_or_create,
+    staff_create,
+)
 from properties.demo import DemoBusiness
 
 
@@ -20,21 +25,21 @@ def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> 
         email = f"cleaner@{business.slug}.example.com"
         cleaner = Staff.objects.filter(business=business, email=email).first()
         if cleaner is None:
-            cleaner = services.staff_create(
+            cleaner = staff_create(
                 business=business,
                 name=f"{business.name} cleaning team",
                 email=email,
                 phone="+441234500000",
             )
-        services.business_messaging_get_or_create(business=business)
+        business_messaging_get_or_create(business=business)
         for prop in demo.properties:
-            settings_row = services.property_messaging_get_or_create(prop=prop)
+            settings_row = property_messaging_get_or_create(prop=prop)
             if settings_row.default_cleaner_id is None:
                 settings_row.default_cleaner = cleaner
                 settings_row.key_box_location = "to the left of the front door"
                 settings_row.directions = "Park by the gate; the entrance is at the back."
                 settings_row.save()
-            services.property_messages_refresh(prop=prop)
+            property_messages_refresh(prop=prop)
 
 
 def describe(entry: dict[str, Any], demo: DemoBusiness) -> None:

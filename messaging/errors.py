@@ -32,3 +32,10 @@ class LinkOutdated(MessagingError):
 class InvalidBroadcast(MessagingError):
     code = "invalid_broadcast"
     http_status = 400
+
+
+class ProblemAlreadyReported(MessagingError):
+    """A staff link's problem report can no longer be reworded (one report per link)."""
+
+    code = "problem_already_reported"
+    http_status = 409

@@ -1,9 +1,9 @@
 """Guest and staff communication: the outbox, staff, turnovers, key codes, broadcasts.
 
 The outbox (`ScheduledMessage`) is the only place a future email lives. Redis carries
-just the ids of rows that are due now (see messaging.dispatch), so losing Redis or a
-worker loses nothing: an unsent row stays `scheduled` in PostgreSQL and is claimed
-again once its lease runs out.
+just the ids of rows that are due now (see messaging.services.outbox and
+docs/scheduling.md), so losing Redis or a worker loses nothing: an unsent row stays
+`scheduled` in PostgreSQL and is claimed again once its lease runs out.
 """
 
 from __future__ import annotations
@@ -253,7 +253,9 @@ class Turnover(models.Model):
 class KeyCode(models.Model):
     """A key-box code of one property. A turnover's cleaner sets its code; from the
     turnover's day (`valid_from`) on, it is the code on the box. The first code of a
-    property has no turnover. Deleted only once four newer codes are in effect."""
+    property has no turnover. A code is retired (kept, never in effect) when its job is
+    cancelled, or when it is replaced because a cleaner taken off the job was told it;
+    a replaced code has no turnover. Deleted only once four newer codes are in effect."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="key_codes")

@@ -7,32 +7,32 @@ from typing import Any
 from django.dispatch import receiver
 
 from bookings import signals
-from messaging import services
+from messaging.services.calendar_sync import stay_schedule_changed
+from messaging.services.outbox import outbox_kick
+from messaging.services.stay_messages import conflict_notice_schedule, refund_notice_schedule
 
 
 @receiver(signals.calendar_written, dispatch_uid="messaging.calendar_written")
 def on_calendar_written(sender: Any, booking: Any, action: str, previous: Any, **kw: Any) -> None:
-    services.calendar_changed(booking=booking, action=action, previous=previous)
+    stay_schedule_changed(booking=booking, action=action, previous=previous)
 
 
 @receiver(signals.booking_confirmed, dispatch_uid="messaging.booking_confirmed")
 @receiver(signals.booking_changed, dispatch_uid="messaging.booking_changed")
 @receiver(signals.booking_cancelled, dispatch_uid="messaging.booking_cancelled")
 def on_booking_committed(sender: Any, **kwargs: Any) -> None:
-    services.outbox_kick()
+    outbox_kick()
 
 
 @receiver(signals.conflict_recorded, dispatch_uid="messaging.conflict_recorded")
 def on_conflict_recorded(
     sender: Any, business_id: int, conflict_id: Any, summary: str, **kw: Any
 ) -> None:
-    services.conflict_notice_schedule(
-        business_id=business_id, conflict_id=conflict_id, summary=summary
-    )
+    conflict_notice_schedule(business_id=business_id, conflict_id=conflict_id, summary=summary)
 
 
 @receiver(signals.refund_issued, dispatch_uid="messaging.refund_issued")
 def on_refund_issued(
     sender: Any, business_id: int, booking_id: int, refund_id: int, summary: str, **kw: Any
 ) -> None:
-    services.refund_notice_schedule(booking_id=booking_id, refund_id=refund_id, summary=summary)
+    refund_notice_schedule(booking_id=booking_id, refund_id=refund_id, summary=summary)

@@ -4,7 +4,8 @@ Every template, built-in or the owner's, sees the same fixed set of variables
 (`VARIABLES`), all plain strings. Owners' subjects and bodies are not Django
 templates: only `{{ name }}` placeholders of that set are replaced, so a template can
 reach no attribute, tag or filter. Built-in templates live in templates/emails/ as
-`<kind>.txt` and `<kind>.html` (extending emails/base.html) and receive the same dict.
+`<kind>.txt` and `<kind>.html` (extending emails/base.html) and receive the same dict;
+only the HTML ones are autoescaped (a plain-text part shows `O'Brien & "Smith"` as is).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.utils import formataddr, parseaddr
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.template import Context, engines
+from django.template.backends.django import DjangoTemplates
 from django.template.loader import render_to_string
 from django.utils.html import escape, linebreaks, urlize
 from icalendar import Calendar, Event
@@ -255,6 +258,13 @@ def sample_context(business: Business, kind: str) -> dict[str, str]:
     return context
 
 
+def render_text(template_name: str, context: dict[str, Any]) -> str:
+    """A plain-text template, without HTML autoescaping: escaping is for HTML, and in
+    plain text it would show `O&#x27;Brien` for O'Brien."""
+    engine = cast(DjangoTemplates, engines["django"]).engine
+    return engine.get_template(template_name).render(Context(context, autoescape=False))
+
+
 def render(business: Business, kind: str, context: dict[str, str]) -> Rendered:
     found = list(EmailTemplate.objects.filter(business=business, kind=kind, active=True)[:1])
     override = found[0] if found else None
@@ -274,7 +284,7 @@ def render(business: Business, kind: str, context: dict[str, str]) -> Rendered:
         )
     else:
         subject = substitute(SUBJECTS[kind], context)
-        text = render_to_string(f"emails/{kind}.txt", {"v": context})
+        text = render_text(f"emails/{kind}.txt", {"v": context})
         html = render_to_string(f"emails/{kind}.html", {**layout, "v": context})
     subject = " ".join(subject.split())[:200]
     return Rendered(subject=subject, text=text.strip() + "\n", html=html)

@@ -135,6 +135,17 @@ def code_for_arrival(booking: Booking) -> KeyCode | None:
     return effective_codes(booking.property).filter(valid_from__lte=booking.check_in).first()
 
 
+def arrival_details(booking: Booking) -> dict[str, str]:
+    """What a guest's welcome or correction tells them: the code on the box at their
+    arrival and their dates. Recorded on the sent row, so a later change is noticed."""
+    code = code_for_arrival(booking)
+    return {
+        "key_code": code.code if code else "",
+        "check_in": booking.check_in.isoformat(),
+        "check_out": booking.check_out.isoformat(),
+    }
+
+
 def key_codes_for_owner(prop: Property, *, today: date | None = None) -> dict[str, Any]:
     today = today or prop.local_today()
     codes = list(effective_codes(prop))

@@ -12,9 +12,15 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from messaging import links, services
+from messaging import links
 from messaging.errors import MessagingError
 from messaging.models import Turnover
+from messaging.services.broadcasts import guest_unsubscribe
+from messaging.services.staff_actions import (
+    turnover_accept,
+    turnover_done,
+    turnover_report_problem,
+)
 from properties.models import Business
 
 ACTION_LABELS = {
@@ -69,16 +75,12 @@ def staff_action(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "messaging/staff_action.html", context, status=400)
         try:
             if link.action == "accept":
-                turnover = services.turnover_accept(
-                    turnover_id=turnover.pk, revision=link.revision, now=now
-                )
+                turnover = turnover_accept(turnover_id=turnover.pk, revision=link.revision, now=now)
             elif link.action == "done":
-                turnover = services.turnover_done(
-                    turnover_id=turnover.pk, revision=link.revision, now=now
-                )
+                turnover = turnover_done(turnover_id=turnover.pk, revision=link.revision, now=now)
             else:
                 assert form is not None
-                turnover = services.turnover_report_problem(
+                turnover = turnover_report_problem(
                     turnover_id=turnover.pk,
                     revision=link.revision,
                     note=form.cleaned_data["note"],
@@ -102,6 +104,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return _link_error(request, "This link is not valid.", 404)
     context = {"business": business, "email": email, "done": False}
     if request.method == "POST":
-        services.guest_unsubscribe(business_id=business.pk, email=email)
+        guest_unsubscribe(business_id=business.pk, email=email)
         context["done"] = True
     return render(request, "messaging/unsubscribe.html", context)

@@ -21,8 +21,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from messaging import services
 from messaging.models import Kind, ScheduledMessage
+from messaging.services.outbox import outbox_claim_due
 from properties.models import Business
 from tests.bench.conftest import report, summarize
 from tests.conftest import Tenant
@@ -78,7 +78,7 @@ def measure_lag(business: Business) -> tuple[list[float], list[float]]:
     time.sleep(random.uniform(0, INTERVAL))
     while len(lags) < len(due_ids):
         started = time.perf_counter()
-        claimed = services.outbox_claim_due()
+        claimed = outbox_claim_due()
         claims.append(time.perf_counter() - started)
         now = timezone.now()
         lags.extend((now - send_at[i]).total_seconds() for i, _ in claimed if i in send_at)

@@ -25,8 +25,8 @@ from django.conf import settings as django_settings
 
 from bookings.models import Booking
 from bookings.services import booking_create
-from messaging import services
 from messaging.models import ScheduledMessage, Staff
+from messaging.services import settings_rows as services
 from properties.models import Property
 
 ROOT = Path(__file__).resolve().parents[2]

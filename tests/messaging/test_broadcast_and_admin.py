@@ -12,13 +12,22 @@ from django.utils import timezone
 from psycopg.types.range import Range
 
 from bookings.models import Booking
-from messaging import links, rendering, services
+from messaging import links, rendering
+from messaging.errors import InvalidBroadcast, NotFound
 from messaging.models import (
     Broadcast,
     EmailTemplate,
     GuestOptOut,
     Kind,
     ScheduledMessage,
+)
+from messaging.services.broadcasts import broadcast_send
+from messaging.services.key_codes import key_code_ensure_first
+from messaging.services.outbox import message_schedule, outbox_dispatch
+from messaging.services.sending import outbox_send
+from messaging.services.settings_rows import (
+    business_messaging_get_or_create,
+    property_messaging_get_or_create,
 )
 from properties.models import Property
 from tests.conftest import APP_HOST, Tenant
@@ -57,7 +66,7 @@ def test_broadcast_reaches_each_past_guest_once_except_opted_out(tenant: Tenant)
     for i in (10, 20, 30):
         GuestOptOut.objects.create(business=tenant.business, email=f"guest{i}@example.com")
     start, end = free_dates(prop)
-    broadcast = services.broadcast_send(
+    broadcast = broadcast_send(
         business=tenant.business, property=prop, free_from=start, free_until=end
     )
     recipients = list(
@@ -73,12 +82,12 @@ def test_broadcast_rejects_past_or_empty_ranges_and_writes_nothing(
     tenant: Tenant, outsider: Tenant
 ) -> None:
     today = tenant.prop.local_today()
-    with pytest.raises(services.InvalidBroadcast):
-        services.broadcast_send(
+    with pytest.raises(InvalidBroadcast):
+        broadcast_send(
             business=tenant.business, property=tenant.prop, free_from=today, free_until=today
         )
-    with pytest.raises(services.NotFound):
-        services.broadcast_send(
+    with pytest.raises(NotFound):
+        broadcast_send(
             business=outsider.business,
             property=tenant.prop,
             free_from=today + timedelta(days=3),
@@ -93,18 +102,18 @@ def test_broadcast_goes_through_the_outbox_with_progress_and_unsubscribe(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.EMAIL_RATE_PER_SECOND = 1000.0
     business = tenant.business
-    BusinessMessagingQuiet = services.business_messaging_get_or_create(business=business)
+    BusinessMessagingQuiet = business_messaging_get_or_create(business=business)
     BusinessMessagingQuiet.quiet_hours = False
     BusinessMessagingQuiet.save()
     past_guests(tenant.prop, ["a@example.com", "b@example.com", "c@example.com"])
     start, end = free_dates(tenant.prop)
-    broadcast = services.broadcast_send(
+    broadcast = broadcast_send(
         business=business, property=tenant.prop, free_from=start, free_until=end
     )
     claimed: list[int] = []
-    services.outbox_dispatch(enqueue=lambda i, p: claimed.append(i))
+    outbox_dispatch(enqueue=lambda i, p: claimed.append(i))
     first, *rest = claimed
-    services.outbox_send(message_id=first)
+    outbox_send(message_id=first)
     from messaging.selectors import broadcast_progress
 
     assert broadcast_progress(broadcast)["sent"] == 1
@@ -120,14 +129,12 @@ def test_broadcast_goes_through_the_outbox_with_progress_and_unsubscribe(
     assert one_click.post(page, {"List-Unsubscribe": "One-Click"}).status_code == 200
     assert GuestOptOut.objects.filter(business=business, email=row.recipient).exists()
     for message_id in rest:
-        services.outbox_send(message_id=message_id)
+        outbox_send(message_id=message_id)
     row.refresh_from_db()
     assert row.state == State.CANCELLED
     assert broadcast_progress(broadcast)["sent"] == 2
     # Honoured from then on.
-    later = services.broadcast_send(
-        business=business, property=tenant.prop, free_from=start, free_until=end
-    )
+    later = broadcast_send(business=business, property=tenant.prop, free_from=start, free_until=end)
     assert later.total == 2
 
 
@@ -199,7 +206,7 @@ def test_override_is_used_for_real_messages(tenant: Tenant) -> None:
 def test_outbox_admin_send_now_and_cancel_actions(tenant: Tenant, outsider: Tenant) -> None:
     now = timezone.now()
     mine = [
-        services.message_schedule(
+        message_schedule(
             business=tenant.business,
             kind=Kind.OWNER_CONFLICT,
             recipient="o@example.com",
@@ -209,7 +216,7 @@ def test_outbox_admin_send_now_and_cancel_actions(tenant: Tenant, outsider: Tena
         )
         for i in range(2)
     ]
-    theirs = services.message_schedule(
+    theirs = message_schedule(
         business=outsider.business,
         kind=Kind.OWNER_CONFLICT,
         recipient="x@example.com",
@@ -232,8 +239,8 @@ def test_outbox_admin_send_now_and_cancel_actions(tenant: Tenant, outsider: Tena
 
 
 def test_key_codes_admin_shows_current_code(tenant: Tenant, outsider: Tenant) -> None:
-    code = services.key_code_ensure_first(prop=tenant.prop)
-    settings_row = services.property_messaging_get_or_create(prop=tenant.prop)
+    code = key_code_ensure_first(prop=tenant.prop)
+    settings_row = property_messaging_get_or_create(prop=tenant.prop)
     response = tenant.admin_client().get(
         reverse("admin:messaging_propertymessaging_change", args=[settings_row.pk])
     )

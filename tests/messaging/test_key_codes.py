@@ -13,9 +13,10 @@ from django.core import mail
 
 from bookings.models import Booking
 from bookings.services import booking_cancel_without_refund, booking_change_dates
-from messaging import services
 from messaging.models import KeyCode, Kind, ScheduledMessage, Turnover
 from messaging.selectors import check_in_moment
+from messaging.services.outbox import outbox_dispatch
+from messaging.services.sending import outbox_send
 from tests.conftest import Tenant
 from tests.messaging.conftest import stay, with_cleaner
 
@@ -88,9 +89,9 @@ def test_every_guest_gets_the_code_the_cleaner_set_before_them(
             if moment in events:
                 events[moment]()
             claimed: list[int] = []
-            services.outbox_dispatch(enqueue=lambda i, p, claimed=claimed: claimed.append(i))
+            outbox_dispatch(enqueue=lambda i, p, claimed=claimed: claimed.append(i))
             for message_id in claimed:
-                services.outbox_send(message_id=message_id)
+                outbox_send(message_id=message_id)
             history_sizes.append(KeyCode.objects.filter(property=prop).count())
             moment += timedelta(hours=1)
 

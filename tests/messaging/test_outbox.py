@@ -17,9 +17,16 @@ from django.db import connection
 from django.utils import timezone
 
 from bookings.models import Booking
-from messaging import services
 from messaging.models import Kind, ScheduledMessage, SentEmail
 from messaging.ratelimit import SendRateLimiter
+from messaging.services.outbox import (
+    message_schedule,
+    outbox_claim_due,
+    outbox_dispatch,
+    outbox_recover_stale,
+    outbox_send_now,
+)
+from messaging.services.sending import outbox_send
 from properties.models import Business
 from tests.conftest import Tenant
 from tests.messaging.conftest import Sink, free_port, stay
@@ -35,7 +42,7 @@ def due_rows(business: Business, n: int, *, kind: str = Kind.OWNER_CONFLICT) -> 
     now = timezone.now()
     ids = []
     for i in range(n):
-        row = services.message_schedule(
+        row = message_schedule(
             business=business,
             kind=kind,
             recipient=f"owner{i}@example.com",
@@ -49,7 +56,7 @@ def due_rows(business: Business, n: int, *, kind: str = Kind.OWNER_CONFLICT) -> 
 
 
 def send_all(ids: list[int]) -> list[str]:
-    return [services.outbox_send(message_id=i) for i in ids]
+    return [outbox_send(message_id=i) for i in ids]
 
 
 @pytest.fixture
@@ -64,7 +71,7 @@ def test_confirmation_is_delivered_end_to_end_with_ics_and_logged(
     claimed: list[int] = []
     with time_machine.travel(timezone.now() + timedelta(hours=13), tick=False):
         # Past any quiet hours: the confirmation and the owner notice are due.
-        services.outbox_dispatch(enqueue=lambda i, p: claimed.append(i))
+        outbox_dispatch(enqueue=lambda i, p: claimed.append(i))
         results = send_all(claimed)
     assert results.count("sent") == 2
     [mail] = smtp_sink.to("ada@example.com")
@@ -97,7 +104,7 @@ def test_two_concurrent_dispatchers_send_each_message_once(
         try:
             barrier.wait()
             for _ in range(20):
-                services.outbox_dispatch(enqueue=lambda i, p: claimed[slot].append(i))
+                outbox_dispatch(enqueue=lambda i, p: claimed[slot].append(i))
             # Each dispatcher's tasks are delivered twice (a broker redelivery): harmless.
             send_all(claimed[slot] + claimed[slot])
         finally:
@@ -121,7 +128,7 @@ def test_flushing_redis_between_scheduling_and_sending_loses_nothing(
     ids = due_rows(tenant.business, 5)
     broker = Celery("flush-test", broker=private_redis)
     now = timezone.now()
-    services.outbox_dispatch(
+    outbox_dispatch(
         now=now,
         enqueue=lambda i, p: broker.send_task("messaging.tasks.send_message", args=[i], priority=p),
     )
@@ -129,11 +136,11 @@ def test_flushing_redis_between_scheduling_and_sending_loses_nothing(
     assert client.dbsize() > 0
     client.flushall()  # every handed-out task is gone
     # Still leased: the next run does not hand them out twice...
-    assert services.outbox_dispatch(now=now + timedelta(seconds=5), enqueue=lambda i, p: None) == 0
+    assert outbox_dispatch(now=now + timedelta(seconds=5), enqueue=lambda i, p: None) == 0
     # ...but once the lease has run out, they are claimed again and sent.
     again: list[int] = []
     lease = timedelta(seconds=django_settings.MESSAGING_CLAIM_LEASE_SECONDS + 600)
-    services.outbox_dispatch(now=now + lease, enqueue=lambda i, p: again.append(i))
+    outbox_dispatch(now=now + lease, enqueue=lambda i, p: again.append(i))
     assert sorted(again) == sorted(ids)
     send_all(again)
     assert len(smtp_sink.messages) == 5
@@ -148,27 +155,27 @@ def test_crash_after_provider_accepted_is_not_resent_blindly(
     def crash(*args: Any, **kwargs: Any) -> None:
         raise SystemExit("worker lost after the SMTP server said 250")
 
-    monkeypatch.setattr(services.SentEmail.objects, "create", crash)
+    monkeypatch.setattr(SentEmail.objects, "create", crash)
     with pytest.raises(SystemExit):
-        services.outbox_send(message_id=message_id)
+        outbox_send(message_id=message_id)
     monkeypatch.undo()
     assert len(smtp_sink.messages) == 1
     row = ScheduledMessage.objects.get(pk=message_id)
     assert row.state == State.SENDING
     later = timezone.now() + timedelta(hours=1)
     # The dispatcher never hands out a row that may have gone out...
-    assert services.outbox_dispatch(now=later, enqueue=lambda i, p: None) == 0
-    assert services.outbox_send(message_id=message_id, now=later) == "not-due"
+    assert outbox_dispatch(now=later, enqueue=lambda i, p: None) == 0
+    assert outbox_send(message_id=message_id, now=later) == "not-due"
     # ...housekeeping marks it for a person to review instead.
-    assert services.outbox_recover_stale(now=later) == 1
+    assert outbox_recover_stale(now=later) == 1
     row.refresh_from_db()
     assert row.state == State.FAILED
     assert row.needs_review
-    assert services.outbox_dispatch(now=later, enqueue=lambda i, p: None) == 0
+    assert outbox_dispatch(now=later, enqueue=lambda i, p: None) == 0
     assert len(smtp_sink.messages) == 1
     # An explicit "send now" by the owner sends it again, with the same Message-ID.
-    services.outbox_send_now(business=tenant.business, message_ids=[message_id])
-    assert services.outbox_send(message_id=message_id) == "sent"
+    outbox_send_now(business=tenant.business, message_ids=[message_id])
+    assert outbox_send(message_id=message_id) == "sent"
     counts = smtp_sink.by_message_id()
     assert counts[row.message_id] == 2
 
@@ -182,14 +189,14 @@ def test_provider_refusal_is_retried_with_backoff_then_fails(
     settings.EMAIL_TIMEOUT = 2
     settings.MESSAGING_MAX_ATTEMPTS = 2
     [message_id] = due_rows(tenant.business, 1)
-    assert services.outbox_send(message_id=message_id) == "retry"
+    assert outbox_send(message_id=message_id) == "retry"
     row = ScheduledMessage.objects.get(pk=message_id)
     assert row.state == State.SCHEDULED
     assert row.attempts == 1
     assert row.send_at > timezone.now() + timedelta(seconds=30)
     assert "Connection" in row.last_error or "refused" in row.last_error.lower()
     with time_machine.travel(row.send_at + timedelta(seconds=1), tick=False):
-        assert services.outbox_send(message_id=message_id) == "failed"
+        assert outbox_send(message_id=message_id) == "failed"
     row.refresh_from_db()
     assert row.state == State.FAILED
     assert row.attempts == 2
@@ -208,7 +215,7 @@ def test_welcome_is_skipped_for_an_unpaid_direct_stay(
     )
     welcome = ScheduledMessage.objects.get(booking=booking, kind=Kind.WELCOME)
     with time_machine.travel(welcome.send_at + timedelta(minutes=1), tick=False):
-        assert services.outbox_send(message_id=welcome.pk) == "skipped"
+        assert outbox_send(message_id=welcome.pk) == "skipped"
     welcome.refresh_from_db()
     assert welcome.state == State.SKIPPED
     assert "not paid" in welcome.last_error
@@ -233,7 +240,7 @@ def test_refund_notice_tells_the_guest_once_with_their_booking(
         )
     row = ScheduledMessage.objects.get(kind=Kind.REFUND_NOTICE)
     with time_machine.travel(row.send_at + timedelta(seconds=1), tick=False):
-        assert services.outbox_send(message_id=row.pk) == "sent"
+        assert outbox_send(message_id=row.pk) == "sent"
     sent = [m for m in mail.outbox if "late@example.com" in m.to[0]]
     assert len(sent) == 1, [(m.to, m.subject) for m in mail.outbox]
     message = sent[0]
@@ -245,9 +252,9 @@ def test_refund_notice_tells_the_guest_once_with_their_booking(
 def test_claiming_takes_key_codes_before_marketing(tenant: Tenant) -> None:
     marketing = due_rows(tenant.business, 3, kind=Kind.BROADCAST)
     urgent = due_rows(tenant.business, 2, kind=Kind.CLEANER_UPDATE)
-    first = services.outbox_claim_due(limit=2)
+    first = outbox_claim_due(limit=2)
     assert sorted(i for i, _ in first) == sorted(urgent)
-    rest = services.outbox_claim_due(limit=10)
+    rest = outbox_claim_due(limit=10)
     assert sorted(i for i, _ in rest) == sorted(marketing)
 
 

@@ -10,8 +10,9 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from messaging import links, services
+from messaging import links
 from messaging.models import Kind, ScheduledMessage, Turnover
+from messaging.services.turnovers import turnovers_alert_unaccepted
 from tests.conftest import APP_HOST, Tenant
 from tests.messaging.conftest import stay, with_cleaner
 
@@ -150,9 +151,9 @@ def test_cancelled_stay_cancels_its_job_and_tells_the_cleaner(job: Turnover) -> 
 def test_unaccepted_job_alerts_the_owner_once(job: Turnover) -> None:
     assert job.accept_by == job.ends_at - timedelta(hours=18)
     with time_machine.travel(job.accept_by - timedelta(minutes=1), tick=False):
-        assert services.turnovers_alert_unaccepted() == 0
+        assert turnovers_alert_unaccepted() == 0
     with time_machine.travel(job.accept_by + timedelta(minutes=1), tick=False):
-        assert services.turnovers_alert_unaccepted() == 1
-        assert services.turnovers_alert_unaccepted() == 0
+        assert turnovers_alert_unaccepted() == 1
+        assert turnovers_alert_unaccepted() == 0
     alert = ScheduledMessage.objects.get(kind=Kind.OWNER_UNACCEPTED)
     assert alert.recipient == job.business.contact_email

@@ -15,8 +15,8 @@ from django.utils import timezone
 from bookings.errors import BookingError
 from bookings.models import Booking
 from bookings.services import booking_cancel_without_refund, booking_change_dates
-from messaging import services
 from messaging.models import KeyCode, ScheduledMessage, Turnover
+from messaging.services.turnovers import turnovers_sync
 from tests.conftest import Tenant
 from tests.messaging.conftest import stay, with_cleaner
 
@@ -80,7 +80,7 @@ def test_windowed_sync_leaves_nothing_for_a_full_sync(tenant: Tenant, seed: int)
             except BookingError:
                 continue  # the dates were taken: nothing changed
             before = snapshot(prop)
-            services.turnovers_sync(prop=prop, now=timezone.now())
+            turnovers_sync(prop=prop, now=timezone.now())
             assert snapshot(prop) == before, f"step {step} ({operation}) left work undone"
         assert Turnover.objects.filter(property=prop, state=Turnover.State.PENDING).count() == len(
             live

@@ -12,8 +12,8 @@ import pytest
 from celery import Celery
 from django.utils import timezone
 
-from messaging import services
 from messaging.models import Kind, ScheduledMessage
+from messaging.services.outbox import outbox_dispatch, outbox_recover_stale
 from properties.models import Business
 from tests.conftest import Tenant
 from tests.messaging.conftest import Sink, Workers, wait_for
@@ -74,8 +74,8 @@ def test_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     assert wait_for(lambda: sent(ids) == 4, 30), workers.output()
     # Housekeeping later flags the interrupted one for review; nothing is sent twice.
     later = timezone.now() + timedelta(hours=1)
-    assert services.outbox_recover_stale(now=later) == 1
-    assert services.outbox_dispatch(now=later, enqueue=lambda i, p: None) == 0
+    assert outbox_recover_stale(now=later) == 1
+    assert outbox_dispatch(now=later, enqueue=lambda i, p: None) == 0
     in_flight.refresh_from_db()
     assert in_flight.state == State.FAILED
     assert in_flight.needs_review

@@ -1,0 +1,165 @@
+"""Key-box codes: a new code for each cleaning job, a replacement when someone who
+must not know a code was told it, pruning, and telling guests when the code or the
+dates they were told changed.
+
+The code on the box when a guest arrives is the code of the latest job on or before
+their check-in day (or the property's first code); the cleaner of that job is told to
+set it (docs/scheduling.md). Callers hold the property's row lock, which serialises
+code work per property.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+
+from bookings.models import Booking
+from messaging.models import KeyCode, Kind, ScheduledMessage, Turnover
+from messaging.selectors import Timing, arrival_details, check_in_moment, timing_for
+from messaging.services.outbox import TOLD, message_schedule
+from messaging.services.stay_messages import guest_message_key
+from properties.models import Property
+
+State = ScheduledMessage.State
+BASE_CODE_DAY = date(2000, 1, 1)
+# A code is kept (and never handed out again) until this many newer codes are in effect.
+CODES_KEPT = 4
+
+
+def key_code_new(*, prop: Property, length: int) -> str:
+    """A fresh code, equal to none of the property's kept codes (so never to any of the
+    last four: codes are kept until four newer ones are in effect)."""
+    taken = set(KeyCode.objects.filter(property=prop).values_list("code", flat=True))
+    while True:
+        code = f"{secrets.randbelow(10**length):0{length}d}"
+        if code not in taken:
+            return code
+
+
+def key_code_ensure_first(*, prop: Property, timing: Timing | None = None) -> KeyCode:
+    """The property's first code (on the box before any turnover we know of)."""
+    first = KeyCode.objects.filter(property=prop).order_by("valid_from", "id").first()
+    if first is not None:
+        return first
+    timing = timing or timing_for(prop)
+    return KeyCode.objects.create(
+        business_id=prop.business_id,
+        property=prop,
+        code=key_code_new(prop=prop, length=timing.key_code_length),
+        valid_from=BASE_CODE_DAY,
+    )
+
+
+def key_code_plan(*, turnover: Turnover, valid_from: date, length: int) -> KeyCode:
+    """The code the cleaner of a new job sets, on the box from `valid_from`."""
+    prop = turnover.property
+    return KeyCode.objects.create(
+        business_id=prop.business_id,
+        property=prop,
+        code=key_code_new(prop=prop, length=length),
+        turnover=turnover,
+        valid_from=valid_from,
+    )
+
+
+def key_code_replace(*, turnover: Turnover, now: datetime) -> KeyCode:
+    """Plan a new code for a job in place of its current one (someone who is no longer
+    on the job was told it). The old code stays kept, retired, so it is not handed out
+    again before four newer ones; guests already told it get a correction from
+    `arrivals_reconcile`, and the job's cleaner is told the new one by its job email."""
+    prop = turnover.property
+    old = KeyCode.objects.filter(turnover=turnover).first()
+    valid_from = old.valid_from if old is not None else turnover.booking.check_out
+    if old is not None:
+        old.turnover = None
+        old.retired_at = now
+        old.save(update_fields=["turnover", "retired_at"])
+    return key_code_plan(
+        turnover=turnover, valid_from=valid_from, length=timing_for(prop).key_code_length
+    )
+
+
+def key_codes_prune(*, prop: Property, today: date) -> int:
+    """Delete codes that four newer, already effective codes have replaced."""
+    codes = list(KeyCode.objects.filter(property=prop).order_by("-valid_from", "-id"))
+    in_effect = [c for c in codes if c.valid_from <= today and c.retired_at is None]
+    doomed = []
+    for code in codes:
+        if code.valid_from > today:
+            continue
+        newer = sum(1 for c in in_effect if (c.valid_from, c.pk) > (code.valid_from, code.pk))
+        if newer >= CODES_KEPT:
+            doomed.append(code.pk)
+    if doomed:
+        KeyCode.objects.filter(pk__in=doomed).delete()
+    return len(doomed)
+
+
+def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
+    """Guests who were already told their code and dates get a correction if either
+    changed since (another stay moved or was cancelled, theirs moved, or their code
+    was replaced)."""
+    today = now.astimezone(prop.tz).date()
+    timing: Timing | None = None  # looked up once, when a correction is due
+    told_rows = (
+        ScheduledMessage.objects.filter(
+            booking__property=prop,
+            booking__status=Booking.Status.CONFIRMED,
+            booking__stay__startswith__gte=today - timedelta(days=1),
+            kind__in=[Kind.WELCOME, Kind.KEY_UPDATE],
+        )
+        .filter(TOLD)
+        .select_related("booking__property__business")
+        .order_by("booking_id", "sending_at", "id")
+    )
+    last_told: dict[int, ScheduledMessage] = {}
+    for row in told_rows:
+        last_told[row.booking_id] = row  # type: ignore[index]
+    for row in last_told.values():
+        booking = row.booking
+        assert booking is not None
+        current = arrival_details(booking)
+        told = {name: row.context.get(name) for name in current}
+        if told == current:
+            continue
+        pending = ScheduledMessage.objects.filter(
+            booking=booking, kind=Kind.KEY_UPDATE, state=State.SCHEDULED
+        ).exists()
+        if pending:
+            continue  # it renders the current code and dates when it goes
+        timing = timing or timing_for(prop)
+        _key_update_schedule(booking, told=told, current=current, timing=timing, now=now)
+
+
+def _key_update_schedule(
+    booking: Booking,
+    *,
+    told: dict[str, str | None],
+    current: dict[str, str],
+    timing: Timing,
+    now: datetime,
+) -> None:
+    changes = []
+    if told["check_in"] != current["check_in"] or told["check_out"] != current["check_out"]:
+        changes.append(
+            f"Your dates are now {booking.check_in:%-d %b} to {booking.check_out:%-d %b %Y}."
+        )
+    if told["key_code"] != current["key_code"]:
+        changes.append(
+            f"The key-box code has changed: use {current['key_code']}, not {told['key_code']}."
+        )
+    revision = ScheduledMessage.objects.filter(booking=booking, kind=Kind.KEY_UPDATE).count() + 1
+    message_schedule(
+        business=booking.business,
+        kind=Kind.KEY_UPDATE,
+        recipient=booking.guest_email,
+        recipient_name=booking.guest_name,
+        key=f"{guest_message_key(booking, Kind.KEY_UPDATE)}:{revision}",
+        wanted_at=now,
+        expires_at=check_in_moment(booking),
+        now=now,
+        prop=booking.property,
+        booking=booking,
+        context={"changes": " ".join(changes)},
+        timing=timing,
+    )

@@ -1,0 +1,237 @@
+"""Sending one outbox row, at most once (docs/scheduling.md).
+
+The order of the steps is the delivery guarantee:
+1. wait for a slot of the global rate limit (nothing written yet);
+2. lock the row and move it `scheduled -> sending` (committed) — only one task can;
+3. hand the email to the provider, outside any transaction;
+4. record `sent` with the provider's id.
+A crash before 2 leaves the row `scheduled` (claimed again later); a crash between 2
+and 4 leaves it `sending`, which `outbox_recover_stale` marks for review instead of
+sending it again. A refusal the provider reports is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Booking
+from messaging.models import (
+    AUDIENCE,
+    Audience,
+    GuestOptOut,
+    Kind,
+    ScheduledMessage,
+    SentEmail,
+    Turnover,
+)
+from messaging.ratelimit import SendRateLimiter
+from messaging.rendering import build_email, message_id_for
+from messaging.selectors import arrival_details
+from messaging.services.outbox import TOLD, outbox_release
+
+log = logging.getLogger(__name__)
+
+State = ScheduledMessage.State
+
+# Sources whose payment is collected outside Holidesk (the platform, or the owner).
+PAID_ELSEWHERE = (
+    Booking.Source.AIRBNB,
+    Booking.Source.BOOKING,
+    Booking.Source.VRBO,
+    Booking.Source.ICAL,
+    Booking.Source.OWNER,
+    Booking.Source.API,
+)
+
+
+@dataclass(frozen=True)
+class _Handover:
+    """A row moved to `sending` (committed) and the email it is to send."""
+
+    row: ScheduledMessage
+    email: EmailMultiAlternatives
+
+
+def outbox_send(
+    *,
+    message_id: int,
+    now: datetime | None = None,
+    limiter: SendRateLimiter | None = None,
+) -> str:
+    """Send one outbox row, at most once. Returns what happened (for logs and tests)."""
+    if not _is_due(message_id, now or timezone.now()):
+        return "not-due"
+    limiter = limiter or SendRateLimiter.from_settings()
+    granted_at = limiter.acquire(timeout=settings.MESSAGING_RATE_WAIT_SECONDS)
+    if granted_at is None:
+        outbox_release(message_ids=[message_id])
+        return "rate-limited"
+    handover = _start_sending(message_id, now=now or timezone.now(), granted_at=granted_at)
+    if isinstance(handover, str):
+        return handover
+    try:
+        backend = get_connection()
+        backend.send_messages([handover.email])
+    except Exception as exc:
+        return _after_failure(message_id, exc)
+    return _record_sent(handover, backend)
+
+
+def _is_due(message_id: int, now: datetime) -> bool:
+    """A cheap look before waiting for the rate limit (a duplicate task, a row
+    cancelled or re-timed since it was claimed)."""
+    found = list(
+        ScheduledMessage.objects.filter(pk=message_id).order_by().values("state", "send_at")[:1]
+    )
+    return bool(found) and found[0]["state"] == State.SCHEDULED and found[0]["send_at"] <= now
+
+
+def _start_sending(message_id: int, *, now: datetime, granted_at: datetime) -> _Handover | str:
+    """Step 2: the row, moved to `sending` with the facts its email tells, and that
+    email; or the outcome when it is not to be sent (taken, skipped, unrenderable)."""
+    with transaction.atomic():
+        # Lock only this row (a plain query: cheap to build, nothing else locked);
+        # related rows are loaded lazily, only for the kinds that have them.
+        rows = list(
+            ScheduledMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("business")
+            .filter(pk=message_id, state=State.SCHEDULED, send_at__lte=now)
+            .order_by()[:1]
+        )
+        if not rows:
+            return "taken"
+        row = rows[0]
+        reason = _skip_reason(row, now)
+        if reason:
+            row.state = State.SKIPPED
+            row.last_error = reason
+            row.save(update_fields=["state", "last_error", "updated_at"])
+            return "skipped"
+        if not row.message_id:
+            row.message_id = message_id_for(row)
+        try:
+            email, told = build_email(row, now=now)
+        except Exception as exc:
+            log.exception("Could not render message %s", row.pk)
+            row.state = State.FAILED
+            row.last_error = f"Could not render the email: {exc}"[:2000]
+            row.save(update_fields=["state", "last_error", "message_id", "updated_at"])
+            return "failed"
+        row.state = State.SENDING
+        row.attempts += 1
+        row.sending_at = granted_at
+        row.context = {**row.context, **told}
+        row.save(
+            update_fields=["state", "attempts", "sending_at", "context", "message_id", "updated_at"]
+        )
+    return _Handover(row=row, email=email)
+
+
+def _record_sent(handover: _Handover, backend: BaseEmailBackend) -> str:
+    """Step 4: the provider took the email."""
+    row, email = handover.row, handover.email
+    status = getattr(email, "anymail_status", None)
+    provider_id = (getattr(status, "message_id", None) or "") if status else ""
+    provider_id = str(provider_id or row.message_id)
+    sent_at = timezone.now()
+    with transaction.atomic():
+        updated = ScheduledMessage.objects.filter(pk=row.pk, state=State.SENDING).update(
+            state=State.SENT,
+            sent_at=sent_at,
+            provider_message_id=provider_id[:255],
+            last_error="",
+            needs_review=False,
+            updated_at=sent_at,
+        )
+        SentEmail.objects.create(
+            business_id=row.business_id,
+            scheduled_message=row,
+            kind=row.kind,
+            to=row.recipient,
+            subject=email.subject[:255],
+            message_id=row.message_id,
+            provider_message_id=provider_id[:255],
+            backend=f"{type(backend).__module__}.{type(backend).__name__}"[:120],
+            sent_at=sent_at,
+        )
+    return "sent" if updated else "sent-late"
+
+
+def _after_failure(message_id: int, exc: Exception) -> str:
+    """The provider refused or could not be reached: it did not accept the message, so
+    trying again later is safe. After the last attempt the row fails for good."""
+    with transaction.atomic():
+        row = ScheduledMessage.objects.select_for_update().get(pk=message_id)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        row.last_error = error
+        row.claimed_until = None
+        if row.attempts >= settings.MESSAGING_MAX_ATTEMPTS:
+            row.state = State.FAILED
+            outcome = "failed"
+        else:
+            row.state = State.SCHEDULED
+            row.send_at = timezone.now() + _backoff(row.attempts)
+            outcome = "retry"
+        row.save(update_fields=["state", "last_error", "claimed_until", "send_at", "updated_at"])
+    log.warning("Message %s not sent (%s): %s", message_id, outcome, error)
+    return outcome
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
+
+
+# --- Checked again at send time ------------------------------------------------------------
+
+
+def _skip_reason(row: ScheduledMessage, now: datetime) -> str:
+    if row.expires_at is not None and now >= row.expires_at:
+        return f"Too late: only useful until {row.expires_at:%Y-%m-%d %H:%M} UTC."
+    booking = row.booking
+    if booking is not None and AUDIENCE[row.kind] == Audience.GUEST:
+        if row.kind != Kind.CANCELLATION and booking.status != Booking.Status.CONFIRMED:
+            return f"The booking is {booking.get_status_display().lower()}."
+        if row.kind in (Kind.WELCOME, Kind.KEY_UPDATE) and not _paid(booking):
+            return "The stay is not paid in full: no key code is sent."
+    if row.kind == Kind.KEY_UPDATE and booking is not None and not _details_changed(row, booking):
+        return "Nothing changed since the last email to this guest."
+    if (
+        row.kind == Kind.CLEANER_JOB
+        and row.turnover is not None
+        and row.turnover.state == Turnover.State.CANCELLED
+    ):
+        return "The cleaning job was cancelled."
+    if (
+        row.kind == Kind.BROADCAST
+        and GuestOptOut.objects.filter(business=row.business, email=row.recipient.lower()).exists()
+    ):
+        return "The guest unsubscribed."
+    return ""
+
+
+def _paid(booking: Booking) -> bool:
+    if booking.source in PAID_ELSEWHERE or booking.total <= 0:
+        return True
+    return booking.amount_paid - booking.amount_refunded >= booking.total
+
+
+def _details_changed(row: ScheduledMessage, booking: Booking) -> bool:
+    last = (
+        ScheduledMessage.objects.filter(booking=booking, kind__in=[Kind.WELCOME, Kind.KEY_UPDATE])
+        .filter(TOLD)
+        .exclude(pk=row.pk)
+        .order_by("-sending_at", "-id")
+        .first()
+    )
+    if last is None:
+        return True
+    current = arrival_details(booking)
+    return any(last.context.get(name) != value for name, value in current.items())

@@ -1,0 +1,217 @@
+"""The messages of a stay: the guest's (confirmation, reminder, welcome, check-out
+reminder, thank you, cancellation, refund notice) and the owner's notices (new booking,
+cancellation, calendar conflict; staff problems and unaccepted jobs use the same door).
+
+A booking's messages are scheduled inside the booking service's transaction (via
+`calendar_written`, see `messaging.services.calendar_sync`), so a booking change and
+its messages commit or roll back together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from bookings.models import Booking
+from messaging.models import Kind, ScheduledMessage
+from messaging.selectors import (
+    Timing,
+    check_in_moment,
+    check_out_moment,
+    hours_before,
+    local_moment,
+    owner_email,
+    timing_for,
+)
+from messaging.services.outbox import message_schedule, messages_cancel_pending, outbox_kick
+from properties.models import Business
+
+GUEST_STAY_KINDS = (
+    Kind.CONFIRMATION,
+    Kind.REMINDER,
+    Kind.WELCOME,
+    Kind.CHECKOUT_REMINDER,
+    Kind.THANK_YOU,
+)
+
+
+def guest_message_key(booking: Booking, kind: str) -> str:
+    """The outbox key of one kind of message to a booking's guest."""
+    return f"booking:{booking.pk}:{kind}:{booking.guest_email.lower()}"
+
+
+def _guest_plan(
+    booking: Booking, timing: Timing, now: datetime
+) -> dict[str, tuple[datetime, datetime]]:
+    """(wanted at, useful until) of each guest stay message."""
+    prop = booking.property
+    arrive = check_in_moment(booking)
+    leave = check_out_moment(booking)
+    return {
+        Kind.CONFIRMATION: (now, leave),
+        Kind.REMINDER: (
+            local_moment(
+                prop,
+                booking.check_in - timedelta(days=timing.reminder_days_before),
+                timing.reminder_time,
+            ),
+            arrive,
+        ),
+        Kind.WELCOME: (hours_before(prop, arrive, timing.welcome_hours_before), arrive),
+        Kind.CHECKOUT_REMINDER: (
+            local_moment(
+                prop, booking.check_out - timedelta(days=1), timing.checkout_reminder_time
+            ),
+            leave,
+        ),
+        Kind.THANK_YOU: (
+            local_moment(prop, booking.check_out + timedelta(days=1), timing.thank_you_time),
+            leave + timedelta(days=14),
+        ),
+    }
+
+
+def _guest_stay_messages_schedule(
+    booking: Booking, *, now: datetime, kinds: tuple[str, ...]
+) -> None:
+    if not booking.guest_email:
+        return
+    prop = booking.property
+    timing = timing_for(prop)
+    plan = _guest_plan(booking, timing, now)
+    for kind in kinds:
+        wanted_at, expires_at = plan[kind]
+        message_schedule(
+            business=booking.business,
+            kind=kind,
+            recipient=booking.guest_email,
+            recipient_name=booking.guest_name,
+            key=guest_message_key(booking, kind),
+            wanted_at=wanted_at,
+            expires_at=expires_at,
+            now=now,
+            prop=prop,
+            booking=booking,
+            timing=timing,
+        )
+
+
+def owner_notice_schedule(
+    *, business: Business, kind: str, key: str, now: datetime, **fields: Any
+) -> ScheduledMessage:
+    """A notice to the business's owner, due at once; `key` names what it is about
+    (one notice per key and kind)."""
+    email = owner_email(business)
+    return message_schedule(
+        business=business,
+        kind=kind,
+        recipient=email,
+        key=f"{key}:{kind}:{email.lower()}",
+        wanted_at=now,
+        now=now,
+        **fields,
+    )
+
+
+def booking_messages_confirmed(*, booking: Booking, now: datetime) -> None:
+    _guest_stay_messages_schedule(booking, now=now, kinds=GUEST_STAY_KINDS)
+    owner_notice_schedule(
+        business=booking.business,
+        kind=Kind.OWNER_NEW_BOOKING,
+        key=f"booking:{booking.pk}",
+        now=now,
+        booking=booking,
+    )
+
+
+def booking_messages_changed(*, booking: Booking, now: datetime) -> None:
+    """Re-time what has not gone out; what has is corrected by
+    `messaging.services.key_codes.arrivals_reconcile`."""
+    _guest_stay_messages_schedule(
+        booking, now=now, kinds=tuple(k for k in GUEST_STAY_KINDS if k != Kind.CONFIRMATION)
+    )
+
+
+def booking_messages_cancelled(*, booking: Booking, was_confirmed: bool, now: datetime) -> None:
+    messages_cancel_pending(
+        ScheduledMessage.objects.filter(booking=booking).exclude(
+            kind__in=[Kind.CANCELLATION, Kind.OWNER_CANCELLATION]
+        ),
+        reason="The booking was cancelled.",
+    )
+    if not was_confirmed:
+        return
+    if booking.guest_email:
+        message_schedule(
+            business=booking.business,
+            kind=Kind.CANCELLATION,
+            recipient=booking.guest_email,
+            recipient_name=booking.guest_name,
+            key=guest_message_key(booking, Kind.CANCELLATION),
+            wanted_at=now,
+            expires_at=check_out_moment(booking),
+            now=now,
+            prop=booking.property,
+            booking=booking,
+        )
+    owner_notice_schedule(
+        business=booking.business,
+        kind=Kind.OWNER_CANCELLATION,
+        key=f"booking:{booking.pk}",
+        now=now,
+        booking=booking,
+    )
+
+
+# --- Announced by other apps on commit ------------------------------------------------------
+
+
+def conflict_notice_schedule(
+    *, business_id: int, conflict_id: Any, summary: str, now: datetime | None = None
+) -> ScheduledMessage | None:
+    now = now or timezone.now()
+    business = Business.objects.filter(pk=business_id).first()
+    if business is None:
+        return None
+    with transaction.atomic():
+        row = owner_notice_schedule(
+            business=business,
+            kind=Kind.OWNER_CONFLICT,
+            key=f"conflict:{conflict_id}",
+            now=now,
+            context={"summary": str(summary)[:500]},
+        )
+        outbox_kick()
+    return row
+
+
+def refund_notice_schedule(
+    *, booking_id: int, refund_id: int, summary: str, now: datetime | None = None
+) -> ScheduledMessage | None:
+    """Tell the guest of a refund they did not ask for (once per refund)."""
+    now = now or timezone.now()
+    booking = (
+        Booking.objects.select_related("business", "property__business")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None or not booking.guest_email:
+        return None
+    with transaction.atomic():
+        row = message_schedule(
+            business=booking.business,
+            kind=Kind.REFUND_NOTICE,
+            recipient=booking.guest_email,
+            recipient_name=booking.guest_name,
+            key=f"refund:{refund_id}:{Kind.REFUND_NOTICE}:{booking.guest_email.lower()}",
+            wanted_at=now,
+            now=now,
+            prop=booking.property,
+            booking=booking,
+            context={"summary": str(summary)[:500]},
+        )
+        outbox_kick()
+    return row
