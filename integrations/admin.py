@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from integrations import services, ssrf
+from integrations import ssrf
 from integrations.models import (
     BookingConflict,
     Channel,
@@ -28,7 +28,7 @@ from integrations.models import (
     PushAttempt,
     PushOutbox,
 )
-from integrations.services import ical, push
+from integrations.services import channels, conflicts, ical, push
 from properties.access import acting_business
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, TenantInline, site
 from properties.errors import DomainError
@@ -115,7 +115,7 @@ class ChannelAdmin(TenantAdmin):
     @admin.display(description="events URL")
     def events_url(self, obj: Channel) -> str:
 
-        return services.channel_events_url(obj) if obj.pk else "—"
+        return channels.channel_events_url(obj) if obj.pk else "—"
 
     @admin.display(description="last event in")
     def last_inbound(self, obj: Channel) -> str:
@@ -165,7 +165,7 @@ class ChannelAdmin(TenantAdmin):
         if business is None:
             raise PermissionDenied("Channels are created from a business membership.")
         try:
-            channel, inbound, outbound = services.channel_create(
+            channel, inbound, outbound = channels.channel_create(
                 business=business,
                 platform=obj.platform,
                 name=obj.name,
@@ -191,7 +191,7 @@ class ChannelAdmin(TenantAdmin):
     @admin.action(description="Rotate the inbound secret (old one valid 24 h)")
     def rotate_inbound_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset:
-            raw = services.channel_rotate_inbound_secret(channel=channel)
+            raw = channels.channel_rotate_inbound_secret(channel=channel)
             self.message_user(
                 request,
                 f"New inbound secret of {channel.public_id} (shown once; the old one is "
@@ -202,7 +202,7 @@ class ChannelAdmin(TenantAdmin):
     @admin.action(description="Rotate the outbound secret")
     def rotate_outbound_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset:
-            raw = services.channel_rotate_outbound_secret(channel=channel)
+            raw = channels.channel_rotate_outbound_secret(channel=channel)
             self.message_user(
                 request,
                 f"New outbound secret of {channel.public_id} (shown once): {raw}",
@@ -289,7 +289,7 @@ class BookingConflictAdmin(ReadOnlyTenantAdmin):
         done = 0
         for conflict in queryset:
             try:
-                services.conflict_resolve(conflict=conflict, action=action)
+                conflicts.conflict_resolve(conflict=conflict, action=action)
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{conflict.public_id}: {exc.message}", messages.ERROR)

@@ -39,7 +39,7 @@ from integrations.models import (
     IcalFeed,
     Platform,
 )
-from integrations.services import conflict_record
+from integrations.services.conflicts import conflict_record
 from properties.db import claim_due
 from properties.models import Property
 from properties.urls_util import app_url

@@ -31,7 +31,7 @@ from bookings.models import Booking
 from bookings.selectors import unavailable_ranges
 from integrations import signatures, ssrf
 from integrations.models import Channel, ListingLink, PushAttempt, PushOutbox
-from integrations.services import channel_outbound_secrets
+from integrations.services.channels import channel_outbound_secrets
 from properties.db import claim_due
 from properties.models import Business, Property
 from properties.urls_util import app_url
