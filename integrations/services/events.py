@@ -1,31 +1,59 @@
 """Inbound partner events as the contract defines them: the JSON body is parsed and
-every field validated here, before anything is written; InvalidPayload names every
-field that is wrong."""
+every field validated here, before anything is written.
+
+The body is read by our own JSON parser (the signature covers the exact bytes, and
+NaN, Infinity, NUL and lone surrogates must be refused everywhere in the document,
+not only in the fields we read). The envelope and each event type's `data` are DRF
+serializers; their errors are answered as InvalidPayload with dotted field names
+("data.guest.email"), every wrong field named at once.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.settings import api_settings
 
 from bookings.services import MAX_SPAN_DAYS
 from integrations.errors import InvalidPayload
 from integrations.models import PartnerMessage
+from integrations.payload_fields import (
+    Amount,
+    ContactDetail,
+    Currency,
+    Day,
+    Moment,
+    PersonName,
+    Text,
+    WholeNumber,
+    same_message,
+)
 
 MAX_BODY_BYTES = 256 * 1024
 RESERVATION_TYPES = ("reservation.created", "reservation.modified", "reservation.cancelled")
 EVENT_TYPES = (*RESERVATION_TYPES, "message.created")
-_CURRENCY = re.compile(r"[A-Z]{3}")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Booking.guests is a small integer; no holiday rental sleeps more.
 MAX_GUESTS = 999
+# PartnerReservation.last_revision is a bigint.
+MAX_REVISION = 2**62
+# The engine derives dates around a stay (a reminder before the arrival, a thank-you
+# after the departure, the turnover); none reaches further than the longest span it
+# accepts, so a stay keeps that much room from the ends of the calendar (years 1 and
+# 9999) and nothing derived from it falls off.
+EARLIEST_DAY = date.min + timedelta(days=MAX_SPAN_DAYS)
+LATEST_DAY = date.max - timedelta(days=MAX_SPAN_DAYS)
+
+# What PostgreSQL text and jsonb cannot store: NUL, and a UTF-16 surrogate that JSON's
+# \uXXXX escapes can produce alone (a proper pair decodes to one character).
+_NUL = "\x00"
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -37,94 +65,35 @@ class ParsedEvent:
     raw: dict[str, Any]
 
 
-class _Fields:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
-
-    def text(self, src: dict[str, Any], name: str, *, max_length: int, key: str = "") -> str:
-        value = src.get(name)
-        label = key or name
-        if not isinstance(value, str) or not value.strip():
-            self.add(label, "This field is required (a non-empty string).")
-            return ""
-        if len(value) > max_length:
-            self.add(label, f"At most {max_length} characters.")
-            return ""
-        return value
-
-    def optional_text(self, src: dict[str, Any], name: str, *, max_length: int, key: str) -> str:
-        value = src.get(name)
-        if value is None:
-            return ""
-        if not isinstance(value, str) or len(value) > max_length:
-            self.add(key, f"A string of at most {max_length} characters.")
-            return ""
-        return value
-
-    def integer(
-        self, src: dict[str, Any], name: str, *, minimum: int, maximum: int = 2**62, key: str = ""
-    ) -> int:
-        value = src.get(name)
-        label = key or name
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(label, "A whole number is required.")
-            return minimum
-        if value < minimum:
-            self.add(label, f"Must be at least {minimum}.")
-        if value > maximum:
-            self.add(label, f"Must be at most {maximum}.")
-        return value
-
-    def day(self, src: dict[str, Any], name: str, key: str = "") -> date | None:
-        value = src.get(name)
-        label = key or name
-        parsed = None
-        if isinstance(value, str) and _DATE.fullmatch(value):
-            try:
-                parsed = parse_date(value)
-            except ValueError:
-                parsed = None
-        if parsed is None:
-            self.add(label, "A valid date (YYYY-MM-DD) is required.")
-        return parsed
-
-    def moment(self, src: dict[str, Any], name: str, key: str = "") -> datetime | None:
-        value = src.get(name)
-        label = key or name
-        parsed = None
-        if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value)
-            except ValueError:
-                parsed = None
-        if parsed is None or parsed.tzinfo is None:
-            self.add(label, "A valid ISO 8601 date-time with a time zone is required.")
-            return None
-        return parsed
+def parse_event(body: bytes) -> ParsedEvent:
+    """Validate the envelope and its `data` per the contract; InvalidPayload names
+    every field that is wrong."""
+    raw = _parse_json(body)
+    envelope = EventIn(data=raw)
+    errors = {} if envelope.is_valid() else _dotted(envelope.errors)
+    event_type = raw.get("type")
+    data_in = DATA_IN.get(event_type) if isinstance(event_type, str) else None
+    clean: dict[str, Any] = {}
+    if data_in is not None:
+        data = raw.get("data")
+        payload = data_in(data=data if isinstance(data, dict) else {})
+        if payload.is_valid():
+            clean = dict(payload.validated_data)
+        else:
+            errors.update(_dotted(payload.errors, "data."))
+    if errors:
+        raise InvalidPayload(_first(errors), fields=errors)
+    return ParsedEvent(
+        id=envelope.validated_data["id"],
+        type=envelope.validated_data["type"],
+        occurred_at=envelope.validated_data["occurred_at"],
+        data=clean,
+        raw=raw,
+    )
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
-
-
-def _has_nul(value: Any) -> bool:
-    """Whether a NUL character hides anywhere in the document (PostgreSQL text and
-    jsonb cannot store it)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _parse_json(body: bytes) -> dict[str, Any]:
@@ -134,107 +103,157 @@ def _parse_json(body: bytes) -> dict[str, Any]:
         raise InvalidPayload(
             "The body is not valid JSON.", fields={"body": ["malformed JSON"]}
         ) from exc
-    if _has_nul(parsed):
+    unstorable = _unstorable(parsed)
+    if unstorable == _NUL:
         raise InvalidPayload(
             "The body contains a NUL character (\\u0000).", fields={"body": ["NUL character"]}
+        )
+    if unstorable:
+        raise InvalidPayload(
+            "The body contains a lone UTF-16 surrogate (\\ud800-\\udfff).",
+            fields={"body": ["lone surrogate"]},
         )
     if not isinstance(parsed, dict):
         raise InvalidPayload("The body must be a JSON object.", fields={"body": ["not an object"]})
     return parsed
 
 
-def parse_event(body: bytes) -> ParsedEvent:
-    """Validate the envelope and its `data` per the contract; InvalidPayload names
-    every field that is wrong."""
-    raw = _parse_json(body)
-    f = _Fields()
-    event_id = f.text(raw, "id", max_length=100)
-    event_type = raw.get("type")
-    if event_type not in EVENT_TYPES:
-        f.add("type", f"Unknown type; one of: {', '.join(EVENT_TYPES)}.")
-    occurred_at = f.moment(raw, "occurred_at")
-    data = raw.get("data")
-    if not isinstance(data, dict):
-        f.add("data", "An object is required.")
-        data = {}
-    clean: dict[str, Any] = {}
-    if event_type in RESERVATION_TYPES:
-        clean["reservation_id"] = f.text(
-            data, "reservation_id", max_length=100, key="data.reservation_id"
-        )
-        clean["revision"] = f.integer(data, "revision", minimum=0, key="data.revision")
-        clean["listing_id"] = f.text(data, "listing_id", max_length=100, key="data.listing_id")
-        if event_type != "reservation.cancelled":
-            _parse_stay(f, data, clean)
-    elif event_type == "message.created":
-        clean["reservation_id"] = f.text(
-            data, "reservation_id", max_length=100, key="data.reservation_id"
-        )
-        clean["message_id"] = f.text(data, "message_id", max_length=100, key="data.message_id")
-        sender = data.get("sender")
-        if sender not in PartnerMessage.Sender.values:
-            f.add("data.sender", "One of: guest, host.")
-        clean["sender"] = sender
-        clean["body"] = f.text(data, "body", max_length=10000, key="data.body")
-        clean["sent_at"] = f.moment(data, "sent_at", key="data.sent_at")
-    if f.errors:
-        raise InvalidPayload(_first(f.errors), fields=f.errors)
-    assert occurred_at is not None
-    return ParsedEvent(
-        id=event_id, type=str(event_type), occurred_at=occurred_at, data=clean, raw=raw
-    )
+def _unstorable(document: Any) -> str:
+    """The first character anywhere in the document (keys included) that PostgreSQL
+    cannot store, or ""."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _NUL in item:
+                return _NUL
+            found = _SURROGATE.search(item)
+            if found:
+                return found.group()
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return ""
 
 
-def _parse_stay(f: _Fields, data: dict[str, Any], clean: dict[str, Any]) -> None:
-    check_in = f.day(data, "check_in", key="data.check_in")
-    check_out = f.day(data, "check_out", key="data.check_out")
-    if check_in and check_out:
-        if check_out <= check_in:
-            f.add("data.check_out", "Must be after check_in.")
-        elif (check_out - check_in).days > MAX_SPAN_DAYS:
-            f.add("data.check_out", "A stay can span at most 3 years.")
-    clean["check_in"], clean["check_out"] = check_in, check_out
-    clean["guests"] = (
-        f.integer(data, "guests", minimum=1, maximum=MAX_GUESTS, key="data.guests")
-        if ("guests" in data)
-        else 1
-    )
-    guest = data.get("guest", {}) or {}
-    if not isinstance(guest, dict):
-        f.add("data.guest", "An object is required.")
-        guest = {}
-    clean["guest_name"] = f.optional_text(guest, "name", max_length=150, key="data.guest.name")
-    email = f.optional_text(guest, "email", max_length=254, key="data.guest.email")
-    if email:
-        try:
-            validate_email(email)
-        except ValidationError:
-            f.add("data.guest.email", "Not a valid email address.")
-    clean["guest_email"] = email
-    clean["guest_phone"] = f.optional_text(guest, "phone", max_length=40, key="data.guest.phone")
-    clean["total"], clean["currency"] = None, None
-    total = data.get("total")
-    if total is not None:
-        if not isinstance(total, dict):
-            f.add("data.total", "An object {amount, currency} is required.")
-            return
-        try:
-            amount = Decimal(str(total.get("amount")))
-            if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10"):
-                raise InvalidOperation
-            amount = amount.quantize(Decimal("0.01"))
-            if amount >= Decimal("1e10"):  # 9999999999.995 rounds up past numeric(12, 2)
-                raise InvalidOperation
-            clean["total"] = amount
-        except (InvalidOperation, ValueError):
-            f.add("data.total.amount", "A non-negative decimal amount is required.")
-        currency = total.get("currency")
-        if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
-            f.add("data.total.currency", "A three-letter ISO 4217 code is required.")
-        clean["currency"] = currency
+def _dotted(errors: Mapping[str, Any], prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors under the contract's dotted names ("data.guest.email"); an
+    object's own error (DRF's non_field_errors) is named after the object."""
+    flat: dict[str, list[str]] = {}
+    for name, detail in errors.items():
+        key = prefix.rstrip(".") if name == api_settings.NON_FIELD_ERRORS_KEY else prefix + name
+        if isinstance(detail, Mapping):
+            flat.update(_dotted(detail, key + "."))
+        else:
+            flat.setdefault(key, []).extend(str(message) for message in detail)
+    return flat
 
 
 def _first(errors: dict[str, list[str]]) -> str:
     for key, messages in errors.items():
         return f"Invalid input: {key}: {messages[0]}"
     return "Invalid input."
+
+
+class EventIn(serializers.Serializer[Any]):
+    id = Text(max_length=100)
+    type = serializers.ChoiceField(
+        choices=EVENT_TYPES,
+        error_messages=same_message(
+            f"Unknown type; one of: {', '.join(EVENT_TYPES)}.", "invalid_choice"
+        ),
+    )
+    occurred_at = Moment()
+    # DRF's metaclass takes declared fields off the class, so this does not hide
+    # Serializer.data.
+    data = serializers.DictField(  # type: ignore[assignment]
+        error_messages=same_message("An object is required.", "not_a_dict")
+    )
+
+
+class GuestIn(serializers.Serializer[Any]):
+    name = PersonName(max_length=150)
+    email = ContactDetail(max_length=254, email=True)
+    phone = ContactDetail(max_length=40)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # Absent, null, {} or "": the partner shares no guest details.
+        if data is empty or not data:
+            return (True, {})
+        return super().validate_empty_values(data)
+
+
+class TotalIn(serializers.Serializer[Any]):
+    amount = Amount()
+    currency = Currency()
+
+
+class ReservationIn(serializers.Serializer[Any]):
+    """`data` of reservation.cancelled."""
+
+    reservation_id = Text(max_length=100)
+    revision = WholeNumber(min_value=0, max_value=MAX_REVISION)
+    listing_id = Text(max_length=100)
+
+
+class StayIn(ReservationIn):
+    """`data` of reservation.created and reservation.modified; validated_data is flat:
+    guest_name, guest_email, guest_phone, total (None if not sent) and currency."""
+
+    check_in = Day(earliest=EARLIEST_DAY, latest=LATEST_DAY)
+    check_out = Day(earliest=EARLIEST_DAY, latest=LATEST_DAY)
+    guests = WholeNumber(min_value=1, max_value=MAX_GUESTS, required=False, default=1)
+    guest = GuestIn(required=False, error_messages={"invalid": "An object is required."})
+    total = TotalIn(
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"invalid": "An object {{amount, currency}} is required."},
+    )
+
+    def validate_check_out(self, check_out: date) -> date:
+        # Checked with the field rather than in validate(), so that a wrong range is
+        # named together with every other wrong field.
+        try:
+            check_in = self.fields["check_in"].run_validation(self.initial_data.get("check_in"))
+        except serializers.ValidationError:
+            return check_out  # check_in's own error is reported
+        if check_out <= check_in:
+            raise serializers.ValidationError("Must be after check_in.")
+        if (check_out - check_in).days > MAX_SPAN_DAYS:
+            raise serializers.ValidationError("A stay can span at most 3 years.")
+        return check_out
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        guest, total = attrs.pop("guest", {}), attrs.pop("total")
+        return {
+            **attrs,
+            "guest_name": guest.get("name", ""),
+            "guest_email": guest.get("email", ""),
+            "guest_phone": guest.get("phone", ""),
+            "total": total["amount"] if total else None,
+            "currency": total["currency"] if total else None,
+        }
+
+
+class MessageIn(serializers.Serializer[Any]):
+    """`data` of message.created."""
+
+    reservation_id = Text(max_length=100)
+    message_id = Text(max_length=100)
+    sender = serializers.ChoiceField(
+        choices=PartnerMessage.Sender.values,
+        error_messages=same_message("One of: guest, host.", "invalid_choice"),
+    )
+    body = Text(max_length=10000)
+    sent_at = Moment()
+
+
+DATA_IN: dict[str, type[serializers.Serializer[Any]]] = {
+    "reservation.created": StayIn,
+    "reservation.modified": StayIn,
+    "reservation.cancelled": ReservationIn,
+    "message.created": MessageIn,
+}
