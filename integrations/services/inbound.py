@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -262,14 +263,46 @@ def _partner_booking_update(booking: Booking, data: dict[str, Any], now: datetim
             enforce_rules=False,
             now=now,
         )
-    details: dict[str, Any] = {"guests": data["guests"]}
-    for name in ("guest_name", "guest_email", "guest_phone"):
-        if data[name]:
-            details[name] = data[name]
-    if data["total"] is not None:
-        details["total"] = data["total"]
-        details["currency"] = data["currency"]
-    # Guest details and the partner's price only: the calendar went through the service.
+    return _booking_guest_details_write(
+        booking=booking,
+        guests=data["guests"],
+        guest_name=data["guest_name"],
+        guest_email=data["guest_email"],
+        guest_phone=data["guest_phone"],
+        total=data["total"],
+        currency=data["currency"],
+        now=now,
+    )
+
+
+def _booking_guest_details_write(
+    *,
+    booking: Booking,
+    guests: int,
+    guest_name: str,
+    guest_email: str,
+    guest_phone: str,
+    total: Decimal | None,
+    currency: str | None,
+    now: datetime,
+) -> Booking:
+    """The partner's guest details and price onto its booking; an empty detail (or no
+    total) keeps what is stored.
+
+    The only place this app writes a Booking row itself: the booking engine has no
+    service for guest details, and the calendar is not touched here (dates went through
+    booking_change_dates). Keep every such write in this one function."""
+    details: dict[str, Any] = {"guests": guests}
+    for name, value in (
+        ("guest_name", guest_name),
+        ("guest_email", guest_email),
+        ("guest_phone", guest_phone),
+    ):
+        if value:
+            details[name] = value
+    if total is not None:
+        details["total"] = total
+        details["currency"] = currency
     Booking.objects.filter(pk=booking.pk).update(**details, updated_at=now)
     booking.refresh_from_db()
     return booking
