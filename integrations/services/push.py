@@ -103,12 +103,14 @@ def push_enqueue_for_property(*, property_id: int, kind: str = Kind.AVAILABILITY
     return push_enqueue(links=_links_for_property(property_id), kind=kind)
 
 
-def calendar_changed(*, booking: Booking) -> None:
-    """A stay or block was written (inside the booking's transaction)."""
+def availability_push_enqueue(*, booking: Booking) -> None:
+    """A stay or block was written (inside the booking's transaction): its property's
+    availability is pushed to every connected channel."""
     push_enqueue_for_property(property_id=booking.property_id)
 
 
-def listing_changed(*, property_id: int) -> None:
+def listing_push_enqueue(*, property_id: int) -> None:
+    """A property or its images changed: its listing details are pushed."""
     push_enqueue_for_property(property_id=property_id, kind=Kind.LISTING)
 
 
