@@ -11,22 +11,22 @@ from typing import Any
 from integrations import crypto
 from integrations.models import Channel, ListingLink, Platform
 from integrations.services import channels, ical
-from properties.demo import DemoBusiness, _demo_secret
+from properties.demo import DemoBusiness, demo_secret
 from properties.models import Property
 
 DEMO_CHANNELS = [(Platform.AIRBNB, "air"), (Platform.BOOKING, "bk")]
 
 
 def _channel_id(slug: str, platform: str) -> str:
-    return "ch_" + _demo_secret(f"channel:{slug}:{platform}")[:16]
+    return "ch_" + demo_secret(f"channel:{slug}:{platform}")[:16]
 
 
 def _secret(slug: str, platform: str, direction: str) -> str:
-    return crypto.SECRET_PREFIX + _demo_secret(f"channel-{direction}:{slug}:{platform}")[:40]
+    return crypto.SECRET_PREFIX + demo_secret(f"channel-{direction}:{slug}:{platform}")[:40]
 
 
 def _ical_token(prop: Property) -> str:
-    return _demo_secret(f"ical:{prop.business_id}:{prop.slug}")[:32]
+    return demo_secret(f"ical:{prop.business_id}:{prop.slug}")[:32]
 
 
 def _listing_id(prefix: str, prop: Property) -> str:

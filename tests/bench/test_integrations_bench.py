@@ -293,7 +293,7 @@ def _in_process_rows() -> list[dict[str, Any]]:
     engine alone, then with every app's receivers (guest messages, turnovers, pushes)."""
     from django.test import Client
 
-    from tests.bench.test_bookings_bench import _receivers_disconnected
+    from tests.bench.test_bookings_bench import receivers_disconnected
 
     business = BusinessFactory(slug="benchcost")
     channel, inbound, _ = channels.channel_create(business=business, platform=Platform.BOOKING)
@@ -336,7 +336,7 @@ def _in_process_rows() -> list[dict[str, Any]]:
             samples.append(time.perf_counter() - began)
         return samples
 
-    with _receivers_disconnected():
+    with receivers_disconnected():
         alone = summarize(timed(100))
     everything = summarize(timed(100))
     return [

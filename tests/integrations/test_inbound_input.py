@@ -164,8 +164,16 @@ def test_nul_in_a_guest_phone_is_400(partner: Partner) -> None:
         ("9999-12-20", "9999-12-27", "data.check_in"),
         ("9999-12-30", "9999-12-31", "data.check_out"),
         ("0001-01-01", "0001-01-05", "data.check_in"),
-        (str(LATEST_DAY - timedelta(days=3)), str(LATEST_DAY + timedelta(days=1)), "data.check_out"),
-        (str(EARLIEST_DAY - timedelta(days=1)), str(EARLIEST_DAY + timedelta(days=3)), "data.check_in"),
+        (
+            str(LATEST_DAY - timedelta(days=3)),
+            str(LATEST_DAY + timedelta(days=1)),
+            "data.check_out",
+        ),
+        (
+            str(EARLIEST_DAY - timedelta(days=1)),
+            str(EARLIEST_DAY + timedelta(days=3)),
+            "data.check_in",
+        ),
     ],
 )
 def test_stay_at_the_ends_of_the_calendar_is_400(
