@@ -39,8 +39,19 @@ def _when(value: Any) -> str:
 
 
 class ListingLinkInline(TenantInline):
+    """The channel's links, to read; they are added and changed under Listing links,
+    where each goes through the listing-link services."""
+
     model = ListingLink
     fields = ("listing_id", "property")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 def _safe_url(url: str) -> str:
@@ -217,12 +228,22 @@ class ListingLinkForm(forms.ModelForm[ListingLink]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        channel, prop = data.get("channel"), data.get("property")
-        if channel is not None and prop is not None and channel.business_id != prop.business_id:
-            self.add_error(
-                "property", "The property and the channel belong to different businesses."
-            )
+        link = self.instance if self.instance.pk else None
+        channel = link.channel if link else data.get("channel")
+        listing_id, prop = data.get("listing_id"), data.get("property")
+        if channel is not None and listing_id and prop is not None:
+            try:
+                channels.listing_link_check(
+                    channel=channel, listing_id=listing_id, property=prop, link=link
+                )
+            except DomainError as exc:
+                field = next(iter(exc.fields), None)
+                self.add_error(field if field in self.fields else None, exc.message)
         return data
+
+    def validate_unique(self) -> None:
+        # Uniqueness per channel is one of the link rules checked in clean().
+        pass
 
 
 @admin.register(ListingLink, site=site)
@@ -232,6 +253,22 @@ class ListingLinkAdmin(TenantAdmin):
     search_fields = ("listing_id", "property__name")
 
     form = ListingLinkForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A link belongs to its channel; another channel is another link.
+        return ("channel",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            channels.listing_link_change(
+                link=obj, listing_id=data["listing_id"], property=data["property"]
+            )
+            return
+        link = channels.listing_link_create(
+            channel=data["channel"], listing_id=data["listing_id"], property=data["property"]
+        )
+        obj.pk, obj.business_id, obj.created_at = link.pk, link.business_id, link.created_at
 
 
 @admin.register(InboundEvent, site=site)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -125,14 +125,58 @@ def channel_outbound_secret(channel: Channel) -> str:
     return crypto.decrypt(channel.outbound_secret_enc)
 
 
-def listing_link_create(*, channel: Channel, listing_id: str, property: Property) -> ListingLink:
+def listing_link_check(
+    *, channel: Channel, listing_id: str, property: Property, link: ListingLink | None = None
+) -> None:
+    """The rules of a listing link (`link`: the one being changed): the property is of
+    the channel's business, and each listing id and each property is linked at most
+    once per channel. The admin form asks this too, to show the error on its field."""
     if property.business_id != channel.business_id:
         raise InvalidChannelSetup(
-            "The property belongs to another business.", fields={"property": ["not yours"]}
+            "The property and the channel belong to different businesses.",
+            fields={"property": ["not yours"]},
         )
-    link, _ = ListingLink.objects.get_or_create(
-        channel=channel,
-        listing_id=listing_id,
-        defaults={"property": property, "business_id": channel.business_id},
-    )
+    others = ListingLink.objects.filter(channel=channel)
+    if link is not None:
+        others = others.exclude(pk=link.pk)
+    if others.filter(listing_id=listing_id).exclude(property=property).exists():
+        raise _taken("listing_id")
+    if others.filter(property=property).exclude(listing_id=listing_id).exists():
+        raise _taken("property")
+
+
+def listing_link_create(*, channel: Channel, listing_id: str, property: Property) -> ListingLink:
+    """Map the partner's `listing_id` on `channel` to `property`; the same mapping again
+    returns the existing link."""
+    listing_link_check(channel=channel, listing_id=listing_id, property=property)
+    try:
+        link, _ = ListingLink.objects.get_or_create(
+            channel=channel,
+            listing_id=listing_id,
+            defaults={"property": property, "business_id": channel.business_id},
+        )
+    except IntegrityError as exc:  # linked by someone else since the check
+        raise _taken("property") from exc
+    if link.property_id != property.pk:
+        raise _taken("listing_id")
     return link
+
+
+def listing_link_change(*, link: ListingLink, listing_id: str, property: Property) -> ListingLink:
+    """Another listing id or property for an existing link (its channel stays)."""
+    listing_link_check(channel=link.channel, listing_id=listing_id, property=property, link=link)
+    link.listing_id, link.property = listing_id, property
+    try:
+        with transaction.atomic():
+            link.save(update_fields=["listing_id", "property"])
+    except IntegrityError as exc:  # linked by someone else since the check
+        raise _taken("listing_id") from exc
+    return link
+
+
+def _taken(field: str) -> InvalidChannelSetup:
+    if field == "property":
+        message = "This property is already linked to another listing of this channel."
+    else:
+        message = "This listing id is already linked to another property of this channel."
+    return InvalidChannelSetup(message, fields={field: ["already linked"]})
