@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from integrations import services, ssrf
+from integrations import ssrf
 from integrations.models import (
     BookingConflict,
     Channel,
@@ -28,7 +28,7 @@ from integrations.models import (
     PushAttempt,
     PushOutbox,
 )
-from integrations.services import ical, push
+from integrations.services import channels, conflicts, ical, push
 from properties.access import acting_business
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, TenantInline, site
 from properties.errors import DomainError
@@ -39,8 +39,19 @@ def _when(value: Any) -> str:
 
 
 class ListingLinkInline(TenantInline):
+    """The channel's links, to read; they are added and changed under Listing links,
+    where each goes through the listing-link services."""
+
     model = ListingLink
     fields = ("listing_id", "property")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 def _safe_url(url: str) -> str:
@@ -115,7 +126,7 @@ class ChannelAdmin(TenantAdmin):
     @admin.display(description="events URL")
     def events_url(self, obj: Channel) -> str:
 
-        return services.channel_events_url(obj) if obj.pk else "—"
+        return channels.channel_events_url(obj) if obj.pk else "—"
 
     @admin.display(description="last event in")
     def last_inbound(self, obj: Channel) -> str:
@@ -165,7 +176,7 @@ class ChannelAdmin(TenantAdmin):
         if business is None:
             raise PermissionDenied("Channels are created from a business membership.")
         try:
-            channel, inbound, outbound = services.channel_create(
+            channel, inbound, outbound = channels.channel_create(
                 business=business,
                 platform=obj.platform,
                 name=obj.name,
@@ -191,7 +202,7 @@ class ChannelAdmin(TenantAdmin):
     @admin.action(description="Rotate the inbound secret (old one valid 24 h)")
     def rotate_inbound_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset:
-            raw = services.channel_rotate_inbound_secret(channel=channel)
+            raw = channels.channel_rotate_inbound_secret(channel=channel)
             self.message_user(
                 request,
                 f"New inbound secret of {channel.public_id} (shown once; the old one is "
@@ -202,7 +213,7 @@ class ChannelAdmin(TenantAdmin):
     @admin.action(description="Rotate the outbound secret")
     def rotate_outbound_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         for channel in queryset:
-            raw = services.channel_rotate_outbound_secret(channel=channel)
+            raw = channels.channel_rotate_outbound_secret(channel=channel)
             self.message_user(
                 request,
                 f"New outbound secret of {channel.public_id} (shown once): {raw}",
@@ -217,12 +228,22 @@ class ListingLinkForm(forms.ModelForm[ListingLink]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        channel, prop = data.get("channel"), data.get("property")
-        if channel is not None and prop is not None and channel.business_id != prop.business_id:
-            self.add_error(
-                "property", "The property and the channel belong to different businesses."
-            )
+        link = self.instance if self.instance.pk else None
+        channel = link.channel if link else data.get("channel")
+        listing_id, prop = data.get("listing_id"), data.get("property")
+        if channel is not None and listing_id and prop is not None:
+            try:
+                channels.listing_link_check(
+                    channel=channel, listing_id=listing_id, property=prop, link=link
+                )
+            except DomainError as exc:
+                field = next(iter(exc.fields), None)
+                self.add_error(field if field in self.fields else None, exc.message)
         return data
+
+    def validate_unique(self) -> None:
+        # Uniqueness per channel is one of the link rules checked in clean().
+        pass
 
 
 @admin.register(ListingLink, site=site)
@@ -232,6 +253,22 @@ class ListingLinkAdmin(TenantAdmin):
     search_fields = ("listing_id", "property__name")
 
     form = ListingLinkForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A link belongs to its channel; another channel is another link.
+        return ("channel",) if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            channels.listing_link_change(
+                link=obj, listing_id=data["listing_id"], property=data["property"]
+            )
+            return
+        link = channels.listing_link_create(
+            channel=data["channel"], listing_id=data["listing_id"], property=data["property"]
+        )
+        obj.pk, obj.business_id, obj.created_at = link.pk, link.business_id, link.created_at
 
 
 @admin.register(InboundEvent, site=site)
@@ -289,7 +326,7 @@ class BookingConflictAdmin(ReadOnlyTenantAdmin):
         done = 0
         for conflict in queryset:
             try:
-                services.conflict_resolve(conflict=conflict, action=action)
+                conflicts.conflict_resolve(conflict=conflict, action=action)
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{conflict.public_id}: {exc.message}", messages.ERROR)

@@ -18,12 +18,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from integrations import services
 from integrations.errors import PayloadTooLarge
+from integrations.services import inbound
+from integrations.services.events import MAX_BODY_BYTES
 
 
 def _read_body(request: HttpRequest) -> bytes:
-    limit = services.MAX_BODY_BYTES
+    limit = MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -86,9 +87,9 @@ class ChannelEventsApi(APIView):
     def post(self, request: Request, channel_id: str) -> JsonResponse:
         # Domain errors become the one JSON error shape in config.api.exception_handler.
         raw_request: HttpRequest = request._request
-        channel = services.channel_for_events(channel_id)
+        channel = inbound.channel_for_events(channel_id)
         body = _read_body(raw_request)
-        result = services.inbound_event_receive(
+        result = inbound.inbound_event_receive(
             channel=channel,
             body=body,
             content_type=raw_request.content_type or "",

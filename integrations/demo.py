@@ -8,25 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations import crypto, services
+from integrations import crypto
 from integrations.models import Channel, ListingLink, Platform
-from integrations.services import ical
-from properties.demo import DemoBusiness, _demo_secret
+from integrations.services import channels, ical
+from properties.demo import DemoBusiness, demo_secret
 from properties.models import Property
 
 DEMO_CHANNELS = [(Platform.AIRBNB, "air"), (Platform.BOOKING, "bk")]
 
 
 def _channel_id(slug: str, platform: str) -> str:
-    return "ch_" + _demo_secret(f"channel:{slug}:{platform}")[:16]
+    return "ch_" + demo_secret(f"channel:{slug}:{platform}")[:16]
 
 
 def _secret(slug: str, platform: str, direction: str) -> str:
-    return crypto.SECRET_PREFIX + _demo_secret(f"channel-{direction}:{slug}:{platform}")[:40]
+    return crypto.SECRET_PREFIX + demo_secret(f"channel-{direction}:{slug}:{platform}")[:40]
 
 
 def _ical_token(prop: Property) -> str:
-    return _demo_secret(f"ical:{prop.business_id}:{prop.slug}")[:32]
+    return demo_secret(f"ical:{prop.business_id}:{prop.slug}")[:32]
 
 
 def _listing_id(prefix: str, prop: Property) -> str:
@@ -40,7 +40,7 @@ def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> 
         for platform, prefix in DEMO_CHANNELS:
             channel = Channel.objects.filter(public_id=_channel_id(slug, platform)).first()
             if channel is None:
-                channel, _, _ = services.channel_create(
+                channel, _, _ = channels.channel_create(
                     business=demo.business,
                     platform=platform,
                     name=f"{Platform(platform).label} (demo)",
@@ -54,7 +54,7 @@ def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> 
                 channel.save(update_fields=["endpoint_url"])
             for prop in demo.properties:
                 if not ListingLink.objects.filter(channel=channel, property=prop).exists():
-                    services.listing_link_create(
+                    channels.listing_link_create(
                         channel=channel, listing_id=_listing_id(prefix, prop), property=prop
                     )
         for prop in demo.properties:
@@ -63,8 +63,8 @@ def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> 
 
 def describe(entry: dict[str, Any], demo: DemoBusiness) -> None:
     """Add this app's part of the printed JSON entry of one business."""
-    channels = list(Channel.objects.filter(business=demo.business).order_by("platform", "id"))
-    links = ListingLink.objects.filter(channel__in=channels).values_list(
+    own_channels = list(Channel.objects.filter(business=demo.business).order_by("platform", "id"))
+    links = ListingLink.objects.filter(channel__in=own_channels).values_list(
         "property_id", "channel__public_id", "listing_id"
     )
     listings: dict[int, dict[str, str]] = {}
@@ -79,10 +79,10 @@ def describe(entry: dict[str, Any], demo: DemoBusiness) -> None:
         {
             "id": channel.public_id,
             "platform": channel.platform,
-            "events_url": services.channel_events_url(channel),
-            "inbound_secret": services.channel_inbound_secrets(channel)[0],
-            "outbound_secret": services.channel_outbound_secret(channel),
+            "events_url": channels.channel_events_url(channel),
+            "inbound_secret": channels.channel_inbound_secrets(channel)[0],
+            "outbound_secret": channels.channel_outbound_secret(channel),
             "endpoint_url": channel.endpoint_url,
         }
-        for channel in channels
+        for channel in own_channels
     ]

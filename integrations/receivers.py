@@ -13,17 +13,19 @@ from properties.models import Property, PropertyImage
 
 
 @receiver(signals.calendar_written, dispatch_uid="integrations.calendar_written")
-def on_calendar_written(sender: Any, booking: Any, **kw: Any) -> None:
-    push.calendar_changed(booking=booking)
+def push_availability_on_calendar_written(sender: Any, booking: Any, **kw: Any) -> None:
+    push.availability_push_enqueue(booking=booking)
 
 
 @receiver(post_save, sender=Property, dispatch_uid="integrations.property_saved")
-def on_property_saved(sender: Any, instance: Property, created: bool, **kw: Any) -> None:
+def push_listing_on_property_saved(
+    sender: Any, instance: Property, created: bool, **kw: Any
+) -> None:
     if not created:
-        push.listing_changed(property_id=instance.pk)
+        push.listing_push_enqueue(property_id=instance.pk)
 
 
 @receiver(post_save, sender=PropertyImage, dispatch_uid="integrations.image_saved")
 @receiver(post_delete, sender=PropertyImage, dispatch_uid="integrations.image_deleted")
-def on_image_changed(sender: Any, instance: PropertyImage, **kw: Any) -> None:
-    push.listing_changed(property_id=instance.property_id)
+def push_listing_on_image_changed(sender: Any, instance: PropertyImage, **kw: Any) -> None:
+    push.listing_push_enqueue(property_id=instance.property_id)

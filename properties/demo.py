@@ -99,14 +99,14 @@ DEMO_BUSINESSES: list[dict[str, Any]] = [
 ]
 
 
-def _demo_secret(purpose: str) -> str:
+def demo_secret(purpose: str) -> str:
     """Stable per installation, so re-running seed_demo prints the same credentials,
     yet not guessable from the source code."""
     return hmac.new(settings.SECRET_KEY.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
 def demo_password(slug: str) -> str:
-    return f"demo-{slug}-{_demo_secret('password:' + slug)[:8]}"
+    return f"demo-{slug}-{demo_secret('password:' + slug)[:8]}"
 
 
 def seed_businesses() -> list[DemoBusiness]:
@@ -139,7 +139,7 @@ def seed_businesses() -> list[DemoBusiness]:
         Membership.objects.get_or_create(
             user=owner, business=business, defaults={"role": Membership.Role.OWNER}
         )
-        raw_token = ApiToken.PREFIX + _demo_secret("api-token:" + slug)[:40]
+        raw_token = ApiToken.PREFIX + demo_secret("api-token:" + slug)[:40]
         if not ApiToken.objects.filter(key_hash=ApiToken.hash_key(raw_token)).exists():
             api_token_create(business=business, user=owner, name="Demo token", raw_key=raw_token)
         demo = DemoBusiness(business=business, owner=owner, password=password, api_token=raw_token)

@@ -38,7 +38,7 @@ from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
 from bookings.services import block_change_dates, block_create, block_remove
 from integrations.models import IcalEvent, IcalFeed
-from integrations.services import conflict_record
+from integrations.services.conflicts import conflict_record
 from integrations.services.ical_parse import FeedEvent
 from properties.db import lock_one
 

@@ -8,9 +8,10 @@ picks up anything whose task was lost.
 
 Delivery builds the payload from the state at that moment, so whatever is sent is the
 latest. Each attempt is logged. Failures retry with exponential backoff and jitter
-(first retry within 30 s, the 8th attempt about 12 h after the first), then the row is
-a dead letter that the owner can re-drive. A newer pending row supersedes an older one
-waiting for its retry, and rows of one listing are never in flight at the same time.
+(first retry within 30 s, each delay 3.35 times the one before, the 8th attempt about
+11 h after the first), then the row is a dead letter that the owner can re-drive. A
+newer pending row supersedes an older one waiting for its retry, and rows of one
+listing are never in flight at the same time.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bookings.models import Booking
 from bookings.selectors import unavailable_ranges
 from integrations import signatures, ssrf
 from integrations.models import Channel, ListingLink, PushAttempt, PushOutbox
-from integrations.services import channel_outbound_secrets
+from integrations.services.channels import channel_outbound_secrets
 from properties.db import claim_due
 from properties.models import Business, Property
 from properties.urls_util import app_url
@@ -49,10 +50,11 @@ ANSWER_MAX_BYTES = 64 * 1024
 
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> float:
-    """Seconds to wait after the `attempts`-th failed attempt: the base doubles and a
-    bit more each time (factor 3.35: 20 s, 67 s, 4 min, 12.5 min, 42 min, 2.3 h, 7.9 h,
-    about 11 h from the first attempt to the 8th), +-20% jitter so partners coming back
-    from an outage are not hit by every business at once."""
+    """Seconds to wait after the `attempts`-th failed attempt: each delay is
+    INTEGRATIONS_PUSH_BACKOFF_FACTOR (3.35) times the one before (20 s, 67 s, 3.7 min,
+    12.5 min, 42 min, 2.3 h, 7.9 h: about 11 h from the first attempt to the 8th),
+    +-20% jitter so partners coming back from an outage are not hit by every business
+    at once."""
     base = settings.INTEGRATIONS_PUSH_FIRST_RETRY_SECONDS
     delay = base * settings.INTEGRATIONS_PUSH_BACKOFF_FACTOR ** max(attempts - 1, 0)
     jitter = (rng or random).uniform(0.8, 1.2)
@@ -103,12 +105,14 @@ def push_enqueue_for_property(*, property_id: int, kind: str = Kind.AVAILABILITY
     return push_enqueue(links=_links_for_property(property_id), kind=kind)
 
 
-def calendar_changed(*, booking: Booking) -> None:
-    """A stay or block was written (inside the booking's transaction)."""
+def availability_push_enqueue(*, booking: Booking) -> None:
+    """A stay or block was written (inside the booking's transaction): its property's
+    availability is pushed to every connected channel."""
     push_enqueue_for_property(property_id=booking.property_id)
 
 
-def listing_changed(*, property_id: int) -> None:
+def listing_push_enqueue(*, property_id: int) -> None:
+    """A property or its images changed: its listing details are pushed."""
     push_enqueue_for_property(property_id=property_id, kind=Kind.LISTING)
 
 

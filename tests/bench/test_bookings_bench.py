@@ -143,7 +143,7 @@ def gunicorn_server() -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _receivers_disconnected() -> Iterator[None]:
+def receivers_disconnected() -> Iterator[None]:
     """The booking engine alone: no messaging or integrations receivers."""
     from bookings import signals
 
@@ -215,7 +215,7 @@ def test_booking_engine_benchmarks() -> None:
         return time.perf_counter() - began
 
     raw_seconds = raw_run(10)
-    with _receivers_disconnected():
+    with receivers_disconnected():
         engine_seconds = service_run()
     late += timedelta(days=5)
     service_seconds = service_run()

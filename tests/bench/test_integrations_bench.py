@@ -33,8 +33,9 @@ from django.db import connections
 
 from bookings.models import Booking
 from bookings.services import block_create, block_remove
-from integrations import services, signatures
+from integrations import signatures
 from integrations.models import Platform
+from integrations.services import channels
 from tests.bench.conftest import report, summarize
 from tests.bench.test_bookings_bench import gunicorn_server
 from tests.factories import BusinessFactory, PropertyFactory
@@ -74,10 +75,10 @@ def _load(url_for: Any, n: int, method: str = "post") -> tuple[list[float], floa
 
 def _inbound_rows() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     business = BusinessFactory(slug="benchsync")
-    channel, inbound, _ = services.channel_create(business=business, platform=Platform.AIRBNB)
+    channel, inbound, _ = channels.channel_create(business=business, platform=Platform.AIRBNB)
     for i in range(PROPERTIES):
         prop = PropertyFactory(business=business)
-        services.listing_link_create(channel=channel, listing_id=f"air-{i}", property=prop)
+        channels.listing_link_create(channel=channel, listing_id=f"air-{i}", property=prop)
     bodies = []
     for k in range(EVENTS):
         check_in = START + timedelta(days=(k // PROPERTIES) * 3)
@@ -242,11 +243,11 @@ def _push_rows(tmp: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     business = BusinessFactory(slug="benchpush")
     samples: list[float] = []
     with _partner_server() as (url, sink), _celery_worker(prefix, tmp / "worker.log"):
-        channel, _, _ = services.channel_create(
+        channel, _, _ = channels.channel_create(
             business=business, platform=Platform.VRBO, endpoint_url=url
         )
         prop = PropertyFactory(business=business)
-        services.listing_link_create(channel=channel, listing_id="vrbo-1", property=prop)
+        channels.listing_link_create(channel=channel, listing_id="vrbo-1", property=prop)
         today = prop.local_today()
         block = None
         for i in range(30):
@@ -292,12 +293,12 @@ def _in_process_rows() -> list[dict[str, Any]]:
     engine alone, then with every app's receivers (guest messages, turnovers, pushes)."""
     from django.test import Client
 
-    from tests.bench.test_bookings_bench import _receivers_disconnected
+    from tests.bench.test_bookings_bench import receivers_disconnected
 
     business = BusinessFactory(slug="benchcost")
-    channel, inbound, _ = services.channel_create(business=business, platform=Platform.BOOKING)
+    channel, inbound, _ = channels.channel_create(business=business, platform=Platform.BOOKING)
     prop = PropertyFactory(business=business)
-    services.listing_link_create(channel=channel, listing_id="bk-1", property=prop)
+    channels.listing_link_create(channel=channel, listing_id="bk-1", property=prop)
     client = Client(HTTP_HOST="localhost")
     url = f"/api/v1/channels/{channel.public_id}/events"
     counter = iter(range(10_000))
@@ -335,7 +336,7 @@ def _in_process_rows() -> list[dict[str, Any]]:
             samples.append(time.perf_counter() - began)
         return samples
 
-    with _receivers_disconnected():
+    with receivers_disconnected():
         alone = summarize(timed(100))
     everything = summarize(timed(100))
     return [

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from integrations import services, signatures
+from integrations import signatures
 from integrations.models import Channel, ListingLink, Platform
+from integrations.services import channels
 from tests.conftest import APP_HOST, Tenant
 
 
@@ -31,10 +32,10 @@ class Partner:
 
 
 def make_partner(tenant: Tenant, platform: str = Platform.AIRBNB, endpoint: str = "") -> Partner:
-    channel, inbound, outbound = services.channel_create(
+    channel, inbound, outbound = channels.channel_create(
         business=tenant.business, platform=platform, endpoint_url=endpoint
     )
-    link = services.listing_link_create(channel=channel, listing_id="air-555", property=tenant.prop)
+    link = channels.listing_link_create(channel=channel, listing_id="air-555", property=tenant.prop)
     return Partner(channel=channel, link=link, inbound=inbound, outbound=outbound)
 
 

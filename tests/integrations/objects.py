@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from integrations import services
 from integrations.models import (
     BookingConflict,
     Channel,
@@ -23,7 +22,7 @@ from integrations.models import (
     PushAttempt,
     PushOutbox,
 )
-from integrations.services import ical
+from integrations.services import channels, ical
 from properties.models import Business
 from tests.factories import PropertyFactory
 from tests.tenant_objects import register
@@ -33,12 +32,12 @@ _seq = itertools.count(1)
 
 @register(Channel)
 def make_channel(business: Business) -> Channel:
-    return services.channel_create(business=business, platform=Platform.OTHER)[0]
+    return channels.channel_create(business=business, platform=Platform.OTHER)[0]
 
 
 @register(ListingLink)
 def make_listing(business: Business) -> ListingLink:
-    return services.listing_link_create(
+    return channels.listing_link_create(
         channel=make_channel(business),
         listing_id=f"lst-{next(_seq)}",
         property=PropertyFactory(business=business),

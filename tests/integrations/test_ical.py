@@ -15,7 +15,7 @@ from bookings.models import Booking
 from bookings.services import block_create, booking_create
 from integrations import ssrf
 from integrations.models import BookingConflict, IcalEvent, IcalFeed
-from integrations.services import ical, ical_parse
+from integrations.services import conflicts, ical, ical_parse
 from tests.conftest import APP_HOST, Tenant
 
 pytestmark = pytest.mark.django_db
@@ -386,15 +386,13 @@ def test_feeds_are_claimed_when_due(tenant: Tenant) -> None:
 
 
 def test_owner_takes_the_ical_stay_of_a_conflict(tenant: Tenant) -> None:
-    from integrations import services
-
     feed = _feed(tenant, "vrbo")
     start = date.today() + timedelta(days=20)
     block = block_create(property=tenant.prop, start=start, end=start + timedelta(days=2))
     source = FakeFeed(_cal(("u1", start, start + timedelta(days=3), "Reserved - Ada")))
     ical.ical_feed_sync(feed_id=feed.pk, fetch=source)
     conflict = BookingConflict.objects.get()
-    services.conflict_resolve(conflict=conflict, action="take_partner")
+    conflicts.conflict_resolve(conflict=conflict, action="take_partner")
     block.refresh_from_db()
     assert block.status == Booking.Status.CANCELLED
     event = IcalEvent.objects.get(uid="u1")

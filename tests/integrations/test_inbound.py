@@ -14,7 +14,7 @@ from django.test import Client
 
 from bookings.models import Booking
 from bookings.services import block_create, booking_change_dates, booking_create
-from integrations import services, signatures
+from integrations import signatures
 from integrations.models import (
     BookingConflict,
     InboundEvent,
@@ -22,6 +22,7 @@ from integrations.models import (
     PartnerReservation,
     Platform,
 )
+from integrations.services import channels, conflicts
 from tests.conftest import APP_HOST, Tenant, make_tenant
 from tests.integrations.conftest import Partner, event, make_partner, post
 
@@ -171,7 +172,7 @@ def test_owner_resolves_a_conflict_by_taking_the_partner_stay(
     block = block_create(property=tenant.prop, start=date(2031, 12, 22), end=date(2031, 12, 24))
     body = post(partner.url, event(), partner.inbound).json()
     conflict = BookingConflict.objects.get(public_id=body["conflict"])
-    services.conflict_resolve(conflict=conflict, action="take_partner")
+    conflicts.conflict_resolve(conflict=conflict, action="take_partner")
     block.refresh_from_db()
     assert block.status == Booking.Status.CANCELLED
     stay = Booking.objects.get(source="airbnb", status="confirmed")
@@ -199,7 +200,7 @@ def test_owner_resolves_a_conflict_by_moving_the_existing_stay(
         check_out=date(2032, 2, 3),
         enforce_rules=False,
     )
-    conflict = services.conflict_resolve(conflict=conflict, action="take_partner")
+    conflict = conflicts.conflict_resolve(conflict=conflict, action="take_partner")
     existing.refresh_from_db()
     assert existing.status == Booking.Status.CONFIRMED
     assert existing.check_in == date(2032, 2, 1)
@@ -371,7 +372,7 @@ def test_listing_of_another_business_is_422(partner: Partner, outsider: Tenant) 
     theirs = make_partner(outsider)
     from tests.factories import PropertyFactory
 
-    services.listing_link_create(
+    channels.listing_link_create(
         channel=theirs.channel,
         listing_id="air-777",
         property=PropertyFactory(business=outsider.business),
@@ -445,7 +446,7 @@ def test_one_valid_entry_among_several_v1_suffices(partner: Partner) -> None:
 def test_rotated_secret_old_one_works_for_24_hours(partner: Partner, settings: Any) -> None:
     import time_machine
 
-    new = services.channel_rotate_inbound_secret(channel=partner.channel)
+    new = channels.channel_rotate_inbound_secret(channel=partner.channel)
     assert post(partner.url, event("e1"), new).status_code == 200
     assert post(partner.url, event("e2", reservation_id="R2"), partner.inbound).status_code == 200
     with time_machine.travel(time.time() + 25 * 3600, tick=False):
@@ -464,7 +465,7 @@ def test_secrets_are_stored_encrypted(partner: Partner) -> None:
     partner.channel.refresh_from_db()
     assert partner.inbound not in partner.channel.inbound_secret_enc
     assert partner.outbound not in partner.channel.outbound_secret_enc
-    assert services.channel_inbound_secrets(partner.channel) == [partner.inbound]
+    assert channels.channel_inbound_secrets(partner.channel) == [partner.inbound]
 
 
 # --- Concurrency ------------------------------------------------------------------------

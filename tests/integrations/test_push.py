@@ -13,9 +13,9 @@ import pytest
 from django.utils import timezone
 
 from bookings.services import block_create, block_remove, booking_create
-from integrations import services, signatures, ssrf
+from integrations import signatures, ssrf
 from integrations.models import PushAttempt, PushOutbox
-from integrations.services import push
+from integrations.services import channels, push
 from tests.conftest import Tenant
 from tests.integrations.conftest import Partner, PartnerServer, make_partner
 
@@ -331,8 +331,8 @@ def test_a_slow_drip_answer_is_cut_at_the_total_time_limit(
 def test_outbound_secret_rotation_signs_with_both_secrets_for_a_day(
     tenant: Tenant, connected: Partner, partner_server: PartnerServer
 ) -> None:
-    old = services.channel_outbound_secret(connected.channel)
-    new = services.channel_rotate_outbound_secret(channel=connected.channel)
+    old = channels.channel_outbound_secret(connected.channel)
+    new = channels.channel_rotate_outbound_secret(channel=connected.channel)
     change(tenant)
     push.push_deliver(push_id=pending().pk, now=later(2))
     sent = partner_server.requests[0]
@@ -342,7 +342,7 @@ def test_outbound_secret_rotation_signs_with_both_secrets_for_a_day(
     signatures.verify(header, sent["body"], [old])
     # After 24 hours only the new secret signs.
     connected.channel.refresh_from_db()
-    later_secrets = services.channel_outbound_secrets(
+    later_secrets = channels.channel_outbound_secrets(
         connected.channel, now=timezone.now() + timedelta(hours=25)
     )
     assert later_secrets == [new]

@@ -18,9 +18,9 @@ from django.urls import reverse
 
 from bookings.models import Booking
 from bookings.services import block_create
-from integrations import crypto, services, ssrf
+from integrations import crypto, ssrf
 from integrations.models import BookingConflict, Channel, PushOutbox
-from integrations.services import push
+from integrations.services import channels, push
 from tests.conftest import APP_HOST, Tenant
 from tests.integrations.conftest import Partner, event, make_partner, post
 
@@ -156,9 +156,9 @@ def test_channel_secrets_are_shown_once_on_creation(tenant: Tenant) -> None:
     text = " ".join(m.message for m in response.context["messages"])
     channel = Channel.objects.get(platform="vrbo")
     assert channel.business == tenant.business
-    inbound = services.channel_inbound_secrets(channel)[0]
+    inbound = channels.channel_inbound_secrets(channel)[0]
     assert inbound in text
-    assert services.channel_outbound_secret(channel) in text
+    assert channels.channel_outbound_secret(channel) in text
     page = client.get(_url(Channel, "change", channel.pk)).content.decode()
     assert inbound not in page
     assert crypto.SECRET_PREFIX not in page
@@ -173,7 +173,7 @@ def test_rotation_from_the_admin_shows_the_new_secret(tenant: Tenant, partner: P
     )
     text = " ".join(m.message for m in response.context["messages"])
     partner.channel.refresh_from_db()
-    new, old = services.channel_inbound_secrets(partner.channel)
+    new, old = channels.channel_inbound_secrets(partner.channel)
     assert new in text
     assert old == partner.inbound
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from integrations import signatures
 from integrations.models import Channel, ListingLink
-from integrations.services import channel_events_url, channel_inbound_secrets
+from integrations.services.channels import channel_events_url, channel_inbound_secrets
 
 TYPES = ("reservation.created", "reservation.modified", "reservation.cancelled", "message.created")
 
