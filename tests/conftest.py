@@ -12,6 +12,7 @@ from tests.factories import BusinessFactory, MembershipFactory, PropertyFactory
 # Shared harness (tests/support/): fixtures every app's tests may ask for by name.
 pytest_plugins = [
     "tests.support.markers",
+    "tests.support.hashing",
     "tests.support.smtp",
     "tests.support.redis_servers",
     "tests.support.workers",
