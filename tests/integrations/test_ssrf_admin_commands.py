@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.services import block_create
@@ -182,10 +183,20 @@ def test_redrive_from_the_admin(tenant: Tenant, outsider: Tenant) -> None:
     assert PushOutbox.objects.filter(status="dead", business=outsider.business).count() == 1
 
 
-def test_channel_list_shows_sync_health(tenant: Tenant, partner: Partner) -> None:
+def test_channel_list_shows_sync_health(tenant: Tenant) -> None:
+    partner = make_partner(tenant, endpoint="http://127.0.0.1:9/hook")
+    push.push_enqueue(links=[partner.link], kind=PushOutbox.Kind.AVAILABILITY)
+    push.push_enqueue(links=[partner.link], kind=PushOutbox.Kind.LISTING)
+    PushOutbox.objects.update(status=PushOutbox.Status.DEAD)
+    Channel.objects.filter(pk=partner.channel.pk).update(
+        last_push_error="HTTP 503 from the partner", last_push_error_at=timezone.now()
+    )
     response = tenant.admin_client().get(_url(Channel, "changelist"))
     assert response.status_code == 200
-    assert b"dead letters" in response.content.lower()
+    [row] = response.context["cl"].result_list
+    assert row.pk == partner.channel.pk
+    assert row.dead_count == 2
+    assert "HTTP 503 from the partner" in response.content.decode()
 
 
 def test_owner_resolves_a_conflict_from_the_admin(tenant: Tenant, partner: Partner) -> None:
