@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from bookings.errors import BookingError
 from bookings.models import Booking
-from bookings.payments.services import booking_cancel_and_refund
+from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.selectors import business_timeline
 from bookings.services import (
     block_change_dates,
@@ -314,6 +314,3 @@ def _month_param(raw: str | None, business: Business | None) -> date:
     except (TypeError, ValueError):
         today = timezone.now().astimezone(business.tz).date() if business else timezone.localdate()
         return today.replace(day=1)
-
-
-from bookings.payments import admin as _payments_admin  # noqa: E402, F401

@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from bookings.errors import InvalidDates
 from bookings.models import Booking
-from bookings.payments.services import booking_cancel_and_refund
+from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.pricing import quote
 from bookings.selectors import booking_get, booking_list, property_calendar
 from bookings.services import (

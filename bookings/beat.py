@@ -7,10 +7,4 @@ from typing import Any
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Writes expire their own property's run-out holds; this keeps the rest tidy.
     "bookings.expire-holds": {"task": "bookings.tasks.expire_holds", "schedule": 60.0},
-    # Refunds the gateway could not take yet (timeout, network) are sent again.
-    "bookings.refunds-retry": {
-        "task": "bookings.refunds_retry",
-        "schedule": 600.0,
-        "options": {"expires": 600.0},
-    },
 }

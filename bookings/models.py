@@ -168,6 +168,3 @@ class Booking(models.Model):
             and self.hold_expires_at
             and self.hold_expires_at > timezone.now()
         )
-
-
-from bookings.payment_models import Payment, Refund, StripeAccount, StripeEvent  # noqa: E402, F401

@@ -5,10 +5,15 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, path
 
 from bookings import views
+from bookings.payments import views as payment_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("book/<slug:slug>/", views.checkout, name="site-checkout"),
-    path("checkout/fake/<str:session_id>/", views.fake_checkout, name="site-fake-checkout"),
+    path("book/<slug:slug>/", payment_views.checkout, name="site-checkout"),
+    path(
+        "checkout/fake/<str:session_id>/",
+        payment_views.fake_checkout,
+        name="site-fake-checkout",
+    ),
     path("trips/", views.trips, name="site-trips"),
     path("trips/<str:reference>/", views.trip_detail, name="site-trip"),
     path(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from bookings import views
+from bookings.payments import views as payment_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("webhooks/stripe/", views.stripe_webhook, name="stripe-webhook"),
+    path("webhooks/stripe/", payment_views.stripe_webhook, name="stripe-webhook"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -28,6 +28,14 @@ _CODES = {
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, Any] | None = None
+) -> JsonResponse:
+    """The error shape from a plain Django view (webhooks and other views outside DRF,
+    which answers through `exception_handler`)."""
+    return JsonResponse(error_body(code, message, fields), status=status)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -23,7 +23,13 @@ def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
     # Each app lists its periodic tasks in <app>/beat.py; the whole schedule is their
     # union. Imported once Django's settings are configured, as the schedules read them.
     from bookings.beat import BEAT_SCHEDULE as BOOKINGS_BEAT
+    from bookings.payments.beat import BEAT_SCHEDULE as PAYMENTS_BEAT
     from integrations.beat import BEAT_SCHEDULE as INTEGRATIONS_BEAT
     from messaging.beat import BEAT_SCHEDULE as MESSAGING_BEAT
 
-    sender.conf.beat_schedule = {**BOOKINGS_BEAT, **MESSAGING_BEAT, **INTEGRATIONS_BEAT}
+    sender.conf.beat_schedule = {
+        **BOOKINGS_BEAT,
+        **PAYMENTS_BEAT,
+        **MESSAGING_BEAT,
+        **INTEGRATIONS_BEAT,
+    }

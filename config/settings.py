@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "config",
     "properties",
     "bookings",
+    "bookings.payments",
     "messaging",
     "integrations",
 ]

@@ -395,12 +395,19 @@ class IcalFeed(models.Model):
 
 class IcalEvent(models.Model):
     """One event of an imported feed, by UID, and the partner block it became.
-    `missing_count` counts successful fetches in a row that lacked it."""
+    `missing_count` counts successful fetches in a row that lacked it; `pending` is
+    calendar work a fetch found and a sync run has not applied yet."""
 
     class Classification(models.TextChoices):
         RESERVATION = "reservation", "Reservation"
         TENTATIVE = "tentative", "Tentative reservation"
         BLOCK = "block", "Blocked"
+
+    class Pending(models.TextChoices):
+        NONE = "", "Nothing"
+        APPLY = "apply", "New or changed: block or move (a collision is a conflict)"
+        RETRY = "retry", "Unchanged without its block: block if the nights are free"
+        RELEASE = "release", "Gone from the feed: release the block"
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     feed = models.ForeignKey(IcalFeed, on_delete=models.CASCADE, related_name="events")
@@ -413,6 +420,7 @@ class IcalEvent(models.Model):
         Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     missing_count = models.PositiveSmallIntegerField(default=0)
+    pending = models.CharField(max_length=8, choices=Pending.choices, default="", blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = BusinessQuerySet.as_manager()
@@ -422,6 +430,9 @@ class IcalEvent(models.Model):
         ordering = ["feed", "start"]
         constraints = [
             models.UniqueConstraint(fields=["feed", "uid"], name="ical_event_unique_uid")
+        ]
+        indexes = [
+            models.Index(fields=["feed"], condition=~Q(pending=""), name="ical_event_pending")
         ]
 
     def __str__(self) -> str:

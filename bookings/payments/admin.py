@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from bookings.payment_models import Payment, Refund, StripeAccount
+from bookings.payments.models import Payment, Refund, StripeAccount
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
 
 

@@ -1,5 +1,5 @@
 """A gateway for development, demos and tests: a local checkout page with "Pay" and
-"Decline" buttons (bookings.views.fake_checkout). Paying calls the same confirmation
+"Decline" buttons (bookings.payments.views.fake_checkout). Paying calls the same confirmation
 service as Stripe's webhook, so the fake exercises the real booking path."""
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 A gateway does two things: open a hosted checkout for an amount, and give money back.
 It never decides anything about bookings: the outcome of a checkout reaches
-`bookings.payments.services.payment_succeeded` (Stripe's webhook, or the fake
-checkout page), which checks it against our own rows.
+`bookings.payments.services.checkout.payment_apply` (through Stripe's webhook, or the
+fake checkout page), which checks it against our own rows.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ import stripe
 from django.conf import settings
 from django.utils import timezone
 
-from bookings.payment_models import StripeAccount
 from bookings.payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
@@ -26,6 +25,7 @@ from bookings.payments.gateway import (
     PaymentUnavailable,
     RefundResult,
 )
+from bookings.payments.models import StripeAccount
 from properties.models import Business
 
 logger = logging.getLogger(__name__)

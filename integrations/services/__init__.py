@@ -35,7 +35,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from bookings import signals as booking_signals
 from bookings.errors import BookingError, InvalidTransition, StayUnavailable
 from bookings.models import Booking
-from bookings.payments.services import booking_cancel_and_refund
+from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.selectors import overlapping_stay
 from bookings.services import (
     MAX_SPAN_DAYS,

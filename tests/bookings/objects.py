@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bookings.models import Booking
-from bookings.payment_models import Payment, Refund, StripeAccount
+from bookings.payments.models import Payment, Refund, StripeAccount
 from bookings.services import booking_create
 from properties.models import Business
 from properties.money import to_minor_units

@@ -20,10 +20,18 @@ from django.test import Client
 from django.utils import timezone
 
 from bookings.models import Booking
-from bookings.payment_models import Payment, Refund, StripeAccount, StripeEvent
-from bookings.payments import services as payments
+from bookings.payments import tasks
 from bookings.payments.fake import FakeGateway
 from bookings.payments.gateway import PaymentRefused, PaymentUnavailable, RefundResult
+from bookings.payments.models import Payment, Refund, StripeAccount, StripeEvent
+from bookings.payments.services import refunds
+from bookings.payments.services.checkout import checkout_start, payment_succeeded
+from bookings.payments.services.extensions import extension_start
+from bookings.payments.services.refunds import (
+    REFUND_MAX_ATTEMPTS,
+    booking_cancel_and_refund,
+    refunds_retry,
+)
 from bookings.services import booking_create
 from messaging.models import Kind, ScheduledMessage
 from properties.models import Property, User
@@ -61,7 +69,7 @@ def visitor(db: None) -> User:
 
 def start(prop: Property, user: User, *, offset: int = 30, nights: int = 3, **kw: Any) -> Any:
     check_in = days_from_today(prop, offset)
-    return payments.checkout_start(
+    return checkout_start(
         property=prop,
         check_in=check_in,
         check_out=check_in + timedelta(days=nights),
@@ -265,9 +273,7 @@ def test_replayed_event_is_200_and_changes_nothing(
     event = session_event(payment)
     assert deliver(event).json()["status"] == "processed"
     booking = Booking.objects.get()
-    payments.booking_cancel_and_refund(
-        booking=booking
-    )  # the visitor cancels; the policy refunds in full
+    booking_cancel_and_refund(booking=booking)  # the visitor cancels; the policy refunds in full
     cancelled = Booking.objects.get()
     assert cancelled.status == Booking.Status.CANCELLED
     requests_before = len(stripe_on.requests)
@@ -393,7 +399,7 @@ def test_zero_decimal_currency_amounts(
     booking = Booking.objects.get()
     assert booking.status == Booking.Status.CONFIRMED
     assert booking.amount_paid == Decimal("27000.00")
-    payments.booking_cancel_and_refund(booking=booking)
+    booking_cancel_and_refund(booking=booking)
     assert stripe_on.requests[-1]["form"]["amount"] == "27000"
 
 
@@ -454,7 +460,7 @@ def test_extension_paid_through_stripe_changes_the_dates(
     payment = start(tenant.prop, visitor).payment
     deliver(session_event(payment))
     booking = Booking.objects.get()
-    started = payments.extension_start(
+    started = extension_start(
         booking=booking,
         check_in=booking.check_in,
         check_out=booking.check_out + timedelta(days=2),
@@ -477,7 +483,7 @@ def test_payment_for_a_released_hold_is_refunded(
     tenant: Tenant, stripe_on: FakeStripe, visitor: User
 ) -> None:
     started = start(tenant.prop, visitor)
-    payments.booking_cancel_and_refund(booking=started.booking)  # the visitor released the dates
+    booking_cancel_and_refund(booking=started.booking)  # the visitor released the dates
     assert deliver(session_event(started.payment)).json()["status"] == "processed"
     assert Booking.objects.get().status == Booking.Status.CANCELLED
     refund = Refund.objects.get()
@@ -527,7 +533,7 @@ def test_cancelling_locks_payments_before_the_property(
     payment = start(tenant.prop, visitor).payment
     deliver(session_event(payment))
     with CaptureQueriesContext(connection) as queries:
-        payments.booking_cancel_and_refund(booking=Booking.objects.get())
+        booking_cancel_and_refund(booking=Booking.objects.get())
     locks = [
         q["sql"]
         for q in queries.captured_queries
@@ -549,13 +555,13 @@ def test_two_extensions_paid_only_the_first_paid_applies(
     deliver(session_event(payment))
     booking = Booking.objects.get()
     original = (booking.check_in, booking.check_out)
-    older = payments.extension_start(
+    older = extension_start(
         booking=booking,
         check_in=booking.check_in,
         check_out=booking.check_out + timedelta(days=1),
         site_origin=ORIGIN,
     ).payment
-    newer = payments.extension_start(
+    newer = extension_start(
         booking=booking,
         check_in=booking.check_in,
         check_out=booking.check_out + timedelta(days=2),
@@ -612,19 +618,17 @@ class RefusingGateway(FakeGateway):
 
 def _paid_booking(tenant: Tenant, visitor: User) -> Booking:
     payment = start(tenant.prop, visitor).payment
-    payments.payment_succeeded(payment=payment)
+    payment_succeeded(payment=payment)
     return Booking.objects.get()
 
 
 def test_transient_refund_failure_stays_pending_and_the_retry_task_sends_it(
     tenant: Tenant, visitor: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bookings import tasks
-
     booking = _paid_booking(tenant, visitor)
     flaky = FlakyGateway(failures=2)
-    monkeypatch.setattr(payments, "get_gateway", lambda name=None: flaky)
-    payments.booking_cancel_and_refund(booking=booking)
+    monkeypatch.setattr(refunds, "get_gateway", lambda name=None: flaky)
+    booking_cancel_and_refund(booking=booking)
     refund = Refund.objects.get()
     assert (refund.status, refund.attempts, refund.gateway_refund_id) == (
         Refund.Status.PENDING,
@@ -637,7 +641,7 @@ def test_transient_refund_failure_stays_pending_and_the_retry_task_sends_it(
     assert tasks.refunds_retry() == 0
     later = timezone.now() + timedelta(minutes=6)
     Refund.objects.update(created_at=later - timedelta(minutes=6))
-    assert payments.refunds_retry(now=later) == 1  # still failing
+    assert refunds_retry(now=later) == 1  # still failing
     refund.refresh_from_db()
     assert (refund.status, refund.attempts) == (Refund.Status.PENDING, 2)
     past = timezone.now() - timedelta(minutes=6)
@@ -657,18 +661,18 @@ def test_refund_gives_up_after_eight_attempts(
 ) -> None:
     booking = _paid_booking(tenant, visitor)
     flaky = FlakyGateway(failures=100)
-    monkeypatch.setattr(payments, "get_gateway", lambda name=None: flaky)
-    payments.booking_cancel_and_refund(booking=booking)
+    monkeypatch.setattr(refunds, "get_gateway", lambda name=None: flaky)
+    booking_cancel_and_refund(booking=booking)
     now = timezone.now()
-    for _ in range(payments.REFUND_MAX_ATTEMPTS - 1):
+    for _ in range(REFUND_MAX_ATTEMPTS - 1):
         now += timedelta(minutes=6)
         Refund.objects.update(created_at=now - timedelta(hours=1))
-        assert payments.refunds_retry(now=now) == 1
+        assert refunds_retry(now=now) == 1
     refund = Refund.objects.get()
     assert (refund.status, refund.attempts) == (Refund.Status.FAILED, 8)
     assert "Gave up after 8 attempts" in refund.error
     assert Booking.objects.get().amount_refunded == Decimal("0.00")
-    assert payments.refunds_retry(now=now + timedelta(hours=1)) == 0
+    assert refunds_retry(now=now + timedelta(hours=1)) == 0
     assert len(flaky.keys) == 8
 
 
@@ -676,8 +680,8 @@ def test_definitive_refusal_fails_the_refund_at_once(
     tenant: Tenant, visitor: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     booking = _paid_booking(tenant, visitor)
-    monkeypatch.setattr(payments, "get_gateway", lambda name=None: RefusingGateway())
-    payments.booking_cancel_and_refund(booking=booking)
+    monkeypatch.setattr(refunds, "get_gateway", lambda name=None: RefusingGateway())
+    booking_cancel_and_refund(booking=booking)
     refund = Refund.objects.get()
     assert (refund.status, refund.attempts) == (Refund.Status.FAILED, 1)
     assert "charge disputed" in refund.error
@@ -755,3 +759,19 @@ def test_a_tampered_session_read_back_confirms_nothing(
     page.get(f"/trips/{booking.reference}/confirmation/")
     booking.refresh_from_db()
     assert booking.status == Booking.Status.HELD
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paid_session_read_back_is_applied_in_its_own_transaction(
+    tenant: Tenant, stripe_on: FakeStripe, visitor: User
+) -> None:
+    """As in production, the page runs in autocommit (no test transaction around it):
+    the read-back takes its row locks inside a transaction of its own."""
+    started = start(tenant.prop, visitor)
+    payment, booking = started.payment, started.booking
+    stripe_on.sessions[payment.checkout_id] = session_event(payment)["data"]["object"]
+    page = Client(HTTP_HOST="seaside.localhost")
+    page.force_login(visitor)
+    assert page.get(f"/trips/{booking.reference}/confirmation/").status_code == 200
+    booking.refresh_from_db()
+    assert booking.status == Booking.Status.CONFIRMED

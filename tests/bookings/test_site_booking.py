@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from bookings.errors import StayUnavailable
 from bookings.models import Booking
-from bookings.payment_models import Payment, Refund
+from bookings.payments.models import Payment, Refund
 from bookings.services import booking_create
 from properties.models import Property, SeasonalRate, User
 from tests.bookings.conftest import days_from_today
@@ -557,13 +557,13 @@ def test_owner_sees_payments_read_only_in_the_admin(tenant: Tenant) -> None:
     book_and_pay(client, tenant.prop, days_from_today(tenant.prop, 20))
     admin = tenant.admin_client()
     payment = Payment.objects.get()
-    listing = admin.get("/admin/bookings/payment/")
+    listing = admin.get("/admin/payments/payment/")
     assert listing.status_code == 200
     assert [row.pk for row in listing.context["cl"].result_list] == [payment.pk]
-    assert admin.get(f"/admin/bookings/payment/{payment.pk}/change/").status_code == 200
+    assert admin.get(f"/admin/payments/payment/{payment.pk}/change/").status_code == 200
     before = Payment.objects.values().get()
-    assert admin.post(f"/admin/bookings/payment/{payment.pk}/change/", {}).status_code == 403
-    assert admin.get("/admin/bookings/payment/add/").status_code == 403
+    assert admin.post(f"/admin/payments/payment/{payment.pk}/change/", {}).status_code == 403
+    assert admin.get("/admin/payments/payment/add/").status_code == 403
     assert Payment.objects.values().get() == before
 
 

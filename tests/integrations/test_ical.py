@@ -15,7 +15,7 @@ from bookings.models import Booking
 from bookings.services import block_create, booking_create
 from integrations import ssrf
 from integrations.models import BookingConflict, IcalEvent, IcalFeed
-from integrations.services import ical
+from integrations.services import ical, ical_parse
 from tests.conftest import APP_HOST, Tenant
 from tests.support.partner_server import PartnerServer
 
@@ -60,7 +60,7 @@ EXPECTED = {
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_samples_parse_with_the_right_classification_and_dates(name: str) -> None:
     platform, expected, skipped = EXPECTED[name]
-    events, bad = ical.parse_feed((SAMPLES / name).read_bytes(), platform)
+    events, bad = ical_parse.parse_feed((SAMPLES / name).read_bytes(), platform)
     assert [(e.start, e.end, e.classification) for e in events] == expected
     assert bad == skipped
     assert all(e.uid for e in events)
@@ -77,7 +77,7 @@ def test_a_broken_event_is_skipped_and_the_rest_of_the_feed_imports() -> None:
         b"DTEND;VALUE=DATE:20310304\r\nSUMMARY:Reserved\r\nEND:VEVENT\r\n"
         b"END:VCALENDAR\r\n"
     )
-    events, skipped = ical.parse_feed(body, "airbnb")
+    events, skipped = ical_parse.parse_feed(body, "airbnb")
     assert [(e.uid, e.start, e.end) for e in events] == [
         ("good", date(2031, 3, 1), date(2031, 3, 4))
     ]
@@ -105,7 +105,7 @@ def test_a_broken_event_is_skipped_and_the_rest_of_the_feed_imports() -> None:
     ],
 )
 def test_classification(platform: str, summary: str, expected: str) -> None:
-    assert ical.classify(platform, summary) == expected
+    assert ical_parse.classify(platform, summary) == expected
 
 
 class FakeFeed:

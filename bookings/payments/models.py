@@ -10,6 +10,9 @@
   that arrived for nights someone else had taken, or a refund made at the gateway).
 - `StripeEvent`: every verified webhook event id, under a UNIQUE constraint, inserted
   before the event is acted on: a redelivery is recognised and answered without effect.
+
+The tables keep the names they had when these models belonged to the `bookings` app
+(`bookings_payment`, ...): the move to this app changed Django's state, not the database.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class StripeAccount(models.Model):
     objects = BusinessQuerySet.as_manager()
 
     class Meta:
+        db_table = "bookings_stripeaccount"
         constraints = [
             models.CheckConstraint(
                 condition=Q(account_id__startswith="acct_"), name="stripe_account_id_format"
@@ -100,6 +104,7 @@ class Payment(models.Model):
     objects = BusinessQuerySet.as_manager()
 
     class Meta:
+        db_table = "bookings_payment"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -162,6 +167,7 @@ class Refund(models.Model):
     objects = BusinessQuerySet.as_manager()
 
     class Meta:
+        db_table = "bookings_refund"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -191,6 +197,7 @@ class StripeEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "bookings_stripeevent"
         ordering = ["-received_at"]
 
     def __str__(self) -> str:

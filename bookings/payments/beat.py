@@ -1,0 +1,14 @@
+"""Periodic tasks of payments, merged into the Celery beat schedule in config/celery.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # Refunds the gateway could not take yet (timeout, network) are sent again.
+    "bookings.refunds-retry": {
+        "task": "bookings.refunds_retry",
+        "schedule": 600.0,
+        "options": {"expires": 600.0},
+    },
+}

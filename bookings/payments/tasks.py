@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from bookings.payments.services.refunds import refunds_retry as refunds_retry_service
+
+
+# The name predates this module; beat entries and queued messages still carry it.
+@shared_task(name="bookings.refunds_retry", ignore_result=True)
+def refunds_retry() -> int:
+    """Send again refunds left pending by a transient gateway failure."""
+    return refunds_retry_service()

@@ -1,0 +1,66 @@
+"""What the visitor pages of direct booking share (bookings.views, bookings.payments.views):
+the signed-in visitor, the site's origin, dates and guests read from a request, and a
+quote checked against the calendar."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.http import HttpRequest
+
+from bookings.errors import BookingError, StayUnavailable
+from bookings.pricing import Quote, quote
+from bookings.selectors import unavailable_ranges
+from properties.models import Property, User
+
+
+def visitor(request: HttpRequest) -> User:
+    """The signed-in visitor of a view behind `login_required`."""
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    return user
+
+
+def site_origin(request: HttpRequest) -> str:
+    """This business host's origin, as the visitor reached it (validated by the host
+    middleware), for the gateway's success and cancel URLs."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def parse_date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def parse_guests(raw: str | None, default: int = 2) -> int:
+    try:
+        return max(1, min(int(raw or default), 500))
+    except ValueError:
+        return default
+
+
+def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str:
+    taken = unavailable_ranges(property=prop, start=check_in, end=check_out)
+    if not taken:
+        return ""
+    first, last = taken[0][0], taken[-1][1] - timedelta(days=1)
+    return (
+        f"Some of those nights are already booked ({first:%-d %b}"
+        + (f" to {last:%-d %b %Y}" if last > first else f" {first:%Y}")
+        + "). Please choose other dates."
+    )
+
+
+def quote_checked(
+    prop: Property, check_in: date, check_out: date, guests: int
+) -> tuple[Quote | None, str, int]:
+    """The quote, or what is wrong and its HTTP status: 409 when nights are taken,
+    400 for anything else about the request."""
+    try:
+        priced = quote(prop, check_in, check_out, guests)
+    except BookingError as exc:
+        return None, exc.message, 409 if isinstance(exc, StayUnavailable) else 400
+    problem = _unavailable_message(prop, check_in, check_out)
+    return (None, problem, 409) if problem else (priced, "", 200)
