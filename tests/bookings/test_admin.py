@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.services import block_create, booking_create
@@ -116,6 +118,12 @@ def test_calendar_timeline_shows_only_own_properties(tenant: Tenant, outsider: T
     assert outsider.prop.name not in response.content.decode()
 
 
-def test_calendar_month_parameter_garbage_falls_back_to_this_month(tenant: Tenant) -> None:
-    response = tenant.admin_client().get(reverse("admin:bookings_calendar") + "?month=abc")
+@pytest.mark.parametrize("garbage", ["abc", "2031-13", "2031", "-"])
+def test_calendar_month_parameter_garbage_falls_back_to_this_month(
+    tenant: Tenant, garbage: str
+) -> None:
+    response = tenant.admin_client().get(reverse("admin:bookings_calendar") + f"?month={garbage}")
     assert response.status_code == 200
+    this_month = timezone.now().astimezone(tenant.business.tz).date().replace(day=1)
+    assert response.context["month"] == this_month
+    assert f"{this_month:%B %Y}" in response.content.decode()

@@ -9,13 +9,10 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 import stripe
@@ -41,6 +38,7 @@ from properties.models import Property, User
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant
 from tests.factories import PropertyFactory, UserFactory
+from tests.support.stripe_fake import FakeStripe
 
 # Copies of the real Stripe payloads (see samples/PROVENANCE.md), kept unedited.
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -50,88 +48,6 @@ ORIGIN = "http://seaside.localhost"
 
 def sample(name: str) -> dict[str, Any]:
     return json.loads((SAMPLES / name).read_text())
-
-
-# --- A local fake of api.stripe.com -----------------------------------------------------
-
-
-class FakeStripe:
-    """Answers the two calls Holidesk makes, and records every request."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.fail = False
-        self.refuse_refunds = False
-        self.count = 0
-        self.lock = threading.Lock()
-        # Checkout sessions as GET /v1/checkout/sessions/<id> reports them.
-        self.sessions: dict[str, dict[str, Any]] = {}
-
-    def answer(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        if self.fail:
-            return 500, {"error": {"type": "api_error", "message": "Stripe is down."}}
-        with self.lock:
-            self.count += 1
-            n = self.count
-        if path == "/v1/checkout/sessions":
-            session = sample("object_checkout.session__stripe-mock_fixtures3.json")
-            session.update(id=f"cs_test_{n}", url=f"https://checkout.stripe.com/c/pay/cs_test_{n}")
-            return 200, session
-        if path == "/v1/refunds" and self.refuse_refunds:
-            return 400, {
-                "error": {"type": "invalid_request_error", "message": "Charge already refunded."}
-            }
-        if path == "/v1/refunds":
-            refund = sample("object_refund__stripe-mock_fixtures3.json")
-            refund.update(id=f"re_test_{n}", amount=int(form["amount"]), status="succeeded")
-            refund["payment_intent"] = form["payment_intent"]
-            return 200, refund
-        return 404, {"error": {"type": "invalid_request_error", "message": "No such path."}}
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    fake = FakeStripe()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-            form = dict(parse_qsl(body))
-            fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": form})
-            status, answer = fake.answer(self.path, form)
-            out = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def do_GET(self) -> None:
-            fake.requests.append({"path": self.path, "headers": dict(self.headers), "form": {}})
-            session_id = self.path.split("?")[0].rsplit("/", 1)[-1]
-            found = fake.sessions.get(session_id)
-            status, answer = (
-                (200, found)
-                if found is not None and self.path.startswith("/v1/checkout/sessions/")
-                else (404, {"error": {"type": "invalid_request_error", "message": "No such."}})
-            )
-            out = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_port}"  # type: ignore[attr-defined]
-    yield fake
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

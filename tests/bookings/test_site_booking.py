@@ -559,9 +559,12 @@ def test_owner_sees_payments_read_only_in_the_admin(tenant: Tenant) -> None:
     payment = Payment.objects.get()
     listing = admin.get("/admin/payments/payment/")
     assert listing.status_code == 200
+    assert [row.pk for row in listing.context["cl"].result_list] == [payment.pk]
     assert admin.get(f"/admin/payments/payment/{payment.pk}/change/").status_code == 200
+    before = Payment.objects.values().get()
     assert admin.post(f"/admin/payments/payment/{payment.pk}/change/", {}).status_code == 403
     assert admin.get("/admin/payments/payment/add/").status_code == 403
+    assert Payment.objects.values().get() == before
 
 
 def test_a_held_trip_offers_to_finish_paying_or_release(tenant: Tenant) -> None:

@@ -1,11 +1,7 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -93,69 +89,3 @@ def post(
     return (client or Client(HTTP_HOST=APP_HOST)).post(
         url, data=body, content_type=content_type, **headers
     )
-
-
-@dataclass
-class PartnerServer:
-    """A real HTTP server standing in for a partner's endpoint."""
-
-    url: str
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    # Status to answer, one per request in order; the last one repeats.
-    statuses: list[int] = field(default_factory=lambda: [200])
-    delay: float = 0.0
-    # Send the answer's body one byte at a time over this many seconds (a slow drip).
-    drip_seconds: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r["body"]) for r in self.requests]
-
-
-@pytest.fixture
-def partner_server() -> Iterator[PartnerServer]:
-    state: dict[str, PartnerServer] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            server = state["s"]
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            with server.lock:
-                index = len(server.requests)
-                server.requests.append(
-                    {"body": body, "headers": dict(self.headers), "at": time.monotonic()}
-                )
-                status = server.statuses[min(index, len(server.statuses) - 1)]
-            if server.delay:
-                time.sleep(server.delay)
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                answer = b'{"ok": true}'
-                if server.drip_seconds:
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    for byte in answer:
-                        self.wfile.write(bytes([byte]))
-                        self.wfile.flush()
-                        time.sleep(server.drip_seconds / len(answer))
-                    return
-                self.end_headers()
-                self.wfile.write(answer)
-            except OSError:
-                pass
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    state["s"] = PartnerServer(url=f"http://127.0.0.1:{httpd.server_address[1]}/hook")
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state["s"]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

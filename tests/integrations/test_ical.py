@@ -17,6 +17,7 @@ from integrations import ssrf
 from integrations.models import BookingConflict, IcalEvent, IcalFeed
 from integrations.services import conflicts, ical, ical_parse
 from tests.conftest import APP_HOST, Tenant
+from tests.support.partner_server import PartnerServer
 
 pytestmark = pytest.mark.django_db
 # Real exports of Airbnb, Booking.com and Vrbo/Abritel (see samples/PROVENANCE.md).
@@ -162,47 +163,21 @@ def test_samples_import_as_partner_blocks(tenant: Tenant, name: str) -> None:
     assert classes == sorted(c for _, _, c in expected)
 
 
-def test_feed_sync_over_real_http_with_a_conditional_get(tenant: Tenant) -> None:
+def test_feed_sync_over_real_http_with_a_conditional_get(
+    tenant: Tenant, partner_server: PartnerServer
+) -> None:
     """The real fetch path (guarded exchange, headers read back) against a local server
     that honours If-None-Match."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     name = next(iter(EXPECTED))
-    body = (SAMPLES / name).read_bytes()
-    seen: list[str | None] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.headers.get("If-None-Match"))
-            if self.headers.get("If-None-Match") == '"v1"':
-                self.send_response(304)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "text/calendar")
-            self.send_header("ETag", '"v1"')
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        platform, expected, _ = EXPECTED[name]
-        feed = _feed(tenant, platform)
-        feed.url = f"http://127.0.0.1:{server.server_address[1]}/feed.ics"
-        feed.save()
-        with time_machine.travel(date(2019, 12, 1), tick=False):
-            first = ical.ical_feed_sync(feed_id=feed.pk)
-            second = ical.ical_feed_sync(feed_id=feed.pk)
-    finally:
-        server.shutdown()
-        server.server_close()
+    platform, expected, _ = EXPECTED[name]
+    feed = _feed(tenant, platform)
+    feed.url = partner_server.serve("/feed.ics", (SAMPLES / name).read_bytes(), etag='"v1"')
+    feed.save()
+    with time_machine.travel(date(2019, 12, 1), tick=False):
+        first = ical.ical_feed_sync(feed_id=feed.pk)
+        second = ical.ical_feed_sync(feed_id=feed.pk)
     assert (first.outcome, second.outcome) == ("updated", "not-modified")
+    seen = [r["headers"].get("If-None-Match") for r in partner_server.requests]
     assert seen == [None, '"v1"']
     feed.refresh_from_db()
     assert feed.etag == '"v1"'

@@ -17,7 +17,8 @@ from integrations import signatures, ssrf
 from integrations.models import PushAttempt, PushOutbox
 from integrations.services import channels, push
 from tests.conftest import Tenant
-from tests.integrations.conftest import Partner, PartnerServer, make_partner
+from tests.integrations.conftest import Partner, make_partner
+from tests.support.partner_server import PartnerServer
 
 pytestmark = pytest.mark.django_db
 Status = PushOutbox.Status

@@ -13,15 +13,17 @@ import redis
 from bookings.services import block_create
 from integrations.models import PushAttempt, PushOutbox
 from tests.conftest import Tenant, make_tenant
-from tests.integrations.conftest import PartnerServer, make_partner
-from tests.messaging.conftest import Workers, private_redis, wait_for, workers  # noqa: F401
+from tests.integrations.conftest import make_partner
+from tests.support.partner_server import PartnerServer
+from tests.support.ports import wait_for
+from tests.support.workers import Workers
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 Status = PushOutbox.Status
 
 
 def test_beat_and_worker_deliver_retry_and_survive_a_redis_flush(
-    workers: Workers,  # noqa: F811
+    workers: Workers,
     partner_server: PartnerServer,
     tmp_path: Path,
 ) -> None:

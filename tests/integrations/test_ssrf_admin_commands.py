@@ -4,10 +4,7 @@ seed_demo's channels and `manage.py partner_send`."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from typing import Any
 
@@ -15,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.services import block_create
@@ -23,6 +21,7 @@ from integrations.models import BookingConflict, Channel, PushOutbox
 from integrations.services import channels, push
 from tests.conftest import APP_HOST, Tenant
 from tests.integrations.conftest import Partner, event, make_partner, post
+from tests.support.partner_server import PartnerServer
 
 pytestmark = pytest.mark.django_db
 
@@ -83,51 +82,31 @@ def test_name_resolving_to_a_private_address_is_refused(monkeypatch: pytest.Monk
 
 
 @pytest.fixture
-def local_http() -> Iterator[tuple[str, list[str]]]:
-    hits: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            if self.path == "/redirect":
-                self.send_response(302)
-                self.send_header("Location", "http://169.254.170.2/v2/credentials")
-                self.end_headers()
-                return
-            body = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n" + b"x" * (
-                4096 if self.path == "/big" else 0
-            )
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{httpd.server_address[1]}", hits
-    httpd.shutdown()
-    httpd.server_close()
+def local_http(partner_server: PartnerServer) -> tuple[str, PartnerServer]:
+    """A partner serving feeds, addressed by name (`localhost`) so tests can fake DNS."""
+    feed = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    partner_server.serve("/feed.ics", feed)
+    partner_server.serve("/ok", feed)
+    partner_server.serve("/big", feed + b"x" * 4096)
+    partner_server.redirect("/redirect", "http://169.254.170.2/v2/credentials")
+    return partner_server.base.replace("127.0.0.1", "localhost"), partner_server
 
 
 def test_redirect_to_a_private_address_is_refused(
-    local_http: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+    local_http: tuple[str, PartnerServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With private URLs refused, the local server is taken for a public one (the
     connection is pinned to the checked address); its redirect to the metadata address is not."""
-    base, hits = local_http
+    base, server = local_http
     monkeypatch.setattr(
         ssrf, "resolve", lambda host, port: ["127.0.0.1"] if host == "localhost" else [host]
     )
     with ssrf.treat_as_public("127.0.0.1/32"), pytest.raises(ssrf.UnsafeURL):
         ssrf.fetch(f"{base}/redirect", max_bytes=10_000, timeout=5, private_ok=False)
-    assert hits == ["/redirect"]
+    assert server.paths() == ["/redirect"]
 
 
-def test_body_over_the_size_limit_is_refused(local_http: tuple[str, list[str]]) -> None:
+def test_body_over_the_size_limit_is_refused(local_http: tuple[str, PartnerServer]) -> None:
     base, _ = local_http
     assert ssrf.fetch(f"{base}/ok", max_bytes=10_000, timeout=5).status == 200
     with pytest.raises(ssrf.FetchError):
@@ -195,10 +174,20 @@ def test_redrive_from_the_admin(tenant: Tenant, outsider: Tenant) -> None:
     assert PushOutbox.objects.filter(status="dead", business=outsider.business).count() == 1
 
 
-def test_channel_list_shows_sync_health(tenant: Tenant, partner: Partner) -> None:
+def test_channel_list_shows_sync_health(tenant: Tenant) -> None:
+    partner = make_partner(tenant, endpoint="http://127.0.0.1:9/hook")
+    push.push_enqueue(links=[partner.link], kind=PushOutbox.Kind.AVAILABILITY)
+    push.push_enqueue(links=[partner.link], kind=PushOutbox.Kind.LISTING)
+    PushOutbox.objects.update(status=PushOutbox.Status.DEAD)
+    Channel.objects.filter(pk=partner.channel.pk).update(
+        last_push_error="HTTP 503 from the partner", last_push_error_at=timezone.now()
+    )
     response = tenant.admin_client().get(_url(Channel, "changelist"))
     assert response.status_code == 200
-    assert b"dead letters" in response.content.lower()
+    [row] = response.context["cl"].result_list
+    assert row.pk == partner.channel.pk
+    assert row.dead_count == 2
+    assert "HTTP 503 from the partner" in response.content.decode()
 
 
 def test_owner_resolves_a_conflict_from_the_admin(tenant: Tenant, partner: Partner) -> None:

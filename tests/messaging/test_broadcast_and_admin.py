@@ -236,6 +236,7 @@ def test_outbox_admin_send_now_and_cancel_actions(tenant: Tenant, outsider: Tena
     assert theirs.send_at > timezone.now()
     response = client.get(changelist + "?state__exact=scheduled")
     assert response.status_code == 200
+    assert [row.pk for row in response.context["cl"].result_list] == [mine[0].pk]
 
 
 def test_key_codes_admin_shows_current_code(tenant: Tenant, outsider: Tenant) -> None:

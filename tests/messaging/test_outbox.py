@@ -29,7 +29,9 @@ from messaging.services.outbox import (
 from messaging.services.sending import outbox_send
 from properties.models import Business
 from tests.conftest import Tenant
-from tests.messaging.conftest import Sink, free_port, stay
+from tests.messaging.conftest import stay
+from tests.support.ports import free_port
+from tests.support.smtp import Sink
 
 State = ScheduledMessage.State
 
@@ -122,6 +124,7 @@ def test_two_concurrent_dispatchers_send_each_message_once(
     assert ScheduledMessage.objects.filter(pk__in=ids, state=State.SENT).count() == 40
 
 
+@pytest.mark.slow  # starts its own redis-server
 def test_flushing_redis_between_scheduling_and_sending_loses_nothing(
     tenant: Tenant, smtp_sink: Sink, fast: None, private_redis: str
 ) -> None:

@@ -16,11 +16,13 @@ from messaging.models import Kind, ScheduledMessage
 from messaging.services.outbox import outbox_dispatch, outbox_recover_stale
 from properties.models import Business
 from tests.conftest import Tenant
-from tests.messaging.conftest import Sink, Workers, wait_for
+from tests.support.ports import wait_for
+from tests.support.smtp import Sink
+from tests.support.workers import Workers
 
 State = ScheduledMessage.State
 N = int(os.environ.get("BURST_N", "5000"))
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
 def due(business: Business, n: int, *, prefix: str = "w") -> list[int]:

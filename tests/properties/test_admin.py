@@ -8,7 +8,7 @@ from django.forms import ModelChoiceField
 from django.urls import reverse
 
 from properties.admin_base import TenantAdmin, site
-from properties.models import Business, Property, PropertyGroup
+from properties.models import Property, PropertyGroup
 from tests.conftest import Tenant
 from tests.factories import PropertyGroupFactory, UserFactory
 from tests.tenant_objects import TENANT_OBJECT_FACTORIES, make
@@ -49,26 +49,58 @@ def test_other_business_object_by_id_is_404(
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("model", TENANT_ADMINS, ids=lambda m: m._meta.label)
-def test_foreign_key_choices_are_own_business_only(
-    tenant: Tenant, outsider: Tenant, model: type
-) -> None:
-    PropertyGroupFactory(business=tenant.business)
-    PropertyGroupFactory(business=outsider.business)
-    mine = make(model, tenant.business)
-    response = tenant.admin_client().get(_url(model, "change", quote(mine.pk)))
-    if response.status_code == 403:  # read-only models have no form to offer choices in
-        return
+# Every choice of a related row that a tenant admin's change form offers. A new one
+# must be added here: test_every_choice_field_is_checked finds them all.
+CHOICE_FIELDS = sorted(
+    [
+        ("bookings.Booking", "property"),
+        ("integrations.IcalFeed", "property"),
+        ("integrations.ListingLink", "channel"),
+        ("integrations.ListingLink", "property"),
+        ("messaging.PropertyMessaging", "default_cleaner"),
+        ("messaging.PropertyMessaging", "property"),
+        ("messaging.Turnover", "cleaner"),
+        ("properties.Membership", "group"),
+        ("properties.Property", "group"),
+        ("properties.SeasonalRate", "property"),
+    ]
+)
+
+
+def _model(label: str) -> type:
+    return next(m for m in TENANT_ADMINS if m._meta.label == label)
+
+
+def _change_form_choices(tenant: Tenant, obj: object) -> dict[str, ModelChoiceField]:
+    response = tenant.admin_client().get(_url(type(obj), "change", quote(obj.pk)))
+    if response.status_code == 403:  # a read-only model has no form to offer choices in
+        return {}
     assert response.status_code == 200
     form = response.context["adminform"].form
-    for name, field in form.fields.items():
-        if not isinstance(field, ModelChoiceField):
-            continue
-        related = field.queryset.model
-        for obj in field.queryset:
-            owner = obj if related is Business else getattr(obj, "business", None)
-            if owner is not None:
-                assert owner == tenant.business, f"{name} offers {obj!r} of another business"
+    return {n: f for n, f in form.fields.items() if isinstance(f, ModelChoiceField)}
+
+
+def test_every_choice_field_is_checked(tenant: Tenant) -> None:
+    found = sorted(
+        (model._meta.label, name)
+        for model in TENANT_ADMINS
+        for name in _change_form_choices(tenant, make(model, tenant.business))
+    )
+    assert found == CHOICE_FIELDS
+
+
+@pytest.mark.parametrize(("label", "name"), CHOICE_FIELDS, ids=[".".join(c) for c in CHOICE_FIELDS])
+def test_foreign_key_choices_are_own_business_only(
+    tenant: Tenant, outsider: Tenant, label: str, name: str
+) -> None:
+    mine = make(_model(label), tenant.business)
+    field = _change_form_choices(tenant, mine)[name]
+    related = field.queryset.model
+    ours, theirs = make(related, tenant.business), make(related, outsider.business)
+    offered = set(field.queryset)
+    assert ours in offered
+    assert theirs not in offered
+    assert {getattr(obj, "business", obj) for obj in offered} == {tenant.business}
 
 
 def test_saving_sets_the_business_from_the_membership(tenant: Tenant, outsider: Tenant) -> None:
