@@ -44,7 +44,11 @@ def register() -> None:
     register_today_panel("departures", "Leaving today", panels.departures, order=20)
     register_today_panel("in_house", "Staying tonight", panels.in_house, order=30)
     register_today_panel(
-        "refunds", "Refunds the payment provider refused", panels.refunds, order=30, kind="attention"
+        "refunds",
+        "Refunds the payment provider refused",
+        panels.refunds,
+        order=30,
+        kind="attention",
     )
     register_setup_step(
         "stripe",

@@ -23,6 +23,7 @@ from bookings.dashboard.slots import calendar_marks
 from bookings.errors import BookingError, InvalidDates, StayUnavailable
 from bookings.services import block_create
 from properties.dashboard.access import Acting
+from properties.dashboard.text import plural
 from properties.dashboard.views import render_page
 from properties.models import Property
 from properties.permissions import MANAGE_BOOKINGS
@@ -118,15 +119,13 @@ def calendar_block(request: HttpRequest, acting: Acting) -> HttpResponse:
         except BookingError as exc:
             form.add_error(None, exc.message)
         else:
-            nights = block.nights
             messages.success(
                 request,
                 f"Blocked {prop.name} from {block.check_in:%-d %b} to {block.check_out:%-d %b %Y} "
-                f"({nights} night{'s' if nights != 1 else ''}).",
+                f"({plural(block.nights, 'night')}).",
             )
             return redirect(month_url(month_start(block.check_in)))
     start = form.cleaned_data.get("start") if hasattr(form, "cleaned_data") else None
     if isinstance(start, date):
         month = month_start(start)
     return _page(request, acting, month, form, properties, status=400)
-

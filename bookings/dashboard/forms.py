@@ -62,7 +62,9 @@ class BookingFilterForm(forms.Form):
     ignored, never a server error."""
 
     q = forms.CharField(label="Search", required=False, max_length=100)
-    property = forms.TypedChoiceField(label="Property", coerce=int, required=False, empty_value=None)
+    property = forms.TypedChoiceField(
+        label="Property", coerce=int, required=False, empty_value=None
+    )
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *Booking.Status.choices]
     )

@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from bookings.dashboard.slots import CalendarMark
 from bookings.dashboard.selectors import nights_between
+from bookings.dashboard.slots import CalendarMark
 from bookings.models import Booking
+from properties.dashboard.text import plural
 from properties.models import Property
 
-SOURCE_LABELS = {
+SOURCE_LABELS: dict[str, str] = {
     Booking.Source.DIRECT: "Direct",
     Booking.Source.OWNER: "Owner",
     Booking.Source.AIRBNB: "Airbnb",
@@ -20,10 +21,9 @@ SOURCE_LABELS = {
     Booking.Source.ICAL: "iCal",
     Booking.Source.API: "API",
 }
-BLOCK_LABELS = {
-    Booking.Kind.OWNER_BLOCK: "Owner block",
+BLOCK_LABELS: dict[str, str] = {
+    Booking.Kind.OWNER_BLOCK: "Owner use",
     Booking.Kind.MAINTENANCE: "Maintenance",
-    Booking.Kind.PARTNER_BLOCK: "Blocked",
 }
 
 
@@ -69,8 +69,8 @@ def describe(booking: Booking) -> tuple[str, str, str]:
     """(label, sublabel, css classes) of a stay, hold or block on the calendar."""
     source = source_label(booking)
     if booking.is_block:
-        label = BLOCK_LABELS.get(booking.kind, "Blocked")
-        return label, source, f"is-block src-{booking.source}"
+        # A partner's block says whose it is; the owner's say why.
+        return "Blocked", BLOCK_LABELS.get(booking.kind, source), f"is-block src-{booking.source}"
     name = booking.guest_name or "Guest"
     if booking.status == Booking.Status.HELD:
         return name, f"Hold · {source}", f"is-hold src-{booking.source}"
@@ -78,10 +78,9 @@ def describe(booking: Booking) -> tuple[str, str, str]:
 
 
 def _title(label: str, sublabel: str, booking: Booking) -> str:
-    nights = booking.nights
     return (
-        f"{label} · {sublabel} · {booking.check_in:%-d %b} – {booking.check_out:%-d %b} "
-        f"({nights} night{'s' if nights != 1 else ''})"
+        f"{label} · {sublabel} · {booking.check_in:%-d %b} \u2013 {booking.check_out:%-d %b} "
+        f"({plural(booking.nights, 'night')})"
     )
 
 
@@ -145,7 +144,7 @@ def mark_lanes(marks: list[CalendarMark], start: date, end: date) -> list[list[C
                     span=(upper - lower).days,
                     mark=mark,
                     label=mark.label,
-                    title=f"{mark.label} · {mark.start:%-d %b} – {mark.end:%-d %b}",
+                    title=f"{mark.label} · {mark.start:%-d %b} \u2013 {mark.end:%-d %b}",
                     starts_before=mark.start < start,
                     ends_after=mark.end > end,
                 )

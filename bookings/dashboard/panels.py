@@ -18,6 +18,7 @@ from bookings.dashboard.slots import booking_facts
 from bookings.models import Booking
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
+from properties.dashboard.text import plural
 from properties.models import Business
 from properties.money import format_money
 
@@ -26,12 +27,9 @@ def _url(booking: Booking) -> str:
     return reverse("dashboard:booking-detail", args=[booking.reference])
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _items(acting: Acting, stays: list[Booking], meta: str) -> list[Item]:
-    facts = booking_facts(acting, stays)
+    # Departing guests need no key code or cleaner: that is the next guest's story.
+    facts = booking_facts(acting, stays) if meta != "out" else {}
     items = []
     for stay in stays:
         time = stay.property.check_in_time if meta == "in" else stay.property.check_out_time
@@ -40,14 +38,12 @@ def _items(acting: Acting, stays: list[Booking], meta: str) -> list[Item]:
                 title=stay.guest_name or "Guest",
                 url=_url(stay),
                 detail=(
-                    f"{stay.property.name} · {_plural(stay.nights, 'night')} · "
-                    f"{_plural(stay.guests, 'guest')} · until {stay.check_out:%a %-d %b}"
+                    f"{stay.property.name} · {plural(stay.nights, 'night')} · "
+                    f"{plural(stay.guests, 'guest')} · until {stay.check_out:%a %-d %b}"
                     if meta != "out"
-                    else f"{stay.property.name} · {_plural(stay.nights, 'night')}"
+                    else f"{stay.property.name} · {plural(stay.nights, 'night')}"
                 ),
-                meta=(
-                    f"{'in' if meta == 'in' else 'out'} {time:%H:%M}" if meta != "stay" else ""
-                ),
+                meta=(f"{'in' if meta == 'in' else 'out'} {time:%H:%M}" if meta != "stay" else ""),
                 badges=(Badge(source_label(stay)), *facts.get(stay.pk, [])),
             )
         )

@@ -49,7 +49,9 @@ def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
 
 def _search(acting: Acting, form: BookingFilterForm) -> Any:
     query, filters = form.filters()
-    return booking_search(business=acting.business, today=acting.today, query=query, filters=filters)
+    return booking_search(
+        business=acting.business, today=acting.today, query=query, filters=filters
+    )
 
 
 def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
@@ -175,7 +177,7 @@ def _can_remove_block(acting: Acting, booking: Booking) -> bool:
 def booking_detail_page(request: HttpRequest, acting: Acting, reference: str) -> HttpResponse:
     booking = _booking_or_404(acting, reference)
     sections = booking_sections(acting, booking)
-    label, sublabel, css = describe(booking)
+    label, _, css = describe(booking)
     context = {
         "booking": booking,
         "label": label,
@@ -190,9 +192,7 @@ def booking_detail_page(request: HttpRequest, acting: Acting, reference: str) ->
         "can_remove_block": _can_remove_block(acting, booking),
         "main_sections": [s for s in sections if not s.side],
         "side_sections": [s for s in sections if s.side],
-        "calendar_url": (
-            f"{reverse('dashboard:calendar')}?month={booking.check_in:%Y-%m}"
-        ),
+        "calendar_url": (f"{reverse('dashboard:calendar')}?month={booking.check_in:%Y-%m}"),
     }
     return render_page(request, acting, "dashboard/bookings/detail.html", context)
 

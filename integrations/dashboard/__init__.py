@@ -28,7 +28,11 @@ def register() -> None:
     register_nav("Conflicts", "dashboard:conflicts", order=40)
     register_nav("Channels", "dashboard:channels", order=50)
     register_today_panel(
-        "conflicts", "Double bookings to resolve", panels.conflicts_panel, order=10, kind="attention"
+        "conflicts",
+        "Double bookings to resolve",
+        panels.conflicts_panel,
+        order=10,
+        kind="attention",
     )
     register_today_panel(
         "channels", "Channel problems", panels.channels_panel, order=40, kind="attention"

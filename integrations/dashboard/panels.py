@@ -20,6 +20,7 @@ from integrations.dashboard.selectors import (
 from integrations.models import BookingConflict
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
+from properties.dashboard.text import plural
 from properties.models import Business, Property
 
 
@@ -45,13 +46,15 @@ def conflicts_panel(acting: Acting) -> Panel:
     for c in rows:
         existing = c.existing_booking
         against = (
-            f"{existing.guest_name or existing.reference}" if existing is not None else "another stay"
+            f"{existing.guest_name or existing.reference}"
+            if existing is not None
+            else "another stay"
         )
         items.append(
             Item(
                 title=f"{conflict_source(c)} stay of {conflict_guest(c)} overlaps {against}",
                 url=conflict_url(c),
-                detail=f"{c.property.name} · {c.check_in:%-d %b} – {c.check_out:%-d %b %Y}",
+                detail=f"{c.property.name} · {c.check_in:%-d %b} \u2013 {c.check_out:%-d %b %Y}",
                 badges=(Badge("Double booking", "bad"),),
             )
         )
@@ -71,7 +74,7 @@ def channels_panel(acting: Acting) -> Panel:
         c = health.channel
         badges = []
         if health.dead:
-            badges.append(Badge(f"{health.dead} push{'es' if health.dead != 1 else ''} gave up", "bad"))
+            badges.append(Badge(f"{plural(health.dead, 'push', 'pushes')} gave up", "bad"))
         if health.failing:
             badges.append(Badge("Last push failed", "warn"))
         items.append(
@@ -90,7 +93,7 @@ def channels_panel(acting: Acting) -> Panel:
                 detail=(feed.last_error or "The last fetch failed.")[:160],
                 badges=(
                     Badge(
-                        f"Failing {feed.consecutive_failures} time{'s' if feed.consecutive_failures != 1 else ''} in a row",
+                        f"Failing {plural(feed.consecutive_failures, 'time')} in a row",
                         "warn",
                     ),
                 ),
@@ -109,7 +112,7 @@ def calendar_marks(
             property_id=c.property_id,
             start=c.check_in,
             end=c.check_out,
-            label=f"Conflict: {conflict_source(c)} stay of {conflict_guest(c)}",
+            label=f"{conflict_source(c)}: {conflict_guest(c)}",
             url=conflict_url(c),
             booking_ids=(c.existing_booking_id,) if c.existing_booking_id else (),
         )

@@ -33,7 +33,9 @@ def _conflicts(business: Business) -> QuerySet[BookingConflict]:
     )
 
 
-def open_conflicts(*, business: Business, limit: int | None = None) -> tuple[list[BookingConflict], int]:
+def open_conflicts(
+    *, business: Business, limit: int | None = None
+) -> tuple[list[BookingConflict], int]:
     qs = _conflicts(business).filter(status=BookingConflict.Status.OPEN).order_by("check_in", "id")
     if limit is None:
         rows = list(qs)
@@ -105,7 +107,9 @@ def channels_health(*, business: Business) -> list[ChannelHealth]:
     channels = list(
         Channel.objects.filter(business=business)
         .annotate(
-            n_pending=Count("pushes", filter=Q(pushes__status=PushOutbox.Status.PENDING), distinct=True),
+            n_pending=Count(
+                "pushes", filter=Q(pushes__status=PushOutbox.Status.PENDING), distinct=True
+            ),
             n_dead=Count("pushes", filter=Q(pushes__status=PushOutbox.Status.DEAD), distinct=True),
             n_listings=Count("listings", distinct=True),
         )
@@ -128,9 +132,9 @@ def channels_health(*, business: Business) -> list[ChannelHealth]:
     return [
         ChannelHealth(
             channel=c,
-            pending=c.n_pending,  # type: ignore[attr-defined]
-            dead=c.n_dead,  # type: ignore[attr-defined]
-            listings=c.n_listings,  # type: ignore[attr-defined]
+            pending=c.n_pending,
+            dead=c.n_dead,
+            listings=c.n_listings,
             last_attempt=last_attempts.get(c.pk),
             dead_pushes=dead.get(c.pk, []),
         )
@@ -187,4 +191,3 @@ def partner_origin(booking: Booking) -> PartnerOrigin:
         )
     )
     return PartnerOrigin(reservation=reservation, ical_event=event, messages=messages)
-

@@ -23,6 +23,7 @@ from integrations.models import BookingConflict
 from integrations.services import conflict_resolve
 from integrations.services.push import push_redrive
 from properties.dashboard.access import Acting
+from properties.dashboard.text import plural
 from properties.dashboard.views import render_page
 from properties.errors import DomainError
 from properties.money import format_money
@@ -53,7 +54,7 @@ def conflict_choices(conflict: BookingConflict) -> list[Choice]:
     source = conflict_source(conflict)
     guest = conflict_guest(conflict)
     existing = conflict.existing_booking
-    dates = f"{conflict.check_in:%-d %b} – {conflict.check_out:%-d %b}"
+    dates = f"{conflict.check_in:%-d %b} \u2013 {conflict.check_out:%-d %b}"
     keep = Choice(
         action="keep_existing",
         title="Keep the stay already on your calendar",
@@ -64,13 +65,10 @@ def conflict_choices(conflict: BookingConflict) -> list[Choice]:
         button="Keep the existing stay",
     )
     if existing is None or not _still_in_the_way(conflict):
-        take_effect = (
-            f"The {source} stay of {guest} is added for {dates}. "
-            + (
-                f"{existing.reference} no longer overlaps it and stays where it is."
-                if existing is not None
-                else "Nothing else is on those nights now."
-            )
+        take_effect = f"The {source} stay of {guest} is added for {dates}. " + (
+            f"{existing.reference} no longer overlaps it and stays where it is."
+            if existing is not None
+            else "Nothing else is on those nights now."
         )
     elif existing.is_block:
         take_effect = (
@@ -113,7 +111,12 @@ def conflicts_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     rows, _ = open_conflicts(business=acting.business)
     context = {
         "open": [
-            {"conflict": c, "source": conflict_source(c), "guest": conflict_guest(c), "url": conflict_url(c)}
+            {
+                "conflict": c,
+                "source": conflict_source(c),
+                "guest": conflict_guest(c),
+                "url": conflict_url(c),
+            }
             for c in rows
         ],
         "resolved": resolved_conflicts(business=acting.business),
@@ -182,7 +185,7 @@ def channels_redrive(request: HttpRequest, acting: Acting) -> HttpResponse:
     if count:
         messages.success(
             request,
-            f"Sending the current calendar again ({count} push{'es' if count != 1 else ''}).",
+            f"Sending the current calendar again ({plural(count, 'push', 'pushes')}).",
         )
     else:
         messages.error(request, "Those pushes are no longer waiting to be sent again.")

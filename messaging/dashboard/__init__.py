@@ -13,7 +13,11 @@ def register() -> None:
 
     register_today_panel("cleaning", "Cleaning today", panels.cleaning_today, order=40)
     register_today_panel(
-        "emails", "Emails that failed or are stuck", panels.emails_in_trouble, order=20, kind="attention"
+        "emails",
+        "Emails that failed or are stuck",
+        panels.emails_in_trouble,
+        order=20,
+        kind="attention",
     )
     register_extension(BOOKING_FACTS, panels.stay_facts)
     register_extension(BOOKING_SECTIONS, panels.booking_sections)

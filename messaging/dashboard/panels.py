@@ -26,13 +26,13 @@ from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
 from properties.permissions import MANAGE_MESSAGES
 
-TURNOVER_BADGES = {
+TURNOVER_BADGES: dict[str, Badge] = {
     Turnover.State.PENDING: Badge("Cleaner has not accepted", "warn"),
     Turnover.State.ACCEPTED: Badge("Cleaner accepted", "ok"),
     Turnover.State.DONE: Badge("Cleaned", "ok"),
     Turnover.State.PROBLEM: Badge("Cleaner reported a problem", "bad"),
 }
-STATE_TONES = {
+STATE_TONES: dict[str, str] = {
     ScheduledMessage.State.SCHEDULED: "info",
     ScheduledMessage.State.SENDING: "info",
     ScheduledMessage.State.SENT: "ok",
@@ -63,7 +63,9 @@ def stay_facts(acting: Acting, bookings: list[Booking]) -> dict[int, list[Badge]
     for stay in stays:
         badges = []
         code = codes.get(stay.pk)
-        badges.append(Badge(f"Key code {code.code}", "info") if code else Badge("No key code", "warn"))
+        badges.append(
+            Badge(f"Key code {code.code}", "info") if code else Badge("No key code", "warn")
+        )
         turnover = before.get(stay.pk)
         if turnover is not None:
             badges.append(turnover_badge(turnover))
@@ -107,9 +109,7 @@ def emails_in_trouble(acting: Acting) -> Panel:
     items = []
     for message in rows:
         if message.state == ScheduledMessage.State.FAILED or message.needs_review:
-            badge = Badge(
-                "Needs review" if message.needs_review else "Failed", "bad"
-            )
+            badge = Badge("Needs review" if message.needs_review else "Failed", "bad")
         else:
             badge = Badge("Stuck", "warn")
         url = (
@@ -117,9 +117,10 @@ def emails_in_trouble(acting: Acting) -> Panel:
             if message.booking is not None
             else reverse("admin:messaging_scheduledmessage_change", args=[message.pk])
         )
+        to = message.recipient_name or message.recipient
         items.append(
             Item(
-                title=f"{message.get_kind_display()} to {message.recipient_name or message.recipient}",
+                title=f"{message.get_kind_display()} to {to}",
                 url=url,
                 detail=(message.last_error or "Not sent yet.")[:160],
                 meta=f"{message.send_at.astimezone(acting.business.tz):%-d %b %H:%M}",
@@ -148,9 +149,13 @@ def booking_sections(acting: Acting, booking: Booking) -> list[DetailSection]:
         template="dashboard/messaging/_booking_emails.html",
         context={
             "emails": [
-                {"message": m, "tone": STATE_TONES.get(m.state, "neutral"),
-                 "can_resend": m.state in (ScheduledMessage.State.FAILED, ScheduledMessage.State.SKIPPED)
-                 and acting.may(MANAGE_MESSAGES)}
+                {
+                    "message": m,
+                    "tone": STATE_TONES.get(m.state, "neutral"),
+                    "can_resend": m.state
+                    in (ScheduledMessage.State.FAILED, ScheduledMessage.State.SKIPPED)
+                    and acting.may(MANAGE_MESSAGES),
+                }
                 for m in rows
             ],
         },
@@ -180,7 +185,9 @@ def message_send_again(request: HttpRequest, acting: Acting, message_id: int) ->
     message = message_for_business(business=acting.business, message_id=message_id)
     if message is None:
         raise Http404("No such message.")
-    back = booking_url(message.booking) + "#emails" if message.booking else reverse("dashboard:today")
+    back = (
+        booking_url(message.booking) + "#emails" if message.booking else reverse("dashboard:today")
+    )
     if request.method != "POST":
         return redirect(back)
     if outbox_send_now(business=acting.business, message_ids=[message.pk]):

@@ -75,7 +75,9 @@ def messages_in_trouble(
     *, business: Business, now: datetime, limit: int = 5
 ) -> tuple[list[ScheduledMessage], int]:
     """Emails that failed, need a person to decide, or are stuck, newest first."""
-    qs = ScheduledMessage.objects.filter(business=business, send_at__gte=now - PROBLEM_WINDOW).filter(
+    qs = ScheduledMessage.objects.filter(
+        business=business, send_at__gte=now - PROBLEM_WINDOW
+    ).filter(
         Q(state=ScheduledMessage.State.FAILED)
         | Q(needs_review=True)
         | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)

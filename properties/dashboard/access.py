@@ -77,7 +77,9 @@ def dashboard_view(view: Callable[..., HttpResponse], *, action: str = VIEW_DASH
             return _no_business(request)
         if not acting.may(VIEW_DASHBOARD) or not acting.may(action):
             return render(request, "dashboard/forbidden.html", status=403)
-        response = view(request, acting, *args, **kwargs)
+        # Times on these pages are the business's local times.
+        with timezone.override(acting.business.tz):
+            response = view(request, acting, *args, **kwargs)
         patch_cache_control(response, private=True, no_cache=True)
         return response
 

@@ -123,9 +123,7 @@ def _check_action(action: str) -> None:
         raise ValueError(f"Unknown action {action!r}.")
 
 
-def register_page(
-    route: str, view: PageView, *, name: str, action: str = VIEW_DASHBOARD
-) -> None:
+def register_page(route: str, view: PageView, *, name: str, action: str = VIEW_DASHBOARD) -> None:
     """A page under /dashboard/. Registering the same name again replaces it (a
     re-run `ready()` in tests must not duplicate URLs)."""
     _check_action(action)

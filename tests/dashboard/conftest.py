@@ -27,7 +27,13 @@ def business_today(business: Business) -> date:
 
 
 def stay(
-    prop: Property, start: date, nights: int, *, name: str = "Ada Lovelace", source: str = "direct", **kw: object
+    prop: Property,
+    start: date,
+    nights: int,
+    *,
+    name: str = "Ada Lovelace",
+    source: str = "direct",
+    **kw: object,
 ) -> Booking:
     return booking_create(
         property=prop,
@@ -98,7 +104,10 @@ def make_busy_day(tenant: Tenant, *, extra_properties: int = 0) -> Day:
     staying = stay(hill, today - timedelta(days=2), 5, name="Alan Turing", source="booking")
     paid(staying)
     block = block_create(
-        property=hill, start=today + timedelta(days=10), end=today + timedelta(days=12), note="Painting"
+        property=hill,
+        start=today + timedelta(days=10),
+        end=today + timedelta(days=12),
+        note="Painting",
     )
     for n in range(extra_properties):
         extra = PropertyFactory(business=business, name=f"Extra {n}")
@@ -110,7 +119,12 @@ def make_busy_day(tenant: Tenant, *, extra_properties: int = 0) -> Day:
         external_id="HMX-42",
         check_in=today + 1 * timedelta(days=1),
         check_out=today + timedelta(days=3),
-        partner_data={"guest_name": "Linus Partner", "guests": 2, "total": "480.00", "currency": "EUR"},
+        partner_data={
+            "guest_name": "Linus Partner",
+            "guests": 2,
+            "total": "480.00",
+            "currency": "EUR",
+        },
         existing_booking=arriving,
     )
     failed_email = ScheduledMessage.objects.create(
@@ -137,7 +151,9 @@ def make_busy_day(tenant: Tenant, *, extra_properties: int = 0) -> Day:
         error="Card expired",
     )
     channel = Channel.objects.create(business=business, platform="airbnb", name="Airbnb")
-    link = ListingLink.objects.create(business=business, channel=channel, listing_id="L-1", property=sea)
+    link = ListingLink.objects.create(
+        business=business, channel=channel, listing_id="L-1", property=sea
+    )
     PushOutbox.objects.create(
         business=business,
         channel=channel,
