@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -47,7 +48,7 @@ def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
     return form
 
 
-def _search(acting: Acting, form: BookingFilterForm) -> Any:
+def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
     query, filters = form.filters()
     return booking_search(
         business=acting.business, today=acting.today, query=query, filters=filters
@@ -156,27 +157,28 @@ def _booking_or_404(acting: Acting, reference: str) -> Booking:
     return booking
 
 
-def _can_cancel(acting: Acting, booking: Booking) -> bool:
+def _can_cancel(acting: Acting, booking: Booking, locked: str) -> bool:
     return (
         acting.may(MANAGE_BOOKINGS)
+        and not locked
         and not booking.is_block
         and booking.status in (Booking.Status.HELD, Booking.Status.CONFIRMED)
-        and not booking_lock_reason(booking)
     )
 
 
-def _can_remove_block(acting: Acting, booking: Booking) -> bool:
+def _can_remove_block(acting: Acting, booking: Booking, locked: str) -> bool:
     return (
         acting.may(MANAGE_BOOKINGS)
+        and not locked
         and booking.is_block
         and booking.status == Booking.Status.CONFIRMED
-        and not booking_lock_reason(booking)
     )
 
 
 def booking_detail_page(request: HttpRequest, acting: Acting, reference: str) -> HttpResponse:
     booking = _booking_or_404(acting, reference)
     sections = booking_sections(acting, booking)
+    locked = booking_lock_reason(booking)
     label, _, css = describe(booking)
     context = {
         "booking": booking,
@@ -187,9 +189,9 @@ def booking_detail_page(request: HttpRequest, acting: Acting, reference: str) ->
         "payments": list(booking.payments.all()),
         "refunds": list(booking.refunds.all()),
         "balance": booking.amount_paid - booking.amount_refunded,
-        "lock_reason": booking_lock_reason(booking),
-        "can_cancel": _can_cancel(acting, booking),
-        "can_remove_block": _can_remove_block(acting, booking),
+        "lock_reason": locked,
+        "can_cancel": _can_cancel(acting, booking, locked),
+        "can_remove_block": _can_remove_block(acting, booking, locked),
         "main_sections": [s for s in sections if not s.side],
         "side_sections": [s for s in sections if s.side],
         "calendar_url": (f"{reverse('dashboard:calendar')}?month={booking.check_in:%Y-%m}"),
@@ -208,8 +210,9 @@ def booking_cancel_page(request: HttpRequest, acting: Acting, reference: str) ->
     """GET: what cancelling would refund, and a confirmation form. POST: cancel and
     refund through the gateway, if the amounts are still the ones shown."""
     booking = _booking_or_404(acting, reference)
-    if not _can_cancel(acting, booking):
-        reason = booking_lock_reason(booking) or (
+    locked = booking_lock_reason(booking)
+    if not _can_cancel(acting, booking, locked):
+        reason = locked or (
             f"{booking.reference} is {booking.get_status_display().lower()}: "
             "there is nothing to cancel."
         )
@@ -286,8 +289,9 @@ def block_remove_page(request: HttpRequest, acting: Acting, reference: str) -> H
     booking = _booking_or_404(acting, reference)
     if request.method != "POST":
         return redirect(detail_url(booking))
-    if not _can_remove_block(acting, booking):
-        messages.error(request, booking_lock_reason(booking) or "This is not an active block.")
+    locked = booking_lock_reason(booking)
+    if not _can_remove_block(acting, booking, locked):
+        messages.error(request, locked or "This is not an active block.")
         return redirect(detail_url(booking))
     block_remove(block=booking)
     messages.success(

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from bookings.dashboard.grid import source_label
 from bookings.models import Booking
 from bookings.services import refund_quote
 from integrations.dashboard.panels import conflict_guest, conflict_source, conflict_url
@@ -77,16 +78,16 @@ def conflict_choices(conflict: BookingConflict) -> list[Choice]:
         )
     else:
         refund = refund_quote(booking=existing, by_owner=True)
-        refund_text = (
-            f"refunded {format_money(refund, existing.currency)} in full through the payment "
-            "provider"
+        money = (
+            f"{format_money(refund, existing.currency)} is refunded in full through the "
+            "payment provider"
             if refund > 0
-            else "nothing to refund (nothing was paid)"
+            else "nothing was paid, so nothing is refunded"
         )
         take_effect = (
-            f"{existing.reference} ({existing.guest_name or 'guest'}, "
-            f"{existing.get_source_display()}) is cancelled, with {refund_text}, and the guest "
-            f"is emailed. The {source} stay of {guest} is added for {dates}."
+            f"{existing.reference} ({existing.guest_name or 'guest'}, {source_label(existing)}) "
+            f"is cancelled, {money}, and the guest is emailed. The {source} stay of {guest} is "
+            f"added for {dates}."
         )
     take = Choice(
         action="take_partner",

@@ -16,10 +16,11 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 from django.db import connections  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from bookings.models import Booking  # noqa: E402
 from bookings.services import block_create, booking_hold  # noqa: E402
-from integrations.models import BookingConflict  # noqa: E402
+from integrations.models import BookingConflict, IcalFeed  # noqa: E402
 from properties.models import Property, PropertyGroup  # noqa: E402
 from tests.conftest import Tenant, make_tenant  # noqa: E402
 from tests.dashboard.conftest import make_busy_day, paid, stay, with_cleaner  # noqa: E402
@@ -143,7 +144,7 @@ def populate(tenant: Tenant) -> Booking:
             guest_name="Hedy Lamarr",
             guest_email="hedy@example.com",
         )
-    block = start + timedelta(days=27)
+    block = start + timedelta(days=29)
     if (
         not Booking.objects.filter(property=orchard)
         .active()
@@ -153,6 +154,7 @@ def populate(tenant: Tenant) -> Booking:
         block_create(
             property=orchard, start=block, end=block + timedelta(days=2), kind="maintenance"
         )
+    IcalFeed.objects.filter(pk=day.feed.pk).update(last_fetch_at=timezone.now())
     BookingConflict.objects.filter(pk=day.conflict.pk).update(
         channel=day.channel, check_in=today, check_out=today + timedelta(days=2)
     )
@@ -213,4 +215,16 @@ def test_owner_signs_in_and_runs_the_day(live_server: Any, browser: Any, setting
         assert_no_page_scroll(page, f"cancel ({label})", width)
         if label == "desktop":
             page.screenshot(path=str(SHOTS / "dashboard-cancel-desktop.png"), full_page=True)
+
+        conflict = BookingConflict.objects.get()
+        for name, path in (
+            ("bookings", "/dashboard/bookings/"),
+            ("conflict", f"/dashboard/conflicts/{conflict.public_id}/"),
+            ("channels", "/dashboard/channels/"),
+        ):
+            page.goto(f"{origin}{path}")
+            assert_accessible(page, f"{name} ({label})")
+            assert_no_page_scroll(page, f"{name} ({label})", width)
+            if label == "desktop":
+                page.screenshot(path=str(SHOTS / f"dashboard-{name}-desktop.png"), full_page=True)
         context.close()
