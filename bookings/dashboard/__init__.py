@@ -42,7 +42,7 @@ def register() -> None:
 
     register_today_panel("arrivals", "Arriving today", panels.arrivals, order=10)
     register_today_panel("departures", "Leaving today", panels.departures, order=20)
-    register_today_panel("in_house", "Staying tonight", panels.in_house, order=30)
+    register_today_panel("in_house", "In the house", panels.in_house, order=30)
     register_today_panel(
         "refunds",
         "Refunds the payment provider refused",

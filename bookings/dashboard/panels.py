@@ -70,7 +70,10 @@ def departures(acting: Acting) -> Panel:
 
 def in_house(acting: Acting) -> Panel:
     stays = stays_in_house(business=acting.business, day=acting.today)
-    return Panel(items=_items(acting, stays, "stay"), empty="Nobody is staying over tonight.")
+    return Panel(
+        items=_items(acting, stays, "stay"),
+        empty="No guests in the house besides today's arrivals.",
+    )
 
 
 def refunds(acting: Acting) -> Panel:

@@ -30,9 +30,9 @@ def test_calendar_shows_stays_with_guest_and_source(owner: Client, day: Day) -> 
     assert '<span class="stay-name">Ada Lovelace</span>' in html
     assert reverse("dashboard:booking-detail", args=[day.arriving.reference]) in html
     assert (
-        '<span class="stay-name">Alan Turing</span><span class="stay-source">Booking.com</span>'
-        in html
-    )
+        '<span class="stay-name">Alan Turing</span><span class="visually-hidden">, </span>'
+        '<span class="stay-source">Booking.com</span>'
+    ) in html
 
 
 def test_calendar_marks_holds_blocks_and_conflicts(owner: Client, tenant: Tenant, day: Day) -> None:
