@@ -9,7 +9,7 @@ from properties.permissions import MANAGE_MESSAGES
 
 def register() -> None:
     from bookings.dashboard.slots import BOOKING_FACTS, BOOKING_SECTIONS
-    from messaging.dashboard import panels
+    from messaging.dashboard import panels, views
 
     register_today_panel("cleaning", "Cleaning today", panels.cleaning_today, order=40)
     register_today_panel(
@@ -23,7 +23,7 @@ def register() -> None:
     register_extension(BOOKING_SECTIONS, panels.booking_sections)
     register_page(
         "messages/<int:message_id>/send-again/",
-        panels.message_send_again,
+        views.message_send_again,
         name="message-send-again",
         action=MANAGE_MESSAGES,
     )

@@ -3,9 +3,6 @@ codes and cleaners next to arrivals, emails and cleaning on a booking's page."""
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,13 +12,11 @@ from messaging.dashboard.selectors import (
     arrival_codes,
     booking_messages,
     booking_turnovers,
-    message_for_business,
     messages_in_trouble,
     turnovers_before,
     turnovers_on,
 )
 from messaging.models import ScheduledMessage, Turnover
-from messaging.services import outbox_kick, outbox_send_now
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
 from properties.permissions import MANAGE_MESSAGES
@@ -178,21 +173,3 @@ def booking_sections(acting: Acting, booking: Booking) -> list[DetailSection]:
         side=True,
     )
     return [cleaning, emails]
-
-
-def message_send_again(request: HttpRequest, acting: Acting, message_id: int) -> HttpResponse:
-    """POST: send a failed or skipped email again now (the owner decided)."""
-    message = message_for_business(business=acting.business, message_id=message_id)
-    if message is None:
-        raise Http404("No such message.")
-    back = (
-        booking_url(message.booking) + "#emails" if message.booking else reverse("dashboard:today")
-    )
-    if request.method != "POST":
-        return redirect(back)
-    if outbox_send_now(business=acting.business, message_ids=[message.pk]):
-        outbox_kick()
-        messages.success(request, f"The {message.get_kind_display().lower()} will go out now.")
-    else:
-        messages.error(request, "This email is not waiting to be sent again.")
-    return redirect(back)

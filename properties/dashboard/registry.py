@@ -43,6 +43,10 @@ class Badge:
     label: str
     tone: str = "neutral"
 
+    def __post_init__(self) -> None:
+        if self.tone not in TONES:
+            raise ValueError(f"Unknown tone {self.tone!r}.")
+
 
 @dataclass(frozen=True)
 class Item:
