@@ -4,6 +4,7 @@ scrolling of the page, and is photographed for docs/dashboard.md."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -27,7 +28,6 @@ from tests.dashboard.conftest import make_busy_day, paid, stay, with_cleaner  # 
 from tests.factories import PropertyFactory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "img"
 CHROMIUM = next(
     (p for p in ("/usr/lib/chromium/chromium", "/usr/bin/chromium") if Path(p).exists()), None
 )
@@ -170,12 +170,17 @@ def sign_in(page: Any, origin: str, email: str) -> None:
     page.locator("main form button[type=submit]").click()
 
 
-def test_owner_signs_in_and_runs_the_day(live_server: Any, browser: Any, settings: Any) -> None:
+def test_owner_signs_in_and_runs_the_day(
+    live_server: Any, browser: Any, settings: Any, tmp_path: Path
+) -> None:
     settings.ACCOUNT_EMAIL_VERIFICATION = "optional"
     tenant = make_tenant("seaside")
     booking = populate(tenant)
     origin = live_server.url.replace("127.0.0.1", "localhost")
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    # HOLIDESK_SCREENSHOTS=1 refreshes the pictures in docs/img; otherwise they are
+    # taken all the same, into the test's own directory, and the tree stays clean.
+    shots = ROOT / "docs" / "img" if os.environ.get("HOLIDESK_SCREENSHOTS") else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
 
     for label, width, height in (("desktop", 1280, 900), ("mobile", 390, 844)):
         context = browser.new_context(viewport={"width": width, "height": height})
@@ -186,7 +191,7 @@ def test_owner_signs_in_and_runs_the_day(live_server: Any, browser: Any, setting
         assert page.get_by_text("Double bookings to resolve").is_visible()
         assert_accessible(page, f"today ({label})")
         assert_no_page_scroll(page, f"today ({label})", width)
-        page.screenshot(path=str(SHOTS / f"dashboard-today-{label}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"dashboard-today-{label}.png"), full_page=True)
 
         page.get_by_role("navigation", name="Dashboard").get_by_role(
             "link", name="Calendar"
@@ -200,21 +205,21 @@ def test_owner_signs_in_and_runs_the_day(live_server: Any, browser: Any, setting
                 " return [f.scrollWidth, f.clientWidth]; })()"
             )
             assert frame[0] <= frame[1], f"the calendar does not fit 1280px: {frame}"
-        page.screenshot(path=str(SHOTS / f"dashboard-calendar-{label}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"dashboard-calendar-{label}.png"), full_page=True)
 
         page.locator(".cal-stay a", has_text=booking.guest_name).first.click()
         page.wait_for_url(f"**/dashboard/bookings/{booking.reference}/")
         assert page.get_by_role("heading", name=booking.guest_name).is_visible()
         assert_accessible(page, f"booking ({label})")
         assert_no_page_scroll(page, f"booking ({label})", width)
-        page.screenshot(path=str(SHOTS / f"dashboard-booking-{label}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"dashboard-booking-{label}.png"), full_page=True)
 
         page.get_by_role("link", name="Cancel booking…").click()
         page.wait_for_url(f"**/dashboard/bookings/{booking.reference}/cancel/")
         assert_accessible(page, f"cancel ({label})")
         assert_no_page_scroll(page, f"cancel ({label})", width)
         if label == "desktop":
-            page.screenshot(path=str(SHOTS / "dashboard-cancel-desktop.png"), full_page=True)
+            page.screenshot(path=str(shots / "dashboard-cancel-desktop.png"), full_page=True)
 
         conflict = BookingConflict.objects.get()
         for name, path in (
@@ -226,5 +231,5 @@ def test_owner_signs_in_and_runs_the_day(live_server: Any, browser: Any, setting
             assert_accessible(page, f"{name} ({label})")
             assert_no_page_scroll(page, f"{name} ({label})", width)
             if label == "desktop":
-                page.screenshot(path=str(SHOTS / f"dashboard-{name}-desktop.png"), full_page=True)
+                page.screenshot(path=str(shots / f"dashboard-{name}-desktop.png"), full_page=True)
         context.close()
