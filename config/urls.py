@@ -20,6 +20,7 @@ urlpatterns = [
     path("onboarding/", property_views.onboarding, name="onboarding"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin_site.urls),
+    path("dashboard/", include("properties.dashboard.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

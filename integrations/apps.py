@@ -10,3 +10,6 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import receivers  # noqa: F401  (connects the signal receivers)
+        from integrations.dashboard import register
+
+        register()

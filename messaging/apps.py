@@ -9,3 +9,6 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from messaging import receivers  # noqa: F401  (connects the signal receivers)
+        from messaging.dashboard import register
+
+        register()

@@ -2,20 +2,21 @@ from __future__ import annotations
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.http import HttpRequest
+from django.urls import reverse
 
 from properties.models import Membership, User
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Owners sign in on the app host and land in the admin; visitors sign in on a
-    business site and stay there."""
+    """Owners and managers sign in on the app host and land on their dashboard;
+    visitors sign in on a business site and stay there."""
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         if getattr(request, "business", None) is not None:
             return "/"
         user = request.user
         if isinstance(user, User) and Membership.objects.filter(user=user).exists():
-            return "/admin/"
+            return reverse("dashboard:today")
         return "/onboarding/"
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:

@@ -30,6 +30,9 @@ class HolideskAdminSite(admin.AdminSite):
     site_header = "Holidesk"
     site_title = "Holidesk"
     index_title = "Your business"
+    # "View site" leads back to the dashboard, where owners work day to day (the app
+    # host's "/" sends members to the dashboard too, never back here).
+    site_url = "/dashboard/"
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

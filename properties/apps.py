@@ -9,3 +9,6 @@ class PropertiesConfig(AppConfig):
 
     def ready(self) -> None:
         from properties import receivers, schema  # noqa: F401  (signal receivers, OpenAPI)
+        from properties.dashboard import pages
+
+        pages.register()

@@ -22,7 +22,7 @@ from properties.urls_util import business_site_url
 
 def landing(request: HttpRequest) -> HttpResponse:
     if isinstance(request.user, User) and memberships_for_user(user=request.user).exists():
-        return redirect("/admin/")
+        return redirect("dashboard:today")
     return render(request, "site/landing.html", {"base_domain": settings.HOLIDESK_BASE_DOMAIN})
 
 
@@ -31,7 +31,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # login_required
     if memberships_for_user(user=user).exists():
-        return redirect("/admin/")
+        return redirect("dashboard:today")
     form = BusinessCreateForm(request.POST or None, initial={"contact_email": user.email})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -44,7 +44,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
             currency=data["currency"],
         )
         request.session["holidesk_business_id"] = business.pk
-        return redirect("/admin/")
+        return redirect("dashboard:today")
     return render(
         request,
         "site/onboarding.html",

@@ -58,4 +58,6 @@ def test_seeded_logins_work() -> None:
         "/accounts/login/", {"login": owner["email"], "password": owner["password"]}
     )
     assert response.status_code == 302
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/dashboard/"
+    for page in ("/dashboard/", "/dashboard/calendar/", "/dashboard/bookings/"):
+        assert client.get(page).status_code == 200, page

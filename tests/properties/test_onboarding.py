@@ -35,14 +35,15 @@ def _business_form(slug: str) -> dict[str, str]:
     }
 
 
-def test_owner_signs_up_creates_business_and_lands_in_admin(signed_up: Client) -> None:
+def test_owner_signs_up_creates_business_and_lands_on_the_dashboard(signed_up: Client) -> None:
     response = signed_up.post("/onboarding/", _business_form("lakeside"))
     assert response.status_code == 302
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/dashboard/"
     business = Business.objects.get(slug="lakeside")
     owner = User.objects.get(email="new-owner@example.com")
     assert Membership.objects.get(user=owner, business=business).role == "owner"
     assert signed_up.get("/admin/").status_code == 200
+    assert "Add your first property" in signed_up.get("/dashboard/").content.decode()
 
 
 @pytest.mark.parametrize("slug", ["www", "app", "api", "admin", "static", "media", "mail"])
@@ -67,7 +68,7 @@ def test_taken_slug_is_refused(signed_up: Client, outsider: Tenant) -> None:
     assert "taken" in str(response.context["form"].errors["slug"])
 
 
-def test_member_goes_straight_to_admin(tenant: Tenant) -> None:
+def test_member_goes_straight_to_the_dashboard(tenant: Tenant) -> None:
     response = tenant.admin_client().get("/onboarding/")
     assert response.status_code == 302
-    assert response["Location"] == "/admin/"
+    assert response["Location"] == "/dashboard/"

@@ -62,7 +62,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
             return
         self.stdout.write(
-            f"Holidesk demo data is ready. Owners sign in at {result['app_url']}/admin/"
+            f"Holidesk demo data is ready. Owners sign in at {result['app_url']}/dashboard/"
         )
         for entry in result["businesses"]:
             owner = entry["owner"]

@@ -1,0 +1,63 @@
+"""The bookings app's pages on the owner dashboard: calendar, bookings list and one
+booking; its Today panels; the "Connect Stripe" setup step. Registered from
+`BookingsConfig.ready()`."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from properties.dashboard.registry import (
+    register_nav,
+    register_page,
+    register_setup_step,
+    register_today_panel,
+)
+from properties.permissions import MANAGE_BOOKINGS
+
+
+def register() -> None:
+    from bookings.dashboard import calendar, panels, views
+
+    register_page("calendar/", calendar.calendar_page, name="calendar")
+    register_page(
+        "calendar/block/", calendar.calendar_block, name="calendar-block", action=MANAGE_BOOKINGS
+    )
+    register_page("bookings/", views.booking_list_page, name="bookings")
+    register_page("bookings/export.csv", views.booking_csv, name="bookings-csv")
+    register_page("bookings/<str:reference>/", views.booking_detail_page, name="booking-detail")
+    register_page(
+        "bookings/<str:reference>/cancel/",
+        views.booking_cancel_page,
+        name="booking-cancel",
+        action=MANAGE_BOOKINGS,
+    )
+    register_page(
+        "bookings/<str:reference>/remove-block/",
+        views.block_remove_page,
+        name="block-remove",
+        action=MANAGE_BOOKINGS,
+    )
+    register_nav("Calendar", "dashboard:calendar", order=10)
+    register_nav("Bookings", "dashboard:bookings", order=20)
+
+    register_today_panel("arrivals", "Arriving today", panels.arrivals, order=10)
+    register_today_panel("departures", "Leaving today", panels.departures, order=20)
+    register_today_panel("in_house", "In the house", panels.in_house, order=30)
+    register_today_panel(
+        "refunds",
+        "Refunds the payment provider refused",
+        panels.refunds,
+        order=30,
+        kind="attention",
+    )
+    register_setup_step(
+        "stripe",
+        "Connect Stripe",
+        text=(
+            "Guests pay by card through your own Stripe account. Finish Stripe's onboarding "
+            "and Holidesk links the account here."
+        ),
+        url=lambda: reverse("admin:bookings_stripeaccount_changelist"),
+        done=panels.stripe_connected,
+        order=30,
+    )

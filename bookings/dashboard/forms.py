@@ -1,0 +1,123 @@
+"""Forms of the bookings pages: they shape input; the services decide."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from bookings.dashboard.selectors import WHEN_CHOICES
+from bookings.models import Booking
+from properties.models import Property
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class BlockForm(forms.Form):
+    """Close nights on one property. `end` is the day the property is free again,
+    like a check-out day."""
+
+    property = forms.TypedChoiceField(label="Property", coerce=int)
+    start = forms.DateField(label="First night", widget=DATE_INPUT)
+    end = forms.DateField(
+        label="Free again on",
+        widget=DATE_INPUT,
+        help_text="The day after the last blocked night.",
+    )
+    kind = forms.ChoiceField(
+        label="Reason",
+        choices=[
+            (Booking.Kind.OWNER_BLOCK, "Owner use"),
+            (Booking.Kind.MAINTENANCE, "Maintenance"),
+        ],
+        initial=Booking.Kind.OWNER_BLOCK,
+    )
+    note = forms.CharField(
+        label="Note (only you see it)",
+        required=False,
+        max_length=2000,
+    )
+
+    def __init__(self, *args: Any, properties: list[Property], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.properties = {prop.pk: prop for prop in properties}
+        field = self.fields["property"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(prop.pk, prop.name) for prop in properties]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, date) and isinstance(end, date) and end <= start:
+            self.add_error("end", "Pick a day after the first night.")
+        return data
+
+    def chosen_property(self) -> Property:
+        return self.properties[self.cleaned_data["property"]]
+
+
+class BookingFilterForm(forms.Form):
+    """The bookings list's search and filters (GET). Invalid values are reported and
+    ignored, never a server error."""
+
+    q = forms.CharField(label="Search", required=False, max_length=100)
+    property = forms.TypedChoiceField(
+        label="Property", coerce=int, required=False, empty_value=None
+    )
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=[("", "Any status"), *Booking.Status.choices]
+    )
+    source = forms.ChoiceField(
+        label="Source", required=False, choices=[("", "Any source"), *Booking.Source.choices]
+    )
+    kind = forms.ChoiceField(
+        label="Type", required=False, choices=[("", "Stays and blocks"), *Booking.Kind.choices]
+    )
+    when = forms.ChoiceField(label="When", required=False, choices=WHEN_CHOICES)
+    start = forms.DateField(label="Staying from", required=False, widget=DATE_INPUT)
+    end = forms.DateField(label="until", required=False, widget=DATE_INPUT)
+
+    def __init__(self, *args: Any, properties: list[Property], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["property"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [("", "All properties"), *((p.pk, p.name) for p in properties)]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, date) and isinstance(end, date) and end <= start:
+            self.add_error("end", "Pick a day after the first one.")
+        return data
+
+    def filters(self) -> tuple[str, dict[str, Any]]:
+        """(search text, filters) from the valid fields only."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        filters = {
+            name: data.get(name)
+            for name in ("property", "status", "source", "kind", "when", "start", "end")
+            if name not in self.errors
+        }
+        return str(data.get("q") or ""), filters
+
+
+class CancelForm(forms.Form):
+    REFUND_CHOICES = [
+        ("full", "Refund everything paid (you cancel)"),
+        ("policy", "Refund under the cancellation policy (the guest asked to cancel)"),
+    ]
+
+    refund = forms.ChoiceField(
+        label="Refund", choices=REFUND_CHOICES, widget=forms.RadioSelect, initial="full"
+    )
+    # The amounts the owner saw on the preview: if the quote has moved since (a policy
+    # threshold passed, a payment arrived), they confirm again instead of being surprised.
+    expected_full = forms.DecimalField(widget=forms.HiddenInput, required=False)
+    expected_policy = forms.DecimalField(widget=forms.HiddenInput, required=False)
+    reason = forms.CharField(
+        label="Reason (kept on the booking)",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. the guest asked to cancel"}),
+    )

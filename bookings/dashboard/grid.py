@@ -1,0 +1,193 @@
+"""The month calendar as rows of cells: each stay or block one cell spanning its nights,
+each free night a cell of its own, open conflicts in a lane under their property."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from bookings.dashboard.selectors import nights_between
+from bookings.dashboard.slots import CalendarMark
+from bookings.models import Booking
+from properties.dashboard.text import plural
+from properties.models import Property
+
+SOURCE_LABELS: dict[str, str] = {
+    Booking.Source.DIRECT: "Direct",
+    Booking.Source.OWNER: "Owner",
+    Booking.Source.AIRBNB: "Airbnb",
+    Booking.Source.BOOKING: "Booking.com",
+    Booking.Source.VRBO: "Vrbo",
+    Booking.Source.ICAL: "iCal",
+    Booking.Source.API: "API",
+}
+BLOCK_LABELS: dict[str, str] = {
+    Booking.Kind.OWNER_BLOCK: "Owner use",
+    Booking.Kind.MAINTENANCE: "Maintenance",
+}
+
+
+@dataclass(frozen=True)
+class Day:
+    date: date
+    weekend: bool
+    today: bool
+
+
+@dataclass(frozen=True)
+class Cell:
+    span: int
+    day: date | None = None  # a free night
+    booking: Booking | None = None
+    mark: CalendarMark | None = None
+    label: str = ""
+    sublabel: str = ""
+    css: str = ""
+    title: str = ""
+    starts_before: bool = False
+    ends_after: bool = False
+
+
+@dataclass
+class Row:
+    property: Property
+    cells: list[Cell]
+    mark_lanes: list[list[Cell]] = field(default_factory=list)
+
+
+@dataclass
+class Group:
+    name: str
+    rows: list[Row]
+
+
+def source_label(booking: Booking) -> str:
+    return SOURCE_LABELS.get(booking.source, booking.get_source_display())
+
+
+def describe(booking: Booking) -> tuple[str, str, str]:
+    """(label, sublabel, css classes) of a stay, hold or block on the calendar."""
+    source = source_label(booking)
+    if booking.is_block:
+        # A partner's block says whose it is; the owner's say why.
+        return "Blocked", BLOCK_LABELS.get(booking.kind, source), f"is-block src-{booking.source}"
+    name = booking.guest_name or "Guest"
+    if booking.status == Booking.Status.HELD:
+        return name, f"Hold · {source}", f"is-hold src-{booking.source}"
+    return name, source, f"is-stay src-{booking.source}"
+
+
+def _title(label: str, sublabel: str, booking: Booking) -> str:
+    return (
+        f"{label} · {sublabel} · {booking.check_in:%-d %b} \u2013 {booking.check_out:%-d %b} "
+        f"({plural(booking.nights, 'night')})"
+    )
+
+
+def _free(day: date) -> Cell:
+    return Cell(span=1, day=day)
+
+
+def booking_cells(
+    bookings: list[Booking], start: date, end: date, conflicted: set[int]
+) -> list[Cell]:
+    cells: list[Cell] = []
+    cursor = start
+    for booking in sorted(bookings, key=lambda b: b.check_in):
+        lower = max(booking.check_in, cursor)
+        upper = min(booking.check_out, end)
+        if upper <= lower:
+            continue  # outside the month, or (never expected) overlapping the previous one
+        cells.extend(_free(day) for day in nights_between(cursor, lower))
+        label, sublabel, css = describe(booking)
+        if booking.pk in conflicted:
+            css += " has-conflict"
+            sublabel = f"Conflict · {sublabel}"
+        cells.append(
+            Cell(
+                span=(upper - lower).days,
+                booking=booking,
+                label=label,
+                sublabel=sublabel,
+                css=css,
+                title=_title(label, sublabel, booking),
+                starts_before=booking.check_in < start,
+                ends_after=booking.check_out > end,
+            )
+        )
+        cursor = upper
+    cells.extend(_free(day) for day in nights_between(cursor, end))
+    return cells
+
+
+def mark_lanes(marks: list[CalendarMark], start: date, end: date) -> list[list[Cell]]:
+    """Marks laid out in as few lanes as possible, none overlapping within a lane."""
+    lanes: list[list[CalendarMark]] = []
+    for mark in sorted(marks, key=lambda m: m.start):
+        for lane in lanes:
+            if lane[-1].end <= mark.start:
+                lane.append(mark)
+                break
+        else:
+            lanes.append([mark])
+    rows = []
+    for lane in lanes:
+        cells: list[Cell] = []
+        cursor = start
+        for mark in lane:
+            lower, upper = max(mark.start, cursor), min(mark.end, end)
+            if upper <= lower:
+                continue
+            cells.extend(Cell(span=1) for _ in nights_between(cursor, lower))
+            cells.append(
+                Cell(
+                    span=(upper - lower).days,
+                    mark=mark,
+                    label=mark.label,
+                    title=f"{mark.label} · {mark.start:%-d %b} \u2013 {mark.end:%-d %b}",
+                    starts_before=mark.start < start,
+                    ends_after=mark.end > end,
+                )
+            )
+            cursor = upper
+        cells.extend(Cell(span=1) for _ in nights_between(cursor, end))
+        rows.append(cells)
+    return rows
+
+
+def build_groups(
+    properties: list[Property],
+    bookings: list[Booking],
+    marks: list[CalendarMark],
+    start: date,
+    end: date,
+) -> list[Group]:
+    by_property: dict[int, list[Booking]] = {}
+    for booking in bookings:
+        by_property.setdefault(booking.property_id, []).append(booking)
+    marks_by_property: dict[int, list[CalendarMark]] = {}
+    conflicted: set[int] = set()
+    for mark in marks:
+        marks_by_property.setdefault(mark.property_id, []).append(mark)
+        conflicted.update(mark.booking_ids)
+    groups: list[Group] = []
+    has_groups = any(p.group_id for p in properties)
+    for prop in properties:
+        name = prop.group.name if prop.group else ("Other properties" if has_groups else "")
+        if not groups or groups[-1].name != name:
+            groups.append(Group(name=name, rows=[]))
+        groups[-1].rows.append(
+            Row(
+                property=prop,
+                cells=booking_cells(by_property.get(prop.pk, []), start, end, conflicted),
+                mark_lanes=mark_lanes(marks_by_property.get(prop.pk, []), start, end),
+            )
+        )
+    return groups
+
+
+def days_of(start: date, end: date, today: date) -> list[Day]:
+    return [
+        Day(date=day, weekend=day.weekday() >= 5, today=day == today)
+        for day in nights_between(start, end)
+    ]

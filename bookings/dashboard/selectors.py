@@ -1,0 +1,200 @@
+"""Reads behind the bookings pages of the dashboard. Every function takes the business
+first and answers in a constant number of queries, however many properties, days or
+bookings are shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from bookings.models import Booking
+from bookings.payment_models import Payment, Refund, StripeAccount
+from bookings.selectors import booking_list
+from properties.models import Business, Property
+
+# Stays and blocks made on a partner's side: the partner is the authority on them.
+PARTNER_SOURCES = (
+    Booking.Source.AIRBNB,
+    Booking.Source.BOOKING,
+    Booking.Source.VRBO,
+    Booking.Source.ICAL,
+)
+CALENDAR_FIELDS = (
+    "id",
+    "reference",
+    "property_id",
+    "stay",
+    "status",
+    "kind",
+    "source",
+    "guest_name",
+    "guests",
+    "hold_expires_at",
+)
+
+
+def calendar_properties(*, business: Business) -> list[Property]:
+    """Every property with its group: grouped ones first by group name, then the rest."""
+    return list(
+        Property.objects.for_business(business)
+        .select_related("group")
+        .order_by(F("group__name").asc(nulls_last=True), "name", "id")
+    )
+
+
+def calendar_bookings(
+    *, business: Business, start: date, end: date, now: datetime | None = None
+) -> list[Booking]:
+    """Active stays, holds and blocks over any night of [start, end). One query."""
+    return list(
+        Booking.objects.filter(business=business)
+        .active(now=now)
+        .overlapping(start, end)
+        .only(*CALENDAR_FIELDS)
+        .order_by("property_id", "stay")
+    )
+
+
+def _stays(business: Business) -> QuerySet[Booking]:
+    return Booking.objects.filter(
+        business=business, kind=Booking.Kind.STAY, status=Booking.Status.CONFIRMED
+    ).select_related("property")
+
+
+def stays_arriving(*, business: Business, day: date) -> list[Booking]:
+    return list(_stays(business).filter(stay__startswith=day).order_by("property__name"))
+
+
+def stays_departing(*, business: Business, day: date) -> list[Booking]:
+    return list(_stays(business).filter(stay__endswith=day).order_by("property__name"))
+
+
+def stays_in_house(*, business: Business, day: date) -> list[Booking]:
+    """Guests who arrived before `day` and leave after it."""
+    return list(
+        _stays(business)
+        .filter(stay__startswith__lt=day, stay__endswith__gt=day)
+        .order_by("stay", "property__name")
+    )
+
+
+def next_arrival(*, business: Business, after: date) -> Booking | None:
+    return _stays(business).filter(stay__startswith__gt=after).order_by("stay").first()
+
+
+def refunds_refused(*, business: Business, limit: int = 5) -> tuple[list[Refund], int]:
+    """Refunds the gateway refused (they need the owner: retry at the gateway, or
+    contact the guest), newest first, with how many there are in all."""
+    qs = Refund.objects.filter(business=business, status=Refund.Status.FAILED)
+    rows = list(qs.select_related("booking", "booking__property").order_by("-created_at")[:limit])
+    total = len(rows) if len(rows) < limit else qs.count()
+    return rows, total
+
+
+def has_stripe_account(*, business: Business) -> bool:
+    return StripeAccount.objects.filter(business=business).exists()
+
+
+# --- The bookings list ------------------------------------------------------------------
+
+WHEN_CHOICES = (
+    ("upcoming", "Upcoming and current"),
+    ("past", "Past"),
+    ("all", "All dates"),
+)
+
+
+def booking_search(
+    *, business: Business, today: date, query: str = "", filters: dict[str, Any] | None = None
+) -> QuerySet[Booking]:
+    """Bookings and blocks matching a search (reference, guest name or email) and the
+    filters of `bookings.selectors.booking_list`, plus `when`: upcoming (not yet
+    checked out; soonest first), past (newest first) or all. Expired holds (abandoned
+    checkouts) only when asked for by status."""
+    filters = dict(filters or {})
+    when = filters.pop("when", "") or "upcoming"
+    qs = booking_list(business=business, filters=filters)
+    if not filters.get("status"):
+        qs = qs.exclude(status=Booking.Status.EXPIRED)
+    query = query.strip()
+    if query:
+        qs = qs.filter(
+            Q(reference__icontains=query)
+            | Q(guest_name__icontains=query)
+            | Q(guest_email__icontains=query)
+        )
+    if filters.get("start") or filters.get("end"):
+        when = "all"
+    if when == "upcoming":
+        return qs.filter(stay__endswith__gte=today).order_by("stay", "id")
+    if when == "past":
+        return qs.filter(stay__endswith__lt=today).order_by("-stay", "-id")
+    return qs.order_by("-stay", "-id")
+
+
+# --- One booking ------------------------------------------------------------------------
+
+
+def booking_detail(*, business: Business, reference: str) -> Booking | None:
+    """A booking of this business by reference, with its payments and refunds."""
+    return (
+        Booking.objects.filter(business=business, reference=reference.upper())
+        .select_related("property", "property__business", "guest_user")
+        .prefetch_related(
+            Prefetch("payments", queryset=Payment.objects.order_by("created_at")),
+            Prefetch("refunds", queryset=Refund.objects.order_by("created_at")),
+        )
+        .first()
+    )
+
+
+def partner_lock_reason(booking: Booking) -> str:
+    """Why the owner cannot change this booking here, or "" when they can."""
+    label = booking.get_source_display()
+    if booking.source == Booking.Source.ICAL:
+        return (
+            "Imported from a partner's iCal feed: it follows that calendar. Free the dates "
+            "on the partner's side and the next fetch removes it here."
+        )
+    if booking.source in PARTNER_SOURCES:
+        return (
+            f"Made on {label}: change or cancel it on {label}. Holidesk applies the change "
+            f"as soon as {label} sends it, so both calendars stay the same."
+        )
+    return ""
+
+
+@dataclass(frozen=True)
+class PriceLine:
+    label: str
+    amount: str
+
+
+def price_lines(booking: Booking) -> list[PriceLine]:
+    """The stored breakdown as table rows (partner stays carry only their total)."""
+    lines = (booking.price_breakdown or {}).get("lines") or []
+    return [
+        PriceLine(label=str(line.get("label", "")), amount=str(line.get("amount", "")))
+        for line in lines
+        if isinstance(line, dict)
+    ]
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(month: date, step: int) -> date:
+    index = month.year * 12 + month.month - 1 + step
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(month: date) -> date:
+    return add_months(month, 1)
+
+
+def nights_between(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days)]

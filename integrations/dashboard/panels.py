@@ -1,0 +1,181 @@
+"""Integrations on Today and on the bookings pages: open conflicts, channel trouble,
+conflict marks on the calendar, where a partner stay came from."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.urls import reverse
+
+from bookings.dashboard.slots import CalendarMark, DetailSection
+from bookings.models import Booking
+from integrations.dashboard.selectors import (
+    channels_in_trouble,
+    conflicts_over,
+    failing_feeds,
+    has_channel,
+    open_conflicts,
+    partner_origin,
+)
+from integrations.models import BookingConflict
+from properties.dashboard.access import Acting
+from properties.dashboard.registry import Badge, Item, Panel
+from properties.dashboard.text import plural
+from properties.models import Business, Property
+
+
+def conflict_source(conflict: BookingConflict) -> str:
+    if conflict.channel is not None:
+        return conflict.channel.get_platform_display()
+    if conflict.feed is not None:
+        return f"{conflict.feed.get_platform_display()} (iCal)"
+    return "Partner"
+
+
+def conflict_guest(conflict: BookingConflict) -> str:
+    return str((conflict.partner_data or {}).get("guest_name") or "a guest")
+
+
+def conflict_url(conflict: BookingConflict) -> str:
+    return reverse("dashboard:conflict", args=[conflict.public_id])
+
+
+def conflicts_panel(acting: Acting) -> Panel:
+    rows, total = open_conflicts(business=acting.business, limit=5)
+    items = []
+    for c in rows:
+        existing = c.existing_booking
+        against = (
+            f"{existing.guest_name or existing.reference}"
+            if existing is not None
+            else "another stay"
+        )
+        items.append(
+            Item(
+                title=f"{conflict_source(c)} stay of {conflict_guest(c)} overlaps {against}",
+                url=conflict_url(c),
+                detail=f"{c.property.name} · {c.check_in:%-d %b} \u2013 {c.check_out:%-d %b %Y}",
+                badges=(Badge("Double booking", "bad"),),
+            )
+        )
+    return Panel(
+        items=items,
+        total=total,
+        empty="No conflicts.",
+        more_url=reverse("dashboard:conflicts"),
+        more_label="All conflicts",
+    )
+
+
+def channels_panel(acting: Acting) -> Panel:
+    channels_url = reverse("dashboard:channels")
+    items = []
+    for health in channels_in_trouble(business=acting.business):
+        c = health.channel
+        badges = []
+        if health.dead:
+            badges.append(Badge(f"{plural(health.dead, 'push', 'pushes')} gave up", "bad"))
+        if health.failing:
+            badges.append(Badge("Last push failed", "warn"))
+        items.append(
+            Item(
+                title=str(c),
+                url=f"{channels_url}#channel-{c.public_id}",
+                detail=(c.last_push_error or "Availability updates are not reaching it.")[:160],
+                badges=tuple(badges),
+            )
+        )
+    for feed in failing_feeds(business=acting.business):
+        items.append(
+            Item(
+                title=f"iCal feed of {feed.property.name} ({feed.get_platform_display()})",
+                url=f"{channels_url}#feed-{feed.pk}",
+                detail=(feed.last_error or "The last fetch failed.")[:160],
+                badges=(
+                    Badge(
+                        f"Failing {plural(feed.consecutive_failures, 'time')} in a row",
+                        "warn",
+                    ),
+                ),
+            )
+        )
+    return Panel(
+        items=items, empty="Every channel is in sync.", more_url=channels_url, more_label="Channels"
+    )
+
+
+def calendar_marks(
+    acting: Acting, properties: list[Property], start: date, end: date
+) -> list[CalendarMark]:
+    return [
+        CalendarMark(
+            property_id=c.property_id,
+            start=c.check_in,
+            end=c.check_out,
+            label=f"{conflict_source(c)}: {conflict_guest(c)}",
+            url=conflict_url(c),
+            booking_ids=(c.existing_booking_id,) if c.existing_booking_id else (),
+        )
+        for c in conflicts_over(
+            business=acting.business,
+            property_ids=[p.pk for p in properties],
+            start=start,
+            end=end,
+        )
+    ]
+
+
+PARTNER_SOURCES = (
+    Booking.Source.AIRBNB,
+    Booking.Source.BOOKING,
+    Booking.Source.VRBO,
+    Booking.Source.ICAL,
+    Booking.Source.API,
+)
+
+
+def booking_sections(acting: Acting, booking: Booking) -> list[DetailSection]:
+    if booking.source not in PARTNER_SOURCES:
+        return []
+    origin = partner_origin(booking)
+    if origin.reservation is None and origin.ical_event is None and not origin.messages:
+        return []
+    sections = [
+        DetailSection(
+            key="partner",
+            title="From the partner",
+            template="dashboard/integrations/_booking_partner.html",
+            context={"origin": origin},
+            order=20,
+            side=True,
+        )
+    ]
+    if origin.messages:
+        sections.append(
+            DetailSection(
+                key="conversation",
+                title="Messages on the partner's site",
+                template="dashboard/integrations/_booking_conversation.html",
+                context={"messages": origin.messages},
+                order=40,
+            )
+        )
+    return sections
+
+
+def lock_reason(booking: Booking) -> str:
+    """A stay a channel made (its source says only "API" for a generic channel)."""
+    if booking.source != Booking.Source.API:
+        return ""
+    reservation = partner_origin(booking).reservation
+    if reservation is None:
+        return ""
+    name = str(reservation.channel)
+    return (
+        f"Made through the channel {name}: change or cancel it there. Holidesk applies "
+        "the change as soon as the channel sends it."
+    )
+
+
+def channel_connected(business: Business) -> bool:
+    return has_channel(business=business)

@@ -1,0 +1,175 @@
+"""Messaging's parts of the dashboard: cleaning jobs and troubled emails on Today, key
+codes and cleaners next to arrivals, emails and cleaning on a booking's page."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings.dashboard.slots import DetailSection
+from bookings.models import Booking
+from messaging.dashboard.selectors import (
+    arrival_codes,
+    booking_messages,
+    booking_turnovers,
+    messages_in_trouble,
+    turnovers_before,
+    turnovers_on,
+)
+from messaging.models import ScheduledMessage, Turnover
+from properties.dashboard.access import Acting
+from properties.dashboard.registry import Badge, Item, Panel
+from properties.permissions import MANAGE_MESSAGES
+
+TURNOVER_BADGES: dict[str, Badge] = {
+    Turnover.State.PENDING: Badge("Cleaner has not accepted", "warn"),
+    Turnover.State.ACCEPTED: Badge("Cleaner accepted", "ok"),
+    Turnover.State.DONE: Badge("Cleaned", "ok"),
+    Turnover.State.PROBLEM: Badge("Cleaner reported a problem", "bad"),
+}
+STATE_TONES: dict[str, str] = {
+    ScheduledMessage.State.SCHEDULED: "info",
+    ScheduledMessage.State.SENDING: "info",
+    ScheduledMessage.State.SENT: "ok",
+    ScheduledMessage.State.FAILED: "bad",
+    ScheduledMessage.State.CANCELLED: "neutral",
+    ScheduledMessage.State.SKIPPED: "neutral",
+}
+
+
+def turnover_badge(turnover: Turnover) -> Badge:
+    if turnover.cleaner_id is None:
+        return Badge("No cleaner assigned", "bad")
+    return TURNOVER_BADGES.get(turnover.state, Badge(turnover.get_state_display()))
+
+
+def booking_url(booking: Booking) -> str:
+    return reverse("dashboard:booking-detail", args=[booking.reference])
+
+
+# --- Facts next to arrivals and guests in the house --------------------------------------
+
+
+def stay_facts(acting: Acting, bookings: list[Booking]) -> dict[int, list[Badge]]:
+    stays = [b for b in bookings if not b.is_block]
+    codes = arrival_codes(stays)
+    before = turnovers_before(stays)
+    facts: dict[int, list[Badge]] = {}
+    for stay in stays:
+        badges = []
+        code = codes.get(stay.pk)
+        badges.append(
+            Badge(f"Key code {code.code}", "info") if code else Badge("No key code", "warn")
+        )
+        turnover = before.get(stay.pk)
+        if turnover is not None:
+            badges.append(turnover_badge(turnover))
+        facts[stay.pk] = badges
+    return facts
+
+
+# --- Today -------------------------------------------------------------------------------
+
+
+def cleaning_today(acting: Acting) -> Panel:
+    items = []
+    for turnover in turnovers_on(business=acting.business, day=acting.today):
+        local = turnover.starts_at.astimezone(turnover.property.tz)
+        nxt = turnover.next_booking
+        if nxt is not None and turnover.ends_at is not None:
+            next_in = turnover.ends_at.astimezone(turnover.property.tz)
+            ready_by = f"next guest {next_in:%a %H:%M}"
+        else:
+            ready_by = "no next guest yet"
+        badges = [turnover_badge(turnover)]
+        code = getattr(turnover, "key_code", None)
+        if code is not None and code.retired_at is None:
+            badges.append(Badge(f"Set code {code.code}", "info"))
+        cleaner = turnover.cleaner.name if turnover.cleaner else "nobody yet"
+        items.append(
+            Item(
+                title=turnover.property.name,
+                url=booking_url(turnover.booking),
+                detail=f"Cleaner: {cleaner} · from {local:%H:%M}, {ready_by}",
+                meta=f"{local:%H:%M}",
+                badges=tuple(badges),
+            )
+        )
+    return Panel(items=items, empty="No cleaning jobs today.")
+
+
+def emails_in_trouble(acting: Acting) -> Panel:
+    now = timezone.now()
+    rows, total = messages_in_trouble(business=acting.business, now=now)
+    items = []
+    for message in rows:
+        if message.state == ScheduledMessage.State.FAILED or message.needs_review:
+            badge = Badge("Needs review" if message.needs_review else "Failed", "bad")
+        else:
+            badge = Badge("Stuck", "warn")
+        url = (
+            booking_url(message.booking) + "#emails"
+            if message.booking is not None
+            else reverse("admin:messaging_scheduledmessage_change", args=[message.pk])
+        )
+        to = message.recipient_name or message.recipient
+        items.append(
+            Item(
+                title=f"{message.get_kind_display()} to {to}",
+                url=url,
+                detail=(message.last_error or "Not sent yet.")[:160],
+                meta=f"{message.send_at.astimezone(acting.business.tz):%-d %b %H:%M}",
+                badges=(badge,),
+            )
+        )
+    return Panel(
+        items=items,
+        total=total,
+        empty="Every email went out.",
+        more_url=reverse("admin:messaging_scheduledmessage_changelist") + "?state__exact=failed",
+        more_label="All failed emails",
+    )
+
+
+# --- The booking page --------------------------------------------------------------------
+
+
+def booking_sections(acting: Acting, booking: Booking) -> list[DetailSection]:
+    if booking.is_block:
+        return []
+    rows = list(booking_messages(booking))
+    emails = DetailSection(
+        key="emails",
+        title="Emails",
+        template="dashboard/messaging/_booking_emails.html",
+        context={
+            "emails": [
+                {
+                    "message": m,
+                    "tone": STATE_TONES.get(m.state, "neutral"),
+                    "can_resend": m.state
+                    in (ScheduledMessage.State.FAILED, ScheduledMessage.State.SKIPPED)
+                    and acting.may(MANAGE_MESSAGES),
+                }
+                for m in rows
+            ],
+        },
+        order=30,
+    )
+    before, after = booking_turnovers(booking)
+    code = arrival_codes([booking]).get(booking.pk)
+    cleaning = DetailSection(
+        key="cleaning",
+        title="Key code and cleaning",
+        template="dashboard/messaging/_booking_cleaning.html",
+        context={
+            "code": code,
+            "before": before,
+            "before_badge": turnover_badge(before) if before else None,
+            "after": after,
+            "after_badge": turnover_badge(after) if after else None,
+        },
+        order=10,
+        side=True,
+    )
+    return [cleaning, emails]

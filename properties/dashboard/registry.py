@@ -1,0 +1,206 @@
+"""What the apps contribute to the owner dashboard.
+
+The shell (layout, navigation, Today, access) lives here, at the bottom of the
+dependency order, and knows no app above it. Each app registers, in its
+`AppConfig.ready()`:
+
+- pages: `register_page("bookings/", view, name="bookings")` -> `/dashboard/bookings/`,
+  URL name `dashboard:bookings`. The view is called as `view(request, acting, **kwargs)`
+  once access is checked (signed in, a member of the acting business who `permits` the
+  page's action);
+- navigation entries: `register_nav("Bookings", "dashboard:bookings", order=30)`;
+- Today panels: `register_today_panel("arrivals", "Arrivals", build, order=10)`, where
+  `build(acting)` returns a `Panel` of `Item`s in a constant number of queries;
+- setup steps shown to a new business until done: `register_setup_step(...)`;
+- extensions of another app's page: `register_extension(slot, fn)`; the page that
+  owns the slot defines what `fn` is called with and returns (e.g. the booking page
+  lets messaging add the guest's emails without bookings importing messaging).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.urls import URLPattern, path
+
+from properties.permissions import ACTIONS, VIEW_DASHBOARD
+
+if TYPE_CHECKING:
+    from properties.dashboard.access import Acting
+    from properties.models import Business
+
+PageView = Callable[..., Any]
+
+# Tones of badges and panels: each is also spelled out in words on the page, so
+# colour is never the only signal.
+TONES = ("neutral", "info", "ok", "warn", "bad")
+
+
+@dataclass(frozen=True)
+class Badge:
+    label: str
+    tone: str = "neutral"
+
+    def __post_init__(self) -> None:
+        if self.tone not in TONES:
+            raise ValueError(f"Unknown tone {self.tone!r}.")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a Today panel: what it is, where it is acted on."""
+
+    title: str
+    url: str = ""
+    detail: str = ""
+    meta: str = ""
+    badges: tuple[Badge, ...] = ()
+
+
+@dataclass(frozen=True)
+class Panel:
+    items: list[Item]
+    empty: str = "Nothing here."
+    more_url: str = ""
+    more_label: str = ""
+    # How many there are in all, when `items` shows only the first few.
+    total: int | None = None
+
+    @property
+    def count(self) -> int:
+        return self.total if self.total is not None else len(self.items)
+
+
+@dataclass(frozen=True)
+class Page:
+    route: str
+    view: PageView
+    name: str
+    action: str
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    url_name: str
+    order: int
+    action: str
+
+
+@dataclass(frozen=True)
+class TodayPanel:
+    key: str
+    title: str
+    build: Callable[[Acting], Panel]
+    order: int
+    # "day": always shown (arrivals, departures...); "attention": shown when it has items.
+    kind: str
+    action: str
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    key: str
+    title: str
+    text: str
+    url: Callable[[], str]
+    done: Callable[[Business], bool]
+    order: int
+
+
+@dataclass
+class Registry:
+    pages: dict[str, Page] = field(default_factory=dict)
+    nav: dict[str, NavEntry] = field(default_factory=dict)
+    panels: dict[str, TodayPanel] = field(default_factory=dict)
+    setup: dict[str, SetupStep] = field(default_factory=dict)
+    extensions: dict[str, list[tuple[int, Callable[..., Any]]]] = field(default_factory=dict)
+
+
+registry = Registry()
+
+
+def _check_action(action: str) -> None:
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown action {action!r}.")
+
+
+def register_page(route: str, view: PageView, *, name: str, action: str = VIEW_DASHBOARD) -> None:
+    """A page under /dashboard/. Registering the same name again replaces it (a
+    re-run `ready()` in tests must not duplicate URLs)."""
+    _check_action(action)
+    registry.pages[name] = Page(route=route, view=view, name=name, action=action)
+
+
+def register_nav(
+    label: str, url_name: str, *, order: int = 100, action: str = VIEW_DASHBOARD
+) -> None:
+    _check_action(action)
+    registry.nav[url_name] = NavEntry(label=label, url_name=url_name, order=order, action=action)
+
+
+def register_today_panel(
+    key: str,
+    title: str,
+    build: Callable[[Acting], Panel],
+    *,
+    order: int = 100,
+    kind: str = "day",
+    action: str = VIEW_DASHBOARD,
+) -> None:
+    if kind not in ("day", "attention"):
+        raise ValueError(f"Unknown panel kind {kind!r}.")
+    _check_action(action)
+    registry.panels[key] = TodayPanel(
+        key=key, title=title, build=build, order=order, kind=kind, action=action
+    )
+
+
+def register_setup_step(
+    key: str,
+    title: str,
+    *,
+    text: str,
+    url: Callable[[], str],
+    done: Callable[[Business], bool],
+    order: int = 100,
+) -> None:
+    registry.setup[key] = SetupStep(
+        key=key, title=title, text=text, url=url, done=done, order=order
+    )
+
+
+def register_extension(slot: str, fn: Callable[..., Any], *, order: int = 100) -> None:
+    entries = registry.extensions.setdefault(slot, [])
+    name = f"{fn.__module__}.{fn.__qualname__}"
+    entries[:] = [(o, f) for o, f in entries if f"{f.__module__}.{f.__qualname__}" != name]
+    entries.append((order, fn))
+    entries.sort(key=lambda entry: entry[0])
+
+
+def extensions(slot: str) -> list[Callable[..., Any]]:
+    return [fn for _, fn in registry.extensions.get(slot, [])]
+
+
+def nav_entries() -> list[NavEntry]:
+    return sorted(registry.nav.values(), key=lambda entry: (entry.order, entry.label))
+
+
+def today_panels() -> list[TodayPanel]:
+    return sorted(registry.panels.values(), key=lambda panel: (panel.order, panel.key))
+
+
+def setup_steps() -> list[SetupStep]:
+    return sorted(registry.setup.values(), key=lambda step: (step.order, step.key))
+
+
+def url_patterns() -> list[URLPattern]:
+    """The registered pages, each behind the dashboard's access check."""
+    from properties.dashboard.access import dashboard_view
+
+    return [
+        path(page.route, dashboard_view(page.view, action=page.action), name=page.name)
+        for page in registry.pages.values()
+    ]

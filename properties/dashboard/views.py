@@ -1,0 +1,124 @@
+"""The dashboard shell's own pages: Today and the business switch."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from properties.access import MANAGING_ROLES, choose_business
+from properties.dashboard.access import Acting
+from properties.dashboard.registry import (
+    Panel,
+    SetupStep,
+    TodayPanel,
+    nav_entries,
+    setup_steps,
+    today_panels,
+)
+from properties.models import Membership
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    current: bool
+
+
+def _nav(request: HttpRequest, acting: Acting) -> list[NavLink]:
+    home = reverse("dashboard:today")
+    links = []
+    for entry in nav_entries():
+        if not acting.may(entry.action):
+            continue
+        url = reverse(entry.url_name)
+        current = request.path == url or (url != home and request.path.startswith(url))
+        links.append(NavLink(label=entry.label, url=url, current=current))
+    return links
+
+
+def render_page(
+    request: HttpRequest,
+    acting: Acting,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    """Render a page in the dashboard layout (navigation, business, switcher)."""
+    memberships = list(
+        Membership.objects.filter(user=acting.user, role__in=MANAGING_ROLES)
+        .select_related("business")
+        .order_by("business__name")
+    )
+    shell = {
+        "acting": acting,
+        "dashboard_nav": _nav(request, acting),
+        "switchable": memberships if len(memberships) > 1 else [],
+    }
+    return render(request, template, {**shell, **(context or {})}, status=status)
+
+
+@dataclass(frozen=True)
+class ShownPanel:
+    key: str
+    title: str
+    kind: str
+    panel: Panel | None  # None: it failed to load
+
+
+def _build(spec: TodayPanel, acting: Acting) -> ShownPanel:
+    try:
+        panel: Panel | None = spec.build(acting)
+    except Exception:
+        # One broken panel must not take the owner's whole day away.
+        logger.exception("Today panel %s failed", spec.key)
+        panel = None
+    return ShownPanel(key=spec.key, title=spec.title, kind=spec.kind, panel=panel)
+
+
+@dataclass(frozen=True)
+class ShownStep:
+    step: SetupStep
+    done: bool
+    url: str
+
+
+def today(request: HttpRequest, acting: Acting) -> HttpResponse:
+    shown = [_build(spec, acting) for spec in today_panels() if acting.may(spec.action)]
+    steps = [
+        ShownStep(step=step, done=step.done(acting.business), url=step.url())
+        for step in setup_steps()
+    ]
+    attention = [p for p in shown if p.kind == "attention" and (p.panel is None or p.panel.items)]
+    context = {
+        "day_panels": [p for p in shown if p.kind == "day"],
+        "attention_panels": attention,
+        "attention_checked": [p.title for p in shown if p.kind == "attention"],
+        "setup_steps": steps if not all(s.done for s in steps) else [],
+        "setup_next": next((s for s in steps if not s.done), None),
+    }
+    return render_page(request, acting, "dashboard/today.html", context)
+
+
+@require_POST
+def switch_business(request: HttpRequest) -> HttpResponse:
+    """Act for another of the user's businesses (one they own or manage)."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("dashboard:today"))
+    try:
+        business_id = int(request.POST.get("business", ""))
+    except ValueError:
+        raise Http404("No such business.") from None
+    if not choose_business(request, business_id):
+        raise Http404("No such business.")
+    return redirect("dashboard:today")
