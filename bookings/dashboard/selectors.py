@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from bookings.models import Booking
-from bookings.payment_models import Payment, Refund, StripeAccount
+from bookings.payments.models import Payment, Refund, StripeAccount
 from bookings.selectors import booking_list
 from properties.models import Business, Property
 

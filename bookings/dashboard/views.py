@@ -26,8 +26,8 @@ from bookings.dashboard.selectors import (
 from bookings.dashboard.slots import booking_lock_reason, booking_sections
 from bookings.errors import BookingError
 from bookings.models import Booking
-from bookings.payment_models import Refund
-from bookings.payments.services import booking_cancel_and_refund
+from bookings.payments.models import Refund
+from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.services import block_remove, refund_quote
 from properties.dashboard.access import Acting
 from properties.dashboard.views import render_page

@@ -21,7 +21,7 @@ from integrations.dashboard.selectors import (
     resolved_conflicts,
 )
 from integrations.models import BookingConflict
-from integrations.services import conflict_resolve
+from integrations.services.conflicts import conflict_resolve
 from integrations.services.push import push_redrive
 from properties.dashboard.access import Acting
 from properties.dashboard.text import plural

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from messaging.dashboard.panels import booking_url
 from messaging.dashboard.selectors import message_for_business
-from messaging.services import outbox_kick, outbox_send_now
+from messaging.services.outbox import outbox_kick, outbox_send_now
 from properties.dashboard.access import Acting
 
 

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from bookings.models import Booking
-from bookings.payment_models import Payment, Refund
+from bookings.payments.models import Payment, Refund
 from bookings.services import block_create, booking_create
 from integrations.models import BookingConflict, Channel, IcalFeed, ListingLink, PushOutbox
 from messaging.models import Kind, PropertyMessaging, ScheduledMessage, Staff, Turnover

@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking
-from bookings.payment_models import Refund
+from bookings.payments.models import Refund
 from messaging.models import ScheduledMessage
 from tests.conftest import Tenant
 from tests.dashboard.conftest import Day, business_today, make_busy_day, paid, stay

@@ -72,7 +72,7 @@ def test_a_new_business_is_shown_its_first_steps(db: None) -> None:
 
 
 def test_setup_steps_disappear_once_done(owner: Client, day: Day) -> None:
-    from bookings.payment_models import StripeAccount
+    from bookings.payments.models import StripeAccount
 
     StripeAccount.objects.create(business=day.tenant.business, account_id="acct_seaside")
     assert "Set up " not in owner.get("/dashboard/").content.decode()

@@ -12,7 +12,8 @@ import time_machine
 from messaging.services.outbox import outbox_dispatch
 from messaging.services.sending import outbox_send
 from tests.conftest import Tenant
-from tests.messaging.conftest import Sink, stay
+from tests.messaging.conftest import stay
+from tests.support.smtp import Sink
 
 NOW = datetime(2031, 1, 10, 12, 0, tzinfo=UTC)
 NAME = 'O\'Brien & "Smith" <x>'
