@@ -25,5 +25,11 @@ def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
     from bookings.beat import BEAT_SCHEDULE as BOOKINGS_BEAT
     from integrations.beat import BEAT_SCHEDULE as INTEGRATIONS_BEAT
     from messaging.beat import BEAT_SCHEDULE as MESSAGING_BEAT
+    from properties.beat import BEAT_SCHEDULE as PROPERTIES_BEAT
 
-    sender.conf.beat_schedule = {**BOOKINGS_BEAT, **MESSAGING_BEAT, **INTEGRATIONS_BEAT}
+    sender.conf.beat_schedule = {
+        **PROPERTIES_BEAT,
+        **BOOKINGS_BEAT,
+        **MESSAGING_BEAT,
+        **INTEGRATIONS_BEAT,
+    }

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.properties.fake_dns import FakeTxtResolver
+
+
+@pytest.fixture
+def fake_dns(settings: pytest.FixtureRequest) -> Iterator[type[FakeTxtResolver]]:
+    """DNS answers under the test's control: `fake_dns.records[name] = [...]`."""
+    settings.HOLIDESK_TXT_RESOLVER = "tests.properties.fake_dns.FakeTxtResolver"  # type: ignore[attr-defined]
+    FakeTxtResolver.records = {}
+    FakeTxtResolver.asked = []
+    yield FakeTxtResolver
+    FakeTxtResolver.records = {}
