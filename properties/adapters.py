@@ -67,12 +67,14 @@ class AccountAdapter(DefaultAccountAdapter):
         return business_subdomain(business) if business else settings.HOLIDESK_APP_HOST
 
     def _platform_link(self, url: str) -> str:
-        """`url` moved onto the platform's host if it points anywhere else."""
+        """`url` moved onto the platform's origin if it was built from the request's
+        host (port included: `Host: localhost:6666` is still the app host)."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        request = self.request
+        if parts.scheme not in ("http", "https") or request is None:
             return url
-        if parts.hostname == self._platform_host():
-            return url
+        if parts.netloc.lower() != request.get_host().lower():
+            return url  # not built from this request: a link to somewhere else
         return self._platform_url(urlunsplit(("", "", parts.path, parts.query, parts.fragment)))
 
     def get_reset_password_from_key_url(self, key: str) -> str:
