@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -8,9 +9,9 @@ from tests.properties.fake_dns import FakeTxtResolver
 
 
 @pytest.fixture
-def fake_dns(settings: pytest.FixtureRequest) -> Iterator[type[FakeTxtResolver]]:
+def fake_dns(settings: Any) -> Iterator[type[FakeTxtResolver]]:
     """DNS answers under the test's control: `fake_dns.records[name] = [...]`."""
-    settings.HOLIDESK_TXT_RESOLVER = "tests.properties.fake_dns.FakeTxtResolver"  # type: ignore[attr-defined]
+    settings.HOLIDESK_TXT_RESOLVER = "tests.properties.fake_dns.FakeTxtResolver"
     FakeTxtResolver.records = {}
     FakeTxtResolver.asked = []
     yield FakeTxtResolver
