@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.contrib.sites.models import Site
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.urls import reverse
@@ -70,11 +71,16 @@ class AccountAdapter(DefaultAccountAdapter):
         """`url` moved onto the platform's origin if it was built from the request's
         host (port included: `Host: localhost:6666` is still the app host)."""
         parts = urlsplit(url)
-        request = self.request
-        if parts.scheme not in ("http", "https") or request is None:
+        if parts.scheme not in ("http", "https"):
             return url
-        if parts.netloc.lower() != request.get_host().lower():
-            return url  # not built from this request: a link to somewhere else
+        request = self.request
+        # Outside a request allauth builds links from django.contrib.sites instead.
+        if request is not None:
+            built_from = request.get_host()
+        else:
+            built_from = Site.objects.get_current().domain
+        if parts.netloc.lower() != built_from.lower():
+            return url  # not built by allauth from that host: a link to somewhere else
         return self._platform_url(urlunsplit(("", "", parts.path, parts.query, parts.fragment)))
 
     def get_reset_password_from_key_url(self, key: str) -> str:

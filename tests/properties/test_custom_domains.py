@@ -252,3 +252,11 @@ def test_the_service_refuses_a_manager_setting_a_domain(
         business_save(user=manager.user, business=business)
     tenant.business.refresh_from_db()
     assert tenant.business.custom_domain is None
+
+
+def test_links_built_outside_a_request_point_at_the_app_host(db: None) -> None:
+    from properties.adapters import AccountAdapter
+
+    url = AccountAdapter().get_reset_password_from_key_url("1-abc-def")
+    assert urlsplit(url).netloc == "localhost:8000"
+    assert "example.com" not in url
