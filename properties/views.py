@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -35,16 +36,20 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     form = BusinessCreateForm(request.POST or None, initial={"contact_email": user.email})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        business = business_create(
-            owner=user,
-            name=data["name"],
-            slug=data["slug"],
-            contact_email=data["contact_email"],
-            timezone_name=data["timezone"],
-            currency=data["currency"],
-        )
-        request.session["holidesk_business_id"] = business.pk
-        return redirect("dashboard:today")
+        try:
+            business = business_create(
+                owner=user,
+                name=data["name"],
+                slug=data["slug"],
+                contact_email=data["contact_email"],
+                timezone_name=data["timezone"],
+                currency=data["currency"],
+            )
+        except ValidationError as error:  # lost a race for the slug, or a model rule
+            form.add_error(None, error)
+        else:
+            request.session["holidesk_business_id"] = business.pk
+            return redirect("dashboard:today")
     return render(
         request,
         "site/onboarding.html",
