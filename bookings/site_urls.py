@@ -1,4 +1,5 @@
-"""Direct booking on a business's site: checkout, the fake gateway's page, My trips."""
+"""Direct booking on a business's site: the property page, checkout, the fake gateway's
+page, My trips."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.urls import URLPattern, URLResolver, path
 from bookings import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("p/<slug:slug>/", views.property_page, name="site-property"),
     path("book/<slug:slug>/", views.checkout, name="site-checkout"),
     path("checkout/fake/<str:session_id>/", views.fake_checkout, name="site-fake-checkout"),
     path("trips/", views.trips, name="site-trips"),

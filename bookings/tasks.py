@@ -3,7 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from bookings.payments.services import refunds_retry as refunds_retry_service
-from bookings.services import holds_expire
+from bookings.services.holds import holds_expire
 
 
 @shared_task(name="bookings.tasks.expire_holds")

@@ -25,6 +25,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -34,8 +35,9 @@ from bookings.payment_models import Payment, Refund
 from bookings.payments import services as payments
 from bookings.payments.gateway import PaymentUnavailable
 from bookings.pricing import Quote, quote
+from bookings.rules import month_from_param
 from bookings.selectors import property_calendar, unavailable_ranges
-from bookings.services import CANCELLATION_POLICIES, refund_quote
+from bookings.services.cancellation import CANCELLATION_POLICIES, refund_quote
 from properties.access import published_property, site_business
 from properties.models import Property, User
 from properties.money import format_money
@@ -85,10 +87,8 @@ class DayCell:
 
 
 def _month_param(raw: str | None, first: date, last: date) -> date:
-    try:
-        year, month = (int(part) for part in (raw or "").split("-")[:2])
-        wanted = date(year, month, 1)
-    except (TypeError, ValueError):
+    wanted = month_from_param(raw)
+    if wanted is None:
         return first
     return min(max(wanted, first), last)
 
@@ -194,6 +194,13 @@ def _quote_checked(
     return (None, problem, 409) if problem else (priced, "", 200)
 
 
+def property_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A property of the host's business: its details and the booking box."""
+    prop = published_property(site_business(request), slug)
+    context = {"property": prop, **property_booking_context(request, prop)}
+    return render(request, "site/property.html", context)
+
+
 def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, Any]:
     """The booking box of the property page: calendar, date form, quote."""
     check_in = _parse_date(request.GET.get("check_in"))
@@ -218,12 +225,16 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
             prop, check_in, check_out, guests
         )
         if context["quote"] is not None:
-            context["book_url"] = f"/book/{prop.slug}/?" + urlencode(
-                {
-                    "check_in": check_in.isoformat(),
-                    "check_out": check_out.isoformat(),
-                    "guests": guests,
-                }
+            context["book_url"] = (
+                reverse("site-checkout", args=[prop.slug])
+                + "?"
+                + urlencode(
+                    {
+                        "check_in": check_in.isoformat(),
+                        "check_out": check_out.isoformat(),
+                        "guests": guests,
+                    }
+                )
             )
     return context
 
@@ -508,7 +519,7 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _own_booking(request, reference)
     if booking.check_out <= booking.property.local_today():
         messages.error(request, "A stay that has ended cannot be cancelled.")
-        return redirect(f"/trips/{booking.reference}/")
+        return redirect("site-trip", reference=booking.reference)
     try:
         cancelled, refund = payments.booking_cancel_and_refund(booking=booking)
     except BookingError as exc:
@@ -522,7 +533,7 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
             )
         else:
             messages.success(request, f"Booking {cancelled.reference} is cancelled.")
-    return redirect(f"/trips/{booking.reference}/")
+    return redirect("site-trip", reference=booking.reference)
 
 
 EXTEND_FIELDS = {"check_in": "New check-in", "check_out": "New check-out"}

@@ -1,4 +1,5 @@
-"""Pages: the app host's landing and onboarding, and each business's visitor site."""
+"""Pages: the app host's landing and onboarding, and each business's home page (the
+property pages, with their booking box, are the bookings app's)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from properties.access import published_property, site_business
+from properties.access import site_business
 from properties.forms import BusinessCreateForm
 from properties.models import User
 from properties.selectors import (
@@ -22,7 +23,7 @@ from properties.urls_util import business_site_url
 
 def landing(request: HttpRequest) -> HttpResponse:
     if isinstance(request.user, User) and memberships_for_user(user=request.user).exists():
-        return redirect("/admin/")
+        return redirect("admin:index")
     return render(request, "site/landing.html", {"base_domain": settings.HOLIDESK_BASE_DOMAIN})
 
 
@@ -31,7 +32,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)  # login_required
     if memberships_for_user(user=user).exists():
-        return redirect("/admin/")
+        return redirect("admin:index")
     form = BusinessCreateForm(request.POST or None, initial={"contact_email": user.email})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -44,7 +45,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
             currency=data["currency"],
         )
         request.session["holidesk_business_id"] = business.pk
-        return redirect("/admin/")
+        return redirect("admin:index")
     return render(
         request,
         "site/onboarding.html",
@@ -65,14 +66,3 @@ def site_home(request: HttpRequest) -> HttpResponse:
             "site_url": business_site_url(business),
         },
     )
-
-
-def site_property(request: HttpRequest, slug: str) -> HttpResponse:
-    business = site_business(request)
-    prop = published_property(business, slug)
-    # The booking box (calendar, dates, quote) belongs to the bookings app, which builds
-    # on this one; imported here, at request time, to keep the import graph one-way.
-    from bookings.views import property_booking_context
-
-    context = {"property": prop, **property_booking_context(request, prop)}
-    return render(request, "site/property.html", context)

@@ -36,15 +36,11 @@ from bookings import signals as booking_signals
 from bookings.errors import BookingError, InvalidTransition, StayUnavailable
 from bookings.models import Booking
 from bookings.payments.services import booking_cancel_and_refund
+from bookings.rules import MAX_STAY_NIGHTS
 from bookings.selectors import overlapping_stay
-from bookings.services import (
-    MAX_SPAN_DAYS,
-    block_create,
-    block_remove,
-    booking_cancel_without_refund,
-    booking_change_dates,
-    booking_create,
-)
+from bookings.services.blocks import block_create, block_remove
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import booking_change_dates, booking_create
 from integrations import crypto, signatures
 from integrations.errors import (
     ConflictClosed,
@@ -382,7 +378,7 @@ def _parse_stay(f: _Fields, data: dict[str, Any], clean: dict[str, Any]) -> None
     if check_in and check_out:
         if check_out <= check_in:
             f.add("data.check_out", "Must be after check_in.")
-        elif (check_out - check_in).days > MAX_SPAN_DAYS:
+        elif (check_out - check_in).days > MAX_STAY_NIGHTS:
             f.add("data.check_out", "A stay can span at most 3 years.")
     clean["check_in"], clean["check_out"] = check_in, check_out
     clean["guests"] = (

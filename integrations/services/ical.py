@@ -30,7 +30,8 @@ from django.utils import timezone
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
-from bookings.services import MAX_SPAN_DAYS, block_change_dates, block_create, block_remove
+from bookings.rules import MAX_STAY_NIGHTS
+from bookings.services.blocks import block_change_dates, block_create, block_remove
 from integrations import ssrf
 from integrations.models import (
     PLATFORM_SOURCE,
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 Classification = IcalEvent.Classification
 MISSING_FETCHES_TO_RELEASE = 2
-MAX_EVENT_DAYS = MAX_SPAN_DAYS  # longer events are cut to what the engine accepts
+MAX_EVENT_DAYS = MAX_STAY_NIGHTS  # longer events are cut to what the engine accepts
 
 
 # --- Export -----------------------------------------------------------------------------

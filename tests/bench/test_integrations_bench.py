@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connections
 
 from bookings.models import Booking
-from bookings.services import block_create, block_remove
+from bookings.services.blocks import block_create, block_remove
 from integrations import services, signatures
 from integrations.models import Platform
 from tests.bench.conftest import report, summarize

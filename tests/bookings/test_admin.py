@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.urls import reverse
 
 from bookings.models import Booking
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant
 

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from bookings.errors import StayUnavailable
 from bookings.models import Booking
-from bookings.services import booking_create, booking_hold
+from bookings.services.stays import booking_create, booking_hold
 from properties.services import api_token_create
 from tests.bookings.conftest import days_from_today
 from tests.conftest import make_tenant

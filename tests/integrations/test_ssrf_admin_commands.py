@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bookings.models import Booking
-from bookings.services import block_create
+from bookings.services.blocks import block_create
 from integrations import crypto, services, ssrf
 from integrations.models import BookingConflict, Channel, PushOutbox
 from integrations.services import push

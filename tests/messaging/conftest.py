@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings as django_settings
 
 from bookings.models import Booking
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from messaging import services
 from messaging.models import ScheduledMessage, Staff
 from properties.models import Property

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from bookings.errors import BookingError
 from bookings.models import Booking
-from bookings.services import booking_cancel_without_refund, booking_change_dates
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import booking_change_dates
 from messaging import services
 from messaging.models import KeyCode, ScheduledMessage, Turnover
 from tests.conftest import Tenant
