@@ -452,3 +452,23 @@ def test_api_docs_page_uses_local_assets() -> None:
     body = Client(HTTP_HOST="localhost").get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in body
     assert "cdn.jsdelivr" not in body
+
+
+def test_schema_names_each_request_body_after_what_it_is() -> None:
+    schema = APIClient(HTTP_HOST="localhost").get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+
+    def body(path: str) -> dict[str, Any]:
+        content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        name = content["schema"]["$ref"].rsplit("/", 1)[1]
+        return {"name": name, "fields": set(components[name]["properties"])}
+
+    create = body("/api/v1/bookings/")
+    assert create["name"].startswith("BookingCreateInput")
+    assert {"property", "check_in", "check_out", "guests", "guest"} <= create["fields"]
+    block = body("/api/v1/blocks/")
+    assert block["name"].startswith("BlockCreateInput")
+    assert {"property", "start", "end", "note"} <= block["fields"]
+    change = body("/api/v1/bookings/{reference}/change-dates")
+    assert change["name"].startswith("DateChangeInput")
+    assert not [name for name in components if name.startswith("BlockInput")]

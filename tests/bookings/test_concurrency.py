@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from django.db import IntegrityError, connection, transaction
 from psycopg.types.range import Range
 from rest_framework.test import APIClient
@@ -24,6 +25,7 @@ from bookings.services.stays import booking_create, booking_hold
 from properties.services import api_token_create
 from tests.bookings.conftest import days_from_today
 from tests.conftest import make_tenant
+from tests.factories import PropertyFactory
 
 # Up to 64 connections at once: kept on one test process (`--dist loadgroup`), so two
 # such modules never run side by side against PostgreSQL's default 100 connections.
@@ -184,3 +186,60 @@ def test_back_to_back_stays_and_other_properties_are_not_conflicts() -> None:
         outcomes = _run_together(len(jobs), create, pool)
         _close_connections(pool, len(jobs))
     assert all(isinstance(o, Booking) for o in outcomes), outcomes
+
+
+def test_36_mixed_owner_writers_over_http_get_no_5xx_and_one_winner_per_set(
+    live_server: Any,
+) -> None:
+    """Owner API bookings and blocks for four properties of one business, all at once,
+    through a real HTTP server (each request on its own thread and database connection).
+    Every writer of a property overlaps every other writer of that property; the
+    properties share dates. A lost lock race is retried, never a 5xx or a false 409."""
+    tenant = make_tenant("httpracers")
+    props = [tenant.prop, *(PropertyFactory(business=tenant.business) for _ in range(3))]
+    _, raw = api_token_create(business=tenant.business, user=tenant.owner)
+    per_property = 9
+    writers = per_property * len(props)
+    codes: Counter[int] = Counter()
+    for round_no in range(2):
+        base = days_from_today(tenant.prop, 20 + round_no * 10)
+
+        def write(i: int, base: Any = base) -> tuple[int, int, dict[str, Any]]:
+            prop = props[i % len(props)]
+            # Every writer of a property holds night base+3; starts differ.
+            start, end = base + timedelta(days=i % 3), base + timedelta(days=4)
+            if (i // len(props)) % 2:
+                url = "/api/v1/blocks/"
+                body = {"property": prop.pk, "start": str(start), "end": str(end)}
+            else:
+                url = "/api/v1/bookings/"
+                body = {
+                    "property": prop.pk,
+                    "check_in": str(start),
+                    "check_out": str(end),
+                    "guests": 2,
+                }
+            response = requests.post(
+                live_server.url + url,
+                json=body,
+                headers={"Authorization": f"Token {raw}"},
+                timeout=60,
+            )
+            return prop.pk, response.status_code, response.json()
+
+        with ThreadPoolExecutor(writers) as pool:
+            outcomes = _run_together(writers, write, pool)
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+        codes.update(status for _, status, _ in outcomes)
+        for prop in props:
+            mine = [(status, body) for pk, status, body in outcomes if pk == prop.pk]
+            statuses = Counter(status for status, _ in mine)
+            assert statuses == {201: 1, 409: per_property - 1}, (round_no, prop.pk, statuses)
+            assert all(
+                body["error"]["code"] == "stay_unavailable"
+                for status, body in mine
+                if status == 409
+            )
+    assert not [code for code in codes if code >= 500], codes
+    for prop in props:
+        assert Booking.objects.filter(property=prop).active().count() == 2
