@@ -284,8 +284,8 @@ def booking_guest_update(
     guests: int | None = None,
     note: str | None = None,
 ) -> Booking:
-    """Change the guest details written on a stay (and, when given, its guest count and
-    note), through the same rules as when it was made: one line each, no control
+    """Change the guest details written on a booking (and, when given, its guest count
+    and note), through the same rules as when it was made: one line each, no control
     characters, a valid email. Raises InvalidGuestDetails or TooManyGuests; nothing is
     written then. The calendar is untouched, so the property is not locked."""
     guest = guest_details_clean(name=name, email=email, phone=phone)
@@ -293,8 +293,6 @@ def booking_guest_update(
         guests_check(guests)
     with transaction.atomic():
         current = Booking.objects.select_for_update().get(pk=booking.pk)
-        if current.is_block:
-            raise InvalidTransition(f"{current.reference} is a block; it has no guest.")
         current.guest_name, current.guest_email, current.guest_phone = (
             guest.name,
             guest.email,

@@ -120,3 +120,31 @@ def test_calendar_timeline_shows_only_own_properties(tenant: Tenant, outsider: T
 def test_calendar_month_parameter_garbage_falls_back_to_this_month(tenant: Tenant) -> None:
     response = tenant.admin_client().get(reverse("admin:bookings_calendar") + "?month=abc")
     assert response.status_code == 200
+
+
+def test_owner_moves_a_block_in_progress_and_keeps_its_start(tenant: Tenant) -> None:
+    today = tenant.prop.local_today()
+    block = block_create(
+        property=tenant.prop,
+        start=today - timedelta(days=2),
+        end=today + timedelta(days=2),
+        kind=Booking.Kind.MAINTENANCE,
+        source=Booking.Source.ICAL,
+    )
+    Booking.objects.filter(pk=block.pk).update(source=Booking.Source.OWNER)
+    url = reverse("admin:bookings_booking_change", args=[block.pk])
+    data = {
+        "check_in": str(block.check_in),
+        "check_out": str(block.check_out + timedelta(days=3)),
+        "guests": 1,
+        "guest_name": "",
+        "guest_email": "",
+        "guest_phone": "",
+        "note": "Roof",
+    }
+    assert tenant.admin_client().post(url, data).status_code == 302
+    block.refresh_from_db()
+    assert (block.check_out, block.note) == (today + timedelta(days=5), "Roof")
+    data["check_in"] = str(today - timedelta(days=3))
+    response = tenant.admin_client().post(url, data)
+    assert "cannot be in the past" in str(response.context["adminform"].form.errors["check_in"])
