@@ -450,14 +450,23 @@ class BlockCreateApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={201: BookingOutput, **_errors(400, 401, 403, 404, 409, 415, 503)},
-        description="Close nights [start, end) on a property's calendar (an owner block).",
+        description=(
+            "Close nights [start, end) on a property's calendar (an owner block), from "
+            "today and within the property's booking horizon."
+        ),
     )
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         prop = _property(_business(request), data["property"])
-        block = block_create(property=prop, start=data["start"], end=data["end"], note=data["note"])
+        block = block_create(
+            property=prop,
+            start=data["start"],
+            end=data["end"],
+            note=data["note"],
+            enforce_rules=True,
+        )
         return Response(BookingOutput(block).data, status=status.HTTP_201_CREATED)
 
 

@@ -25,24 +25,6 @@ from bookings.services.writes import (
 from properties.models import Property
 
 
-def _block_dates_check(
-    prop: Property, start: date, end: date, *, source: str, kept: Booking | None = None
-) -> None:
-    """The owner closes nights the site could sell: from today, within the booking
-    horizon (a block in progress keeps its start). A feed's or partner's block records
-    nights already taken elsewhere, so only the engine's limits apply to it."""
-    by_owner = source == Booking.Source.OWNER
-    stay_dates_check(
-        property=prop,
-        check_in=start,
-        check_out=end,
-        today=prop.local_today(),
-        allow_past=not by_owner or (kept is not None and start == kept.check_in),
-        allow_beyond_horizon=not by_owner or (kept is not None and end <= kept.check_out),
-        names=BLOCK_DATES,
-    )
-
-
 @calendar_write
 def block_create(
     *,
@@ -52,11 +34,24 @@ def block_create(
     note: str = "",
     kind: str = Booking.Kind.OWNER_BLOCK,
     source: str = Booking.Source.OWNER,
+    enforce_rules: bool = False,
     now: datetime | None = None,
 ) -> Booking:
-    """Close nights [start, end) on the calendar. Blocks count as unavailable like stays."""
+    """Close nights [start, end) on the calendar. Blocks count as unavailable like stays.
+
+    Like `booking_create`: `enforce_rules=True` (the owner API) holds the block to what
+    the site sells, from today and within the booking horizon; the admin, feeds and
+    partners record what was decided, held only to the engine's date limits."""
     now = now or timezone.now()
-    _block_dates_check(property, start, end, source=source)
+    stay_dates_check(
+        property=property,
+        check_in=start,
+        check_out=end,
+        today=property.local_today(),
+        allow_past=not enforce_rules,
+        allow_beyond_horizon=not enforce_rules,
+        names=BLOCK_DATES,
+    )
     if kind not in Booking.BLOCK_KINDS:
         raise InvalidTransition(f"{kind} is not a kind of block.")
     stay_free_fast_check(property.pk, start, end, now)
@@ -88,14 +83,23 @@ def block_create(
 def block_change_dates(
     *, block: Booking, start: date, end: date, now: datetime | None = None
 ) -> Booking:
-    """Move a block (the owner's, or a partner or iCal event whose dates changed)."""
+    """Move a block (in the admin, or a partner or iCal event whose dates changed); only
+    the engine's date limits apply."""
     now = now or timezone.now()
+    stay_dates_check(
+        property=block.property,
+        check_in=start,
+        check_out=end,
+        today=block.property.local_today(),
+        allow_past=True,
+        allow_beyond_horizon=True,
+        names=BLOCK_DATES,
+    )
     with transaction.atomic():
         prop = property_lock(block.property_id)
         current = Booking.objects.select_for_update().get(pk=block.pk)
         if not current.is_block or current.status != Booking.Status.CONFIRMED:
             raise InvalidTransition(f"{current.reference} is not an active block.")
-        _block_dates_check(prop, start, end, source=current.source, kept=current)
         if (current.check_in, current.check_out) == (start, end):
             return current
         run_out_holds_expire(prop, now)

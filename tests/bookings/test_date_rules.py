@@ -65,17 +65,17 @@ def test_end_before_start_is_refused_by_the_service_and_the_admin(tenant: Tenant
 # --- Not in the past ------------------------------------------------------------------------
 
 
-def test_an_owner_block_in_the_past_is_refused_by_the_api_and_the_admin(
+def test_an_owner_block_in_the_past_is_refused_by_the_api_and_the_service(
     tenant: Tenant, api: APIClient
 ) -> None:
     start = days_from_today(tenant.prop, -3)
     body = {"property": tenant.prop.pk, "start": str(start), "end": str(start + timedelta(5))}
     error = _api_error(api.post("/api/v1/blocks/", body, format="json"), 400, "invalid_dates")
     assert error["fields"] == {"start": ["in the past"]}
-    response = _admin_add(
-        tenant, kind="owner_block", check_in=start, check_out=start + timedelta(days=5)
-    )
-    assert "cannot be in the past" in _form_errors(response)
+    with pytest.raises(InvalidDates, match="Start cannot be in the past"):
+        block_create(
+            property=tenant.prop, start=start, end=start + timedelta(5), enforce_rules=True
+        )
     assert not Booking.objects.exists()
 
 
@@ -116,7 +116,7 @@ def test_stays_recorded_after_the_fact_may_start_in_the_past(tenant: Tenant) -> 
 # --- The booking horizon ------------------------------------------------------------------
 
 
-def test_beyond_the_horizon_is_refused_by_the_api_the_admin_and_the_site(
+def test_beyond_the_horizon_is_refused_by_the_api_the_service_and_the_site(
     tenant: Tenant, api: APIClient
 ) -> None:
     prop = tenant.prop
@@ -125,14 +125,20 @@ def test_beyond_the_horizon_is_refused_by_the_api_the_admin_and_the_site(
     body = {"property": prop.pk, "start": str(start), "end": str(end)}
     error = _api_error(api.post("/api/v1/blocks/", body, format="json"), 400, "beyond_horizon")
     assert list(error["fields"]) == ["end"]
-    response = _admin_add(tenant, kind="owner_block", check_in=start, check_out=end)
-    assert "Bookings open up to" in _form_errors(response)
+    with pytest.raises(BeyondHorizon, match="Bookings open up to"):
+        block_create(property=prop, start=start, end=end, enforce_rules=True)
+    with pytest.raises(BeyondHorizon, match="Bookings open up to"):
+        booking_hold(property=prop, check_in=start, check_out=end, guests=2)
     page = tenant.site_client().get(
         f"/p/{prop.slug}/", {"check_in": start, "check_out": end, "guests": 2}
     )
     assert page.status_code == 200
     assert page.context["quote_error"].startswith("Bookings open up to")
     assert not Booking.objects.exists()
+    # The owner in the admin records what they decided, like partners do.
+    response = _admin_add(tenant, kind="owner_block", check_in=start, check_out=end)
+    assert response.status_code == 302
+    assert Booking.objects.get().check_out == end
 
 
 def test_a_partner_stay_beyond_the_horizon_is_recorded(tenant: Tenant) -> None:
