@@ -153,6 +153,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "config.middleware.BusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -336,6 +337,10 @@ else:
 
 # --- Bookings ----------------------------------------------------------------------
 HOLIDESK_HOLD_MINUTES = env_int("HOLIDESK_HOLD_MINUTES", 30, minimum=1)
+# What one visitor may hold at one business at once (unpaid checkouts): so many stays,
+# and so many nights together (a single longer stay may still be held on its own).
+HOLIDESK_HOLDS_PER_VISITOR = env_int("HOLIDESK_HOLDS_PER_VISITOR", 3, minimum=1)
+HOLIDESK_HELD_NIGHTS_PER_VISITOR = env_int("HOLIDESK_HELD_NIGHTS_PER_VISITOR", 60, minimum=1)
 
 # --- Static and media files --------------------------------------------------------
 STATIC_URL = "/static/"

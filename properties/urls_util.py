@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.urls import reverse
 
 from properties.models import Business
 
@@ -35,3 +38,9 @@ def business_subdomain_url(business: Business, path: str = "") -> str:
 
 def business_site_url(business: Business, path: str = "") -> str:
     return _origin(business_host(business)) + path
+
+
+def site_path(name: str, *args: Any) -> str:
+    """The path of a named route of the business sites (`config.site_urls`), outside a
+    request as well (emails, services): `business_site_url(b, site_path("site-trip", ref))`."""
+    return reverse(name, urlconf=settings.HOLIDESK_SITE_URLCONF, args=args)

@@ -1,4 +1,5 @@
-"""Pages: the app host's landing and onboarding, and each business's visitor site."""
+"""Pages: the app host's landing and onboarding, and each business's home page (the
+property pages, with their booking box, are the bookings app's)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from properties.access import published_property, site_business
+from properties.access import site_business
 from properties.forms import BusinessCreateForm
 from properties.models import User
 from properties.selectors import (
@@ -70,14 +71,3 @@ def site_home(request: HttpRequest) -> HttpResponse:
             "site_url": business_site_url(business),
         },
     )
-
-
-def site_property(request: HttpRequest, slug: str) -> HttpResponse:
-    business = site_business(request)
-    prop = published_property(business, slug)
-    # The booking box (calendar, dates, quote) belongs to the bookings app, which builds
-    # on this one; imported here, at request time, to keep the import graph one-way.
-    from bookings.views import property_booking_context
-
-    context = {"property": prop, **property_booking_context(request, prop)}
-    return render(request, "site/property.html", context)

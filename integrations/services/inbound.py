@@ -24,11 +24,8 @@ from django.utils import timezone
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
-from bookings.services import (
-    booking_cancel_without_refund,
-    booking_change_dates,
-    booking_create,
-)
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import booking_change_dates, booking_create
 from integrations import signatures
 from integrations.errors import (
     InvalidPayload,

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from integrations.models import BookingConflict, Channel, IcalFeed, ListingLink, PushOutbox
 from messaging.models import Kind, PropertyMessaging, ScheduledMessage, Staff, Turnover
 from properties.models import Business, Property
