@@ -2,7 +2,7 @@
 
 One view per action, nested Input/Output serializers. The business is the token's (or
 the session user's) — never an id the client sends; another business's property or
-booking answers 404 like a missing one. Errors use the one JSON shape (config.api).
+booking answers 404 like a missing one. Errors use the one JSON shape (properties.api_errors).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from config.api import BUSY_RETRY_AFTER, busy_error, domain_error_response
+from properties.api_errors import BUSY_RETRY_AFTER, busy_error, domain_error_response
 
 # Paths whose callers are programs: they get the JSON error shape, not a page.
 JSON_PATH_PREFIXES = ("/api/", "/webhooks/")
@@ -18,7 +18,7 @@ class BusyMiddleware:
     escaped a caller's transaction) answers 503 "busy, try again" with nothing written,
     never a 500 and never "those dates are taken": JSON for programs, a page for
     people (the visitor site, the admin, dashboard pages). DRF views answer the same
-    through `config.api.exception_handler`."""
+    through `properties.api_errors.exception_handler`."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

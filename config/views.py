@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from config.api import error_response
+from properties.api_errors import error_response
 
 
 @require_GET

@@ -1,7 +1,7 @@
 """The root of Holidesk's domain errors.
 
 Services raise these; views, API views and webhooks map them to HTTP once
-(`config.api.exception_handler` for the API). Each carries a stable machine code,
+(`properties.api_errors.exception_handler` for the API). Each carries a stable machine code,
 a human message, and optional structured details.
 """
 

@@ -307,3 +307,13 @@ def booking_guest_update(
             fields.append("note")
         current.save(update_fields=fields)
     return current
+
+
+def booking_price_record(*, booking: Booking, total: Decimal, currency: str) -> Booking:
+    """Record the price a partner charged for its booking (the partner collects it; no
+    quote is computed here). The calendar is untouched."""
+    with transaction.atomic():
+        current = Booking.objects.select_for_update().get(pk=booking.pk)
+        current.total, current.currency = total, currency
+        current.save(update_fields=["total", "currency", "updated_at"])
+    return current
