@@ -116,7 +116,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times, counts and logs every answer (config.middleware).
+    "config.middleware.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before host routing: /metrics answers on the app host and on loopback.
+    "config.middleware.MetricsEndpointMiddleware",
     "properties.middleware.BusinessHostMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -342,7 +346,8 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancer health checks speak plain HTTP to the task.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # So does the metrics agent beside each web container (http://localhost/metrics).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -352,6 +357,15 @@ if not DEBUG:
         f"https://{HOLIDESK_APP_HOST}",
         f"https://*.{HOLIDESK_BASE_DOMAIN}",
     ]
+
+# --- Metrics -----------------------------------------------------------------------
+# Bearer token of GET /metrics (Prometheus text format); unset, /metrics answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters.")
+# Where gunicorn's processes share their request metrics (prometheus_client reads it
+# from the environment itself; read here so it is checked and documented).
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
 LOGGING = {
     "version": 1,
