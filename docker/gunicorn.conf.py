@@ -20,7 +20,9 @@ max_requests = 2000
 max_requests_jitter = 200
 # The ALB is the only peer that reaches the task; trust its X-Forwarded-* headers.
 forwarded_allow_ips = "*"
-accesslog = "-"
+# No access log: Django writes one JSON line per request (config/middleware.py), by
+# route name rather than raw path (paths hold tokens).
+accesslog = None
 errorlog = "-"
 worker_tmp_dir = "/tmp"  # noqa: S108 - heartbeat files; /tmp is the task's writable volume
 
