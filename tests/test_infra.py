@@ -315,3 +315,19 @@ def test_workers_scale_on_the_queue_backlog(terraform: dict[str, list[Any]]) -> 
     metrics = config["customized_metric_specification"][0]["metrics"]
     [returned] = [metric for metric in metrics if metric.get("return_data") is True]
     assert returned["expression"] == "depth / tasks"
+
+
+def test_every_alarm_has_a_runbook_entry(terraform: dict[str, list[Any]]) -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    headings = set(re.findall(r"^### (\S+)$", runbook, flags=re.MULTILINE))
+    for name, alarm in _resources(terraform, "aws_cloudwatch_metric_alarm").items():
+        anchor = re.search(r"docs/runbook\.md#([\w-]+)", alarm["alarm_description"])
+        assert anchor, name
+        assert anchor.group(1) in headings, f"{name}: no '### {anchor.group(1)}' in the runbook"
+
+
+def test_the_runbook_rotates_every_secret(terraform: dict[str, list[Any]]) -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    secrets = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', _locals(terraform)["secret_names"]))
+    for secret in secrets:
+        assert f"| `{secret}`" in runbook, f"docs/runbook.md does not say how to rotate {secret}"
