@@ -15,6 +15,7 @@ reports only itself.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -32,6 +33,9 @@ from prometheus_client.registry import Collector
 
 from config.metrics_state import GAUGES, cached_state
 
+log = logging.getLogger(__name__)
+
+STATE_OK = "holidesk_metrics_state_ok"
 ROUTE_GROUPS = ("admin", "dashboard", "api", "site", "webhooks", "ical", "health", "other")
 
 # Recorded in this process; exposed directly, or through the multiprocess files.
@@ -59,7 +63,21 @@ class StateCollector(Collector):
     """The scrape-time gauges of config.metrics_state."""
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        state = cached_state()
+        # A database or Redis outage must not cost the request metrics: the state's
+        # gauges are left out (alarms that treat missing data as breaching fire) and
+        # STATE_OK says why.
+        try:
+            state = cached_state()
+        except Exception:
+            log.exception("Metrics: the state could not be read.")
+            state = None
+        yield GaugeMetricFamily(
+            STATE_OK,
+            "1 when the state gauges below were read, 0 when PostgreSQL or Redis failed.",
+            value=0 if state is None else 1,
+        )
+        if state is None:
+            return
         for gauge in GAUGES:
             family = GaugeMetricFamily(gauge.name, gauge.help, labels=list(gauge.labels))
             for labels, value in state.get(gauge.name, []):
@@ -95,7 +113,7 @@ class _RequestMetrics(Collector):
 
 def metric_names() -> set[str]:
     """Every metric family name /metrics reports (for the infrastructure tests)."""
-    names = {gauge.name for gauge in GAUGES}
+    names = {STATE_OK, *(gauge.name for gauge in GAUGES)}
     for family in REQUEST_REGISTRY.collect():
         names.add(family.name)
     return names
@@ -104,7 +122,7 @@ def metric_names() -> set[str]:
 def sample_names() -> set[str]:
     """Every sample name /metrics reports: counters gain `_total`, histograms
     `_bucket`, `_sum` and `_count`."""
-    names = {gauge.name for gauge in GAUGES}
+    names = {STATE_OK, *(gauge.name for gauge in GAUGES)}
     for family in REQUEST_REGISTRY.collect():
         names.update(sample.name for sample in family.samples)
     return names

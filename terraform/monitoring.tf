@@ -28,6 +28,7 @@ locals {
     holidesk_holds_active                = []
     holidesk_celery_queue_length         = ["queue"]
     holidesk_http_server_errors_total    = ["group"]
+    holidesk_metrics_state_ok            = []
   }
   channel_platforms = ["airbnb", "booking", "vrbo", "other"]
 

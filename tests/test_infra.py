@@ -240,7 +240,7 @@ def _app_labels() -> dict[str, frozenset[str]]:
 
     labels = {gauge.name: frozenset(gauge.labels) for gauge in metrics.GAUGES}
     for name in metrics.sample_names() - set(labels):
-        labels[name] = frozenset({"group"})
+        labels[name] = frozenset({"group"} if name.startswith("holidesk_http_") else ())
     return labels
 
 

@@ -209,3 +209,19 @@ def test_production_logs_are_json_lines() -> None:
     assert line["level"] == "WARNING"
     assert line["logger"] == "holidesk.x"
     assert line["message"] == "hello"
+
+
+def test_sentry_is_set_up_when_a_dsn_is_given() -> None:
+    from tests.test_settings_env import PRODUCTION_ENV, _manage
+
+    result = _manage(
+        "shell",
+        "-c",
+        "import sentry_sdk; c = sentry_sdk.get_client(); "
+        "print(c.is_active(), c.options['send_default_pii'], c.options['environment'])",
+        SENTRY_DSN="https://public@sentry.example.com/1",
+        SENTRY_ENVIRONMENT="staging",
+        **PRODUCTION_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["True", "False", "staging"]

@@ -354,6 +354,7 @@ def test_every_state_gauge_has_the_value_of_the_data_set(
     assert value("holidesk_refunds_refused_last_day") == 1
     assert value("holidesk_holds_active") == 2
     assert value("holidesk_celery_queue_length", queue="celery") == 6
+    assert value("holidesk_metrics_state_ok") == 1
     # Request metrics are there too, one series per group.
     for group in metrics.ROUTE_GROUPS:
         assert ("holidesk_http_server_errors_total", (("group", group),)) in values
@@ -394,3 +395,17 @@ def test_multiprocess_mode_reports_the_requests_of_every_process(tmp_path: Path)
     text = generate_latest(registry).decode()
     assert 'holidesk_http_server_errors_total{group="webhooks"} 2.0' in text
     assert 'holidesk_http_server_errors_total{group="admin"} 0.0' in text
+
+
+@pytest.mark.django_db
+def test_a_failing_state_read_still_serves_the_request_metrics(
+    token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise redis.ConnectionError("Redis is down")
+
+    monkeypatch.setattr(metrics_state, "read_state", broken)
+    values = _scrape(Client(HTTP_HOST=APP_HOST), Authorization=f"Bearer {token}")
+    assert values[("holidesk_metrics_state_ok", ())] == 0
+    assert ("holidesk_http_server_errors_total", (("group", "api"),)) in values
+    assert not any(name == "holidesk_scheduled_messages_waiting" for name, _ in values)
