@@ -11,6 +11,9 @@ import os
 
 from celery import Celery
 
+# Request ids into and out of tasks, one log line per task (connects signals).
+from config import task_signals  # noqa: F401
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("holidesk")

@@ -139,7 +139,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times, counts and logs every answer (config.telemetry).
+    "config.telemetry.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before host routing: /metrics answers on the app host and on loopback.
+    "config.telemetry.MetricsEndpointMiddleware",
     # Before the host middleware, whose unknown-host page needs the nonce and the header.
     "csp.middleware.CSPMiddleware",
     "properties.middleware.BusinessHostMiddleware",
@@ -413,7 +417,8 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     # Load balancer health checks speak plain HTTP to the task.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # So does the metrics agent beside each web container (http://localhost/metrics).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -424,18 +429,58 @@ if not DEBUG:
         f"https://*.{HOLIDESK_BASE_DOMAIN}",
     ]
 
+# --- Metrics -----------------------------------------------------------------------
+# Bearer token of GET /metrics (Prometheus text format); unset, /metrics answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters.")
+# Where gunicorn's processes share their request metrics (prometheus_client reads it
+# from the environment itself; read here so it is checked and documented).
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+
+# --- Logs --------------------------------------------------------------------------
+# json: one JSON object per line (config/jsonlog.py), with the request id; one line per
+# request (holidesk.request) and per Celery task (holidesk.task). text: for a terminal.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.jsonlog.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # "Not Found: <path>" for every 404 repeats paths (which may hold tokens) that
+        # the request log already counts by route.
+        "django.request": {"level": "ERROR"},
+        # Celery's own "received" and "succeeded" lines: holidesk.task has one per task.
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
     },
 }
+# The worker keeps the handlers above instead of installing Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Errors to Sentry, when a DSN is set (its Django and Celery integrations turn on by
+# themselves). No personal data is sent: no cookies, headers, user emails or IPs.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        send_default_pii=False,
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0.0),
+    )
 
 # --- Messaging ---------------------------------------------------------------------
 # The outbox dispatcher runs every MESSAGING_DISPATCH_INTERVAL seconds (Celery beat).

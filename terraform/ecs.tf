@@ -11,7 +11,7 @@ resource "aws_ecs_cluster" "main" {
 }
 
 resource "aws_cloudwatch_log_group" "app" {
-  for_each          = toset(["web", "worker", "beat", "migrate"])
+  for_each          = toset(["web", "worker", "beat", "migrate", "metrics-agent"])
   name              = "/${var.name}/${var.environment}/${each.value}"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.main.arn
@@ -46,7 +46,7 @@ locals {
   containers = {
     web = {
       command = ["gunicorn", "--config", "docker/gunicorn.conf.py", "--workers", tostring(var.web_concurrency), "config.wsgi:application"]
-      env     = merge(local.app_env, { PORT = "8000" })
+      env     = merge(local.app_env, { PORT = "8000", PROMETHEUS_MULTIPROC_DIR = "/tmp/prometheus" })
       ports   = [{ containerPort = 8000, protocol = "tcp" }]
       health = {
         command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
@@ -109,7 +109,8 @@ resource "aws_ecs_task_definition" "app" {
     name = "tmp"
   }
 
-  container_definitions = jsonencode([
+  # Web tasks also run the metrics agent (monitoring.tf), which scrapes /metrics.
+  container_definitions = jsonencode(concat([
     merge(
       {
         name                   = each.key
@@ -136,7 +137,7 @@ resource "aws_ecs_task_definition" "app" {
       # Only the web container has a health check (merge of zero or one object).
       [for check in [each.value.health] : { healthCheck = check } if check != null]...
     )
-  ])
+  ], each.key == "web" ? [local.metrics_agent_container] : []))
 }
 
 # --- Services ----------------------------------------------------------------------------

@@ -29,9 +29,12 @@ resource "aws_iam_role_policy_attachment" "execution" {
 
 data "aws_iam_policy_document" "execution_secrets" {
   statement {
-    sid       = "ReadThisEnvironmentsSecrets"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [for secret in aws_secretsmanager_secret.app : secret.arn]
+    sid     = "ReadThisEnvironmentsSecrets"
+    actions = ["secretsmanager:GetSecretValue"]
+    resources = concat(
+      [for secret in aws_secretsmanager_secret.app : secret.arn],
+      [aws_secretsmanager_secret.metrics_scrape_config.arn],
+    )
   }
   statement {
     sid       = "DecryptSecretsAndImages"
@@ -72,10 +75,16 @@ data "aws_iam_policy_document" "task" {
     actions   = ["ses:SendEmail", "ses:SendRawEmail"]
     resources = [aws_ses_domain_identity.main.arn]
   }
+  statement {
+    # The metrics agent beside each web container writes EMF to this one log group.
+    sid       = "MetricsAgentWritesEmf"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["${aws_cloudwatch_log_group.metrics.arn}:*"]
+  }
 }
 
 resource "aws_iam_role_policy" "task" {
-  name   = "media-and-email"
+  name   = "media-email-and-metrics"
   role   = aws_iam_role.task.id
   policy = data.aws_iam_policy_document.task.json
 }

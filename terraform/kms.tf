@@ -34,6 +34,17 @@ resource "aws_kms_key" "main" {
           }
         }
       },
+      {
+        # Alarms publish to the encrypted alarm topic (monitoring.tf).
+        Sid       = "CloudWatchAlarmsPublishToTheAlarmTopic"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
+      },
     ]
   })
 }

@@ -6,6 +6,8 @@
 #   with `aws secretsmanager put-secret-value` and kept (ignore_changes).
 # - STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: put by the operator before the first
 #   deploy (docs/deployment.md); Terraform never sees them.
+# - METRICS_TOKEN: generated here; the metrics agent's scrape configuration
+#   (monitoring.tf) carries the same value. Rotate with -replace (docs/runbook.md).
 
 locals {
   secret_names = toset([
@@ -15,6 +17,7 @@ locals {
     "HOLIDESK_ENCRYPTION_KEY",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "METRICS_TOKEN",
   ])
 }
 
@@ -64,4 +67,14 @@ resource "aws_secretsmanager_secret_version" "encryption_key" {
   lifecycle {
     ignore_changes = [secret_string]
   }
+}
+
+resource "random_password" "metrics_token" {
+  length  = 48
+  special = false
+}
+
+resource "aws_secretsmanager_secret_version" "metrics_token" {
+  secret_id     = aws_secretsmanager_secret.app["METRICS_TOKEN"].id
+  secret_string = random_password.metrics_token.result
 }

@@ -199,3 +199,95 @@ variable "log_level" {
   type        = string
   default     = "INFO"
 }
+
+# --- Metrics, alarms and queue scaling (monitoring.tf) ------------------------------------
+
+variable "alarm_email" {
+  description = "Address subscribed to the alarm topic (confirm the email AWS sends); null: no subscription."
+  type        = string
+  default     = null
+}
+
+variable "metrics_agent_image" {
+  description = "CloudWatch agent image beside each web container (scrapes /metrics). Pin a version."
+  type        = string
+  default     = "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300064.1b1344"
+}
+
+variable "celery_queues" {
+  description = "Celery queues watched by the queue-depth alarm (the app reports every queue it routes to)."
+  type        = list(string)
+  default     = ["celery"]
+}
+
+variable "worker_scaling_queue" {
+  description = "Celery queue whose backlog scales the worker service."
+  type        = string
+  default     = "celery"
+}
+
+variable "worker_backlog_per_task" {
+  description = "Tasks waiting per worker task that the queue-depth scaling policy aims for."
+  type        = number
+  default     = 2000
+}
+
+variable "alarm_5xx_percent" {
+  description = "Share of web answers that are 5xx (%, per minute, 3 of 5 minutes) that raises an alarm."
+  type        = number
+  default     = 2
+}
+
+variable "alarm_p95_latency_seconds" {
+  description = "95th percentile web response time (s, per minute, 3 of 5 minutes) that raises an alarm."
+  type        = number
+  default     = 1.5
+}
+
+variable "alarm_dispatch_lag_seconds" {
+  description = "Age of the oldest due message (s, p99 over 5 minutes, twice) that raises an alarm."
+  type        = number
+  default     = 60
+}
+
+variable "alarm_scheduled_messages" {
+  description = "Scheduled messages waiting that raise an alarm (the design expects about 300,000)."
+  type        = number
+  default     = 750000
+}
+
+variable "alarm_failed_payments_per_hour" {
+  description = "Payments declined in the last hour that raise an alarm (some declines are normal)."
+  type        = number
+  default     = 10
+}
+
+variable "alarm_queue_depth" {
+  description = "Tasks waiting in one Celery queue for 15 minutes that raise an alarm."
+  type        = number
+  default     = 20000
+}
+
+variable "alarm_db_cpu_percent" {
+  description = "RDS CPU (%, 15 minutes) that raises an alarm."
+  type        = number
+  default     = 80
+}
+
+variable "alarm_db_free_storage_gib" {
+  description = "RDS free storage (GiB) below which an alarm is raised (storage autoscaling should act first)."
+  type        = number
+  default     = 10
+}
+
+variable "alarm_db_connections" {
+  description = "Database connections that raise an alarm (db.t4g.medium allows about 400; see docs/deployment.md)."
+  type        = number
+  default     = 300
+}
+
+variable "alarm_redis_memory_percent" {
+  description = "Memory use of a Redis node (%) that raises an alarm."
+  type        = number
+  default     = 80
+}

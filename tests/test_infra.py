@@ -167,6 +167,7 @@ def test_task_env_vars_are_settings(terraform: dict[str, list[Any]]) -> None:
         "HOLIDESK_ENCRYPTION_KEY",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "METRICS_TOKEN",
     }
     assert "PORT" in task_env
     assert not task_env & secrets, "a secret is also set in plain text"
@@ -220,3 +221,131 @@ def test_gunicorn_trusts_forwarded_headers_only_from_the_load_balancer() -> None
     assert configured["forwarded_allow_ips"] == "10.0.0.0/16"
     readme = (ROOT / "README.md").read_text()
     assert "| `FORWARDED_ALLOW_IPS` |" in readme
+
+
+# --- Metrics and alarms (terraform/monitoring.tf) ------------------------------------------
+
+APP_NAMESPACE = "${local.app_metrics_namespace}"
+
+
+def _app_metric_reads(node: Any, found: list[tuple[str, frozenset[str]]]) -> None:
+    """Every (metric name, dimension names) read from the app's namespace, anywhere."""
+    if isinstance(node, dict):
+        if node.get("namespace") == APP_NAMESPACE:
+            found.append((node["metric_name"], _dimension_names(node.get("dimensions"))))
+        for value in node.values():
+            _app_metric_reads(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _app_metric_reads(value, found)
+
+
+def _dimension_names(dimensions: Any) -> frozenset[str]:
+    if isinstance(dimensions, dict):
+        return frozenset(dimensions)
+    if isinstance(dimensions, list):  # dimensions { name = ..., value = ... } blocks
+        return frozenset(block["name"] for block in dimensions)
+    assert isinstance(dimensions, str), dimensions
+    # local.app_dimensions, or merge(local.app_dimensions, { label = ... })
+    assert "local.app_dimensions" in dimensions, dimensions
+    extra = re.findall(r"\{\s*(\w+)\s*=", dimensions)
+    return frozenset({"Environment", *extra})
+
+
+def _app_labels() -> dict[str, frozenset[str]]:
+    """Every sample name /metrics reports, with its labels."""
+    from config import metrics
+
+    labels = {gauge.name: frozenset(gauge.labels) for gauge in metrics.GAUGES}
+    for name in metrics.sample_names() - set(labels):
+        labels[name] = frozenset({"group"} if name.startswith("holidesk_http_") else ())
+    return labels
+
+
+def test_every_app_metric_an_alarm_or_policy_reads_is_one_the_app_reports(
+    terraform: dict[str, list[Any]],
+) -> None:
+    reads: list[tuple[str, frozenset[str]]] = []
+    for kind in ("aws_cloudwatch_metric_alarm", "aws_appautoscaling_policy"):
+        _app_metric_reads(_resources(terraform, kind), reads)
+    read_names = {name for name, _ in reads}
+    assert {
+        "holidesk_push_dead_letters",
+        "holidesk_outbox_dispatch_lag_seconds",
+        "holidesk_scheduled_messages_waiting",
+        "holidesk_payments_failed_last_hour",
+        "holidesk_celery_queue_length",
+    } <= read_names
+    app = _app_labels()
+    declared = _locals(terraform)["app_metrics"]
+    for name, dimensions in reads:
+        assert name in app, f"{name} is read by an alarm but the app reports no such metric"
+        assert name in declared, f"{name} is not sent to CloudWatch (local.app_metrics)"
+        assert dimensions == {"Environment", *app[name]}, (name, dimensions)
+    # The agent's scrape labels every sample with the Environment dimension.
+    assert _locals(terraform)["app_dimensions"] == {"Environment": "${var.environment}"}
+
+
+def test_metrics_sent_to_cloudwatch_are_reported_with_those_labels(
+    terraform: dict[str, list[Any]],
+) -> None:
+    app = _app_labels()
+    for name, labels in _locals(terraform)["app_metrics"].items():
+        assert name in app, f"local.app_metrics names {name}, which the app does not report"
+        assert frozenset(labels) == app[name], name
+    # Alarms per channel platform cover every platform the app labels.
+    from integrations.models import Platform
+
+    assert set(_locals(terraform)["channel_platforms"]) == set(Platform.values)
+
+
+def test_every_alarm_notifies_the_alarm_topic(terraform: dict[str, list[Any]]) -> None:
+    alarms = _resources(terraform, "aws_cloudwatch_metric_alarm")
+    assert len(alarms) >= 12
+    for name, alarm in alarms.items():
+        assert alarm["alarm_actions"] == "${local.alarm_actions}", name
+        assert "docs/runbook.md#" in alarm["alarm_description"], name
+    topic = _resources(terraform, "aws_sns_topic")["alarms"]
+    assert topic["kms_master_key_id"] == "${aws_kms_key.main.arn}"
+    subscription = _resources(terraform, "aws_sns_topic_subscription")["alarm_email"]
+    assert subscription["protocol"] == "email"
+    assert subscription["endpoint"] == "${var.alarm_email}"
+
+
+def test_web_tasks_run_the_metrics_agent_with_the_token(terraform: dict[str, list[Any]]) -> None:
+    definition = _resources(terraform, "aws_ecs_task_definition")["app"]["container_definitions"]
+    assert "[local.metrics_agent_container] : []" in definition
+    assert 'each.key == "web"' in definition
+    web_env = _locals(terraform)["containers"]["web"]["env"]
+    assert "PROMETHEUS_MULTIPROC_DIR" in web_env
+    scrape = _resources(terraform, "aws_secretsmanager_secret_version")["metrics_scrape_config"]
+    assert "random_password.metrics_token.result" in scrape["secret_string"]
+    assert "localhost:8000" in scrape["secret_string"]
+    token = _resources(terraform, "aws_secretsmanager_secret_version")["metrics_token"]
+    assert token["secret_string"] == "${random_password.metrics_token.result}"
+
+
+def test_workers_scale_on_the_queue_backlog(terraform: dict[str, list[Any]]) -> None:
+    policy = _resources(terraform, "aws_appautoscaling_policy")["worker_queue"]
+    assert policy["policy_type"] == "TargetTrackingScaling"
+    assert "worker" in policy["resource_id"]
+    config = policy["target_tracking_scaling_policy_configuration"][0]
+    metrics = config["customized_metric_specification"][0]["metrics"]
+    [returned] = [metric for metric in metrics if metric.get("return_data") is True]
+    assert returned["expression"] == "depth / tasks"
+
+
+def test_every_alarm_has_a_runbook_entry(terraform: dict[str, list[Any]]) -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    headings = set(re.findall(r"^### (\S+)$", runbook, flags=re.MULTILINE))
+    for name, alarm in _resources(terraform, "aws_cloudwatch_metric_alarm").items():
+        anchor = re.search(r"docs/runbook\.md#([\w-]+)", alarm["alarm_description"])
+        assert anchor, name
+        assert anchor.group(1) in headings, f"{name}: no '### {anchor.group(1)}' in the runbook"
+
+
+def test_the_runbook_rotates_every_secret(terraform: dict[str, list[Any]]) -> None:
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    secrets = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', _locals(terraform)["secret_names"]))
+    for secret in secrets:
+        assert f"| `{secret}`" in runbook, f"docs/runbook.md does not say how to rotate {secret}"

@@ -33,6 +33,7 @@ from bookings.selectors import unavailable_ranges
 from integrations import signatures, ssrf
 from integrations.models import Channel, ListingLink, PushAttempt, PushOutbox
 from integrations.services.channels import channel_outbound_secrets
+from properties import request_id
 from properties.db import claim_due
 from properties.models import Business, Property
 from properties.urls_util import app_url
@@ -256,6 +257,7 @@ def push_deliver(*, push_id: int, now: datetime | None = None) -> str:
             headers={
                 "Content-Type": "application/json",
                 signatures.HEADER: signatures.sign(secret, body, also=previous),
+                **request_id.outbound_headers(),
             },
             max_bytes=ANSWER_MAX_BYTES,
             timeout=settings.INTEGRATIONS_PUSH_TIMEOUT_SECONDS,
