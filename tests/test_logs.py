@@ -19,7 +19,7 @@ from django.urls import path
 from django.utils import timezone
 from kombu import Connection, Producer
 
-from bookings.services import block_create
+from bookings.services.blocks import block_create
 from config.celery import app
 from config.jsonlog import JsonFormatter
 from config.task_signals import HEADER

@@ -20,7 +20,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from integrations.models import PushOutbox
 from tests.conftest import make_tenant
 from tests.integrations.conftest import make_partner
