@@ -66,6 +66,15 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     }
 
 
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+def _booking_with(name: str, amount: str) -> Any:
+    """The schema of an answer that gives a booking with a money amount beside it."""
+    return inline_serializer(name=name, fields={"booking": BookingOutput(), amount: _money()})
+
+
 def _business(request: Request) -> Business:
     business: Business = request.business  # type: ignore[attr-defined]  # set by IsBusinessMember
     return business
@@ -176,7 +185,7 @@ class BookingOutput(serializers.ModelSerializer[Booking]):
 class NightOutput(serializers.Serializer[Any]):
     date = serializers.DateField()
     available = serializers.BooleanField()
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    price = _money()
     min_nights = serializers.IntegerField()
 
 
@@ -187,11 +196,11 @@ class QuoteOutput(serializers.Serializer[Any]):
     currency = serializers.CharField()
     nights = serializers.ListField(child=serializers.DictField())
     lines = serializers.ListField(child=serializers.DictField())
-    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
-    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    cleaning_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
-    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = _money()
+    discount = _money()
+    cleaning_fee = _money()
+    tax = _money()
+    total = _money()
 
 
 class Pagination(PageNumberPagination):
@@ -313,9 +322,7 @@ class BookingListApi(APIView):
         check_out = serializers.DateField()
         guests = serializers.IntegerField(min_value=1, max_value=500)
         guest = GuestSerializer(required=False)
-        total = serializers.DecimalField(
-            max_digits=12, decimal_places=2, min_value=0, required=False
-        )
+        total = _money(min_value=0, required=False)
         note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
         class Meta:
@@ -376,13 +383,7 @@ class BookingCancelApi(APIView):
     @extend_schema(
         request=None,
         responses={
-            200: inline_serializer(
-                name="Cancellation",
-                fields={
-                    "booking": BookingOutput(),
-                    "refund": serializers.DecimalField(max_digits=12, decimal_places=2),
-                },
-            ),
+            200: _booking_with("Cancellation", "refund"),
             **_errors(401, 403, 404, 409),
         },
         description=(
@@ -408,13 +409,7 @@ class BookingChangeDatesApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                name="DateChange",
-                fields={
-                    "booking": BookingOutput(),
-                    "price_difference": serializers.DecimalField(max_digits=12, decimal_places=2),
-                },
-            ),
+            200: _booking_with("DateChange", "price_difference"),
             **_errors(400, 401, 403, 404, 409, 415, 503),
         },
         description=(
