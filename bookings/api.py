@@ -75,6 +75,14 @@ def _booking_with(name: str, amount: str) -> Any:
     return inline_serializer(name=name, fields={"booking": BookingOutput(), amount: _money()})
 
 
+def _validated(serializer: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    """The input as the serializer cleans it; a ValidationError (400) names what is wrong."""
+    payload = serializer(data=data)
+    payload.is_valid(raise_exception=True)
+    validated: dict[str, Any] = payload.validated_data
+    return validated
+
+
 def _business(request: Request) -> Business:
     business: Business = request.business  # type: ignore[attr-defined]  # set by IsBusinessMember
     return business
@@ -257,9 +265,8 @@ class PropertyAvailabilityApi(APIView):
     )
     def get(self, request: Request, property_id: int) -> Response:
         prop = _property(_business(request), property_id)
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        start, end = params.validated_data["start"], params.validated_data["end"]
+        data = _validated(self.InputSerializer, request.query_params)
+        start, end = data["start"], data["end"]
         nights = property_calendar(property=prop, start=start, end=end)
         return Response(
             {
@@ -289,9 +296,7 @@ class PropertyQuoteApi(APIView):
     )
     def get(self, request: Request, property_id: int) -> Response:
         prop = _property(_business(request), property_id)
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = _validated(self.InputSerializer, request.query_params)
         priced = quote(prop, data["check_in"], data["check_out"], data["guests"])
         return Response(QuoteOutput(priced.as_dict()).data)
 
@@ -336,9 +341,8 @@ class BookingListApi(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = booking_list(business=_business(request), filters=filters.validated_data)
+        filters = _validated(self.FilterSerializer, request.query_params)
+        qs = booking_list(business=_business(request), filters=filters)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(BookingOutput(page, many=True).data)
@@ -352,9 +356,7 @@ class BookingListApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        payload = self.CreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = _validated(self.CreateSerializer, request.data)
         prop = _property(_business(request), data["property"])
         guest = data.get("guest") or {}
         booking = booking_create(
@@ -418,9 +420,7 @@ class BookingChangeDatesApi(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         booking = _booking(_business(request), reference)
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = _validated(self.InputSerializer, request.data)
         changed, difference = booking_change_dates(
             booking=booking, check_in=data["check_in"], check_out=data["check_out"]
         )
@@ -451,9 +451,7 @@ class BlockCreateApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = _validated(self.InputSerializer, request.data)
         prop = _property(_business(request), data["property"])
         block = block_create(
             property=prop,
