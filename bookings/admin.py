@@ -242,22 +242,16 @@ class BookingAdmin(TenantAdmin):
             form = type(form.__name__, (form,), {"refused": refused})
         return form
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Django's add/change page runs in one transaction; a service refusing the write
         rolls it back whole, and the page is shown again with the refusal as a form
         error. A lost lock race runs the page again (then answers busy)."""
         view = retry_on_conflict()(super().changeform_view)
         try:
-            return view(request, object_id, form_url, extra_context)
+            return view(request, *args, **kwargs)
         except _Refused as refused:
             request.booking_refused = refused.error  # type: ignore[attr-defined]
-            return view(request, object_id, form_url, extra_context)
+            return view(request, *args, **kwargs)
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Booking:
         try:

@@ -66,6 +66,23 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
     }
 
 
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+def _booking_with(name: str, amount: str) -> Any:
+    """The schema of an answer that gives a booking with a money amount beside it."""
+    return inline_serializer(name=name, fields={"booking": BookingOutput(), amount: _money()})
+
+
+def _validated(serializer: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    """The input as the serializer cleans it; a ValidationError (400) names what is wrong."""
+    payload = serializer(data=data)
+    payload.is_valid(raise_exception=True)
+    validated: dict[str, Any] = payload.validated_data
+    return validated
+
+
 def _business(request: Request) -> Business:
     business: Business = request.business  # type: ignore[attr-defined]  # set by IsBusinessMember
     return business
@@ -176,7 +193,7 @@ class BookingOutput(serializers.ModelSerializer[Booking]):
 class NightOutput(serializers.Serializer[Any]):
     date = serializers.DateField()
     available = serializers.BooleanField()
-    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    price = _money()
     min_nights = serializers.IntegerField()
 
 
@@ -187,11 +204,11 @@ class QuoteOutput(serializers.Serializer[Any]):
     currency = serializers.CharField()
     nights = serializers.ListField(child=serializers.DictField())
     lines = serializers.ListField(child=serializers.DictField())
-    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
-    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
-    cleaning_fee = serializers.DecimalField(max_digits=12, decimal_places=2)
-    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
-    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = _money()
+    discount = _money()
+    cleaning_fee = _money()
+    tax = _money()
+    total = _money()
 
 
 class Pagination(PageNumberPagination):
@@ -248,9 +265,8 @@ class PropertyAvailabilityApi(APIView):
     )
     def get(self, request: Request, property_id: int) -> Response:
         prop = _property(_business(request), property_id)
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        start, end = params.validated_data["start"], params.validated_data["end"]
+        data = _validated(self.InputSerializer, request.query_params)
+        start, end = data["start"], data["end"]
         nights = property_calendar(property=prop, start=start, end=end)
         return Response(
             {
@@ -280,9 +296,7 @@ class PropertyQuoteApi(APIView):
     )
     def get(self, request: Request, property_id: int) -> Response:
         prop = _property(_business(request), property_id)
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = _validated(self.InputSerializer, request.query_params)
         priced = quote(prop, data["check_in"], data["check_out"], data["guests"])
         return Response(QuoteOutput(priced.as_dict()).data)
 
@@ -313,9 +327,7 @@ class BookingListApi(APIView):
         check_out = serializers.DateField()
         guests = serializers.IntegerField(min_value=1, max_value=500)
         guest = GuestSerializer(required=False)
-        total = serializers.DecimalField(
-            max_digits=12, decimal_places=2, min_value=0, required=False
-        )
+        total = _money(min_value=0, required=False)
         note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
         class Meta:
@@ -329,9 +341,8 @@ class BookingListApi(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        qs = booking_list(business=_business(request), filters=filters.validated_data)
+        filters = _validated(self.FilterSerializer, request.query_params)
+        qs = booking_list(business=_business(request), filters=filters)
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(BookingOutput(page, many=True).data)
@@ -345,9 +356,7 @@ class BookingListApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        payload = self.CreateSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = _validated(self.CreateSerializer, request.data)
         prop = _property(_business(request), data["property"])
         guest = data.get("guest") or {}
         booking = booking_create(
@@ -376,13 +385,7 @@ class BookingCancelApi(APIView):
     @extend_schema(
         request=None,
         responses={
-            200: inline_serializer(
-                name="Cancellation",
-                fields={
-                    "booking": BookingOutput(),
-                    "refund": serializers.DecimalField(max_digits=12, decimal_places=2),
-                },
-            ),
+            200: _booking_with("Cancellation", "refund"),
             **_errors(401, 403, 404, 409),
         },
         description=(
@@ -408,13 +411,7 @@ class BookingChangeDatesApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={
-            200: inline_serializer(
-                name="DateChange",
-                fields={
-                    "booking": BookingOutput(),
-                    "price_difference": serializers.DecimalField(max_digits=12, decimal_places=2),
-                },
-            ),
+            200: _booking_with("DateChange", "price_difference"),
             **_errors(400, 401, 403, 404, 409, 415, 503),
         },
         description=(
@@ -423,9 +420,7 @@ class BookingChangeDatesApi(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         booking = _booking(_business(request), reference)
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = _validated(self.InputSerializer, request.data)
         changed, difference = booking_change_dates(
             booking=booking, check_in=data["check_in"], check_out=data["check_out"]
         )
@@ -456,9 +451,7 @@ class BlockCreateApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = _validated(self.InputSerializer, request.data)
         prop = _property(_business(request), data["property"])
         block = block_create(
             property=prop,

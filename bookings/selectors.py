@@ -12,7 +12,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingQuerySet
 from bookings.pricing import rate_for
 from bookings.rules import RANGE_DATES, stay_span_check
 from properties.models import Business, Property, SeasonalRate
@@ -41,25 +41,39 @@ def _occupancy(bookings: list[Booking], start: date, end: date) -> dict[date, Bo
     return taken
 
 
+# What a calendar shows of a stay, a hold or a block.
+CALENDAR_FIELDS = (
+    "id",
+    "reference",
+    "property_id",
+    "stay",
+    "status",
+    "kind",
+    "source",
+    "guest_name",
+    "guests",
+    "hold_expires_at",
+)
+
+
+def calendar_rows(
+    bookings: BookingQuerySet, *, start: date, end: date, now: datetime | None = None
+) -> list[Booking]:
+    """The active stays, holds and blocks among `bookings` over any night of [start,
+    end), by property and date. One query."""
+    return list(
+        bookings.active(now=now)
+        .overlapping(start, end)
+        .only(*CALENDAR_FIELDS)
+        .order_by("property_id", "stay")
+    )
+
+
 def active_bookings(
     *, property_ids: list[int], start: date, end: date, now: datetime | None = None
 ) -> list[Booking]:
-    return list(
-        Booking.objects.filter(property_id__in=property_ids)
-        .active(now=now)
-        .overlapping(start, end)
-        .only(
-            "id",
-            "reference",
-            "property_id",
-            "stay",
-            "status",
-            "kind",
-            "source",
-            "guest_name",
-            "guests",
-        )
-        .order_by("property_id", "stay")
+    return calendar_rows(
+        Booking.objects.filter(property_id__in=property_ids), start=start, end=end, now=now
     )
 
 

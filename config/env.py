@@ -8,13 +8,16 @@ it cannot parse instead of falling back to a default.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+N = TypeVar("N", int, float)
 
 
 def env_str(name: str, default: str | None = None) -> str:
@@ -40,29 +43,24 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    value = os.environ.get(name, "").strip()
-    if value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"Environment variable {name}={value!r} is not a whole number."
-        ) from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"Environment variable {name} must be at least {minimum}.")
-    return number
+    return _env_number(name, default, minimum, int, "a whole number")
 
 
 def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    return _env_number(name, default, minimum, float, "a number")
+
+
+def _env_number(
+    name: str, default: N, minimum: N | None, parse: Callable[[str], N], kind: str
+) -> N:
     value = os.environ.get(name, "").strip()
     if value == "":
         return default
     try:
-        number = float(value)
+        number = parse(value)
     except ValueError:
         raise ImproperlyConfigured(
-            f"Environment variable {name}={value!r} is not a number."
+            f"Environment variable {name}={value!r} is not {kind}."
         ) from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"Environment variable {name} must be at least {minimum}.")

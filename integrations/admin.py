@@ -4,6 +4,7 @@ iCal feeds and exports, with sync-health columns. All scoped by TenantAdmin."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -201,23 +202,36 @@ class ChannelAdmin(TenantAdmin):
 
     @admin.action(description="Rotate the inbound secret (old one valid 24 h)")
     def rotate_inbound_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        for channel in queryset:
-            raw = channels.channel_rotate_inbound_secret(channel=channel)
-            self.message_user(
-                request,
-                f"New inbound secret of {channel.public_id} (shown once; the old one is "
-                f"accepted for 24 hours): {raw}",
-                messages.WARNING,
-            )
+        self._rotate(
+            request,
+            queryset,
+            channels.channel_rotate_inbound_secret,
+            "inbound secret",
+            "shown once; the old one is accepted for 24 hours",
+        )
 
     @admin.action(description="Rotate the outbound secret")
     def rotate_outbound_secret(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        self._rotate(
+            request,
+            queryset,
+            channels.channel_rotate_outbound_secret,
+            "outbound secret",
+            "shown once",
+        )
+
+    def _rotate(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Channel],
+        rotate: Callable[..., str],
+        which: str,
+        note: str,
+    ) -> None:
         for channel in queryset:
-            raw = channels.channel_rotate_outbound_secret(channel=channel)
+            raw = rotate(channel=channel)
             self.message_user(
-                request,
-                f"New outbound secret of {channel.public_id} (shown once): {raw}",
-                messages.WARNING,
+                request, f"New {which} of {channel.public_id} ({note}): {raw}", messages.WARNING
             )
 
 

@@ -3,6 +3,7 @@ broadcasts. All scoped to the acting business by TenantAdmin."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -315,23 +316,24 @@ class ScheduledMessageAdmin(ReadOnlyTenantAdmin):
 
     @admin.action(description="Send now (also re-sends failed or skipped ones)")
     def send_now(self, request: HttpRequest, queryset: QuerySet[ScheduledMessage]) -> None:
-        business = acting_business(request)
-        if business is None:
-            return
-        count = outbox_send_now(
-            business=business, message_ids=list(queryset.values_list("pk", flat=True))
-        )
-        self.message_user(request, f"{count} message(s) will go out now.")
+        self._outbox_action(request, queryset, outbox_send_now, "message(s) will go out now.")
 
     @admin.action(description="Cancel")
     def cancel(self, request: HttpRequest, queryset: QuerySet[ScheduledMessage]) -> None:
+        self._outbox_action(request, queryset, outbox_cancel, "scheduled message(s) cancelled.")
+
+    def _outbox_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ScheduledMessage],
+        service: Callable[..., int],
+        done: str,
+    ) -> None:
         business = acting_business(request)
         if business is None:
             return
-        count = outbox_cancel(
-            business=business, message_ids=list(queryset.values_list("pk", flat=True))
-        )
-        self.message_user(request, f"{count} scheduled message(s) cancelled.")
+        count = service(business=business, message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} {done}")
 
 
 @admin.register(SentEmail, site=site)

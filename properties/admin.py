@@ -26,6 +26,7 @@ from properties.models import (
 from properties.permissions import user_may
 from properties.selectors import slug_unavailable_reason
 from properties.services import (
+    BUSINESS_EDITABLE_FIELDS,
     DomainCheck,
     api_token_create,
     api_token_revoke,
@@ -63,17 +64,7 @@ class UserAdmin(DjangoUserAdmin[User]):
 class BusinessForm(forms.ModelForm[Business]):
     class Meta:
         model = Business
-        fields = (
-            "name",
-            "slug",
-            "custom_domain",
-            "contact_email",
-            "timezone",
-            "currency",
-            "logo",
-            "accent_colour",
-            "about",
-        )
+        fields = BUSINESS_EDITABLE_FIELDS
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"].strip().lower()

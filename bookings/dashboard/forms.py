@@ -14,9 +14,24 @@ from properties.models import Property
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class BlockForm(forms.Form):
+class DateRangeForm(forms.Form):
+    """A form whose `end` must come after its `start`, when both are given."""
+
+    end_not_after_start = "Pick a day after the first one."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, date) and isinstance(end, date) and end <= start:
+            self.add_error("end", self.end_not_after_start)
+        return data
+
+
+class BlockForm(DateRangeForm):
     """Close nights on one property. `end` is the day the property is free again,
     like a check-out day."""
+
+    end_not_after_start = "Pick a day after the first night."
 
     property = forms.TypedChoiceField(label="Property", coerce=int)
     start = forms.DateField(label="First night", widget=DATE_INPUT)
@@ -46,18 +61,11 @@ class BlockForm(forms.Form):
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [(prop.pk, prop.name) for prop in properties]
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if isinstance(start, date) and isinstance(end, date) and end <= start:
-            self.add_error("end", "Pick a day after the first night.")
-        return data
-
     def chosen_property(self) -> Property:
         return self.properties[self.cleaned_data["property"]]
 
 
-class BookingFilterForm(forms.Form):
+class BookingFilterForm(DateRangeForm):
     """The bookings list's search and filters (GET). Invalid values are reported and
     ignored, never a server error."""
 
@@ -83,13 +91,6 @@ class BookingFilterForm(forms.Form):
         field = self.fields["property"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [("", "All properties"), *((p.pk, p.name) for p in properties)]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("start"), data.get("end")
-        if isinstance(start, date) and isinstance(end, date) and end <= start:
-            self.add_error("end", "Pick a day after the first one.")
-        return data
 
     def filters(self) -> tuple[str, dict[str, Any]]:
         """(search text, filters) from the valid fields only."""

@@ -12,7 +12,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
-from bookings.selectors import booking_list
+from bookings.selectors import booking_list, calendar_rows
 from properties.models import Business, Property
 
 # Stays and blocks made on a partner's side: the partner is the authority on them.
@@ -21,18 +21,6 @@ PARTNER_SOURCES = (
     Booking.Source.BOOKING,
     Booking.Source.VRBO,
     Booking.Source.ICAL,
-)
-CALENDAR_FIELDS = (
-    "id",
-    "reference",
-    "property_id",
-    "stay",
-    "status",
-    "kind",
-    "source",
-    "guest_name",
-    "guests",
-    "hold_expires_at",
 )
 
 
@@ -49,13 +37,7 @@ def calendar_bookings(
     *, business: Business, start: date, end: date, now: datetime | None = None
 ) -> list[Booking]:
     """Active stays, holds and blocks over any night of [start, end). One query."""
-    return list(
-        Booking.objects.filter(business=business)
-        .active(now=now)
-        .overlapping(start, end)
-        .only(*CALENDAR_FIELDS)
-        .order_by("property_id", "stay")
-    )
+    return calendar_rows(Booking.objects.filter(business=business), start=start, end=end, now=now)
 
 
 def _stays(business: Business) -> QuerySet[Booking]:

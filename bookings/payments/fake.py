@@ -10,9 +10,9 @@ from bookings.payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     PaymentGateway,
+    RefundRequest,
     RefundResult,
 )
-from properties.models import Business
 
 
 class FakeGateway(PaymentGateway):
@@ -24,13 +24,5 @@ class FakeGateway(PaymentGateway):
             id=session_id, url=f"{request.site_origin}/checkout/fake/{session_id}/"
         )
 
-    def refund(
-        self,
-        *,
-        business: Business,
-        payment_intent_id: str,
-        connected_account: str,
-        amount_minor: int,
-        idempotency_key: str,
-    ) -> RefundResult:
+    def refund(self, request: RefundRequest) -> RefundResult:
         return RefundResult(id="fake_re_" + secrets.token_urlsafe(12), status="succeeded")

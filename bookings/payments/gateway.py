@@ -58,6 +58,17 @@ class CheckoutSession:
 
 
 @dataclass(frozen=True)
+class RefundRequest:
+    business: Business
+    payment_intent_id: str
+    # The business's connected account the payment was taken on ("" for the current one).
+    connected_account: str
+    amount_minor: int
+    # The same for every attempt at one refund, so a retry never pays out twice.
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class RefundResult:
     id: str
     status: str  # "succeeded" | "pending" | "failed"
@@ -83,15 +94,7 @@ class PaymentGateway(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def refund(
-        self,
-        *,
-        business: Business,
-        payment_intent_id: str,
-        connected_account: str,
-        amount_minor: int,
-        idempotency_key: str,
-    ) -> RefundResult: ...
+    def refund(self, request: RefundRequest) -> RefundResult: ...
 
 
 def get_gateway(name: str | None = None) -> PaymentGateway:

@@ -23,6 +23,7 @@ from bookings.payments.gateway import (
     PaymentGateway,
     PaymentRefused,
     PaymentUnavailable,
+    RefundRequest,
     RefundResult,
 )
 from bookings.payments.models import StripeAccount
@@ -124,28 +125,19 @@ class StripeGateway(PaymentGateway):
             return None
         return session.to_dict()
 
-    def refund(
-        self,
-        *,
-        business: Business,
-        payment_intent_id: str,
-        connected_account: str,
-        amount_minor: int,
-        idempotency_key: str,
-    ) -> RefundResult:
+    def refund(self, request: RefundRequest) -> RefundResult:
+        intent = request.payment_intent_id
         try:
+            account = request.connected_account or connected_account_for(request.business)
             refund = self.client.v1.refunds.create(
-                params={"payment_intent": payment_intent_id, "amount": amount_minor},
-                options={
-                    "stripe_account": connected_account or connected_account_for(business),
-                    "idempotency_key": idempotency_key,
-                },
+                params={"payment_intent": intent, "amount": request.amount_minor},
+                options={"stripe_account": account, "idempotency_key": request.idempotency_key},
             )
         except TRANSIENT_ERRORS as exc:
-            logger.warning("Stripe refund on %s not sent yet: %s", payment_intent_id, exc)
+            logger.warning("Stripe refund on %s not sent yet: %s", intent, exc)
             raise PaymentUnavailable("The refund could not be issued yet.") from exc
         except stripe.StripeError as exc:
-            logger.warning("Stripe refused the refund on %s: %s", payment_intent_id, exc)
+            logger.warning("Stripe refused the refund on %s: %s", intent, exc)
             raise PaymentRefused(
                 f"The payment provider refused the refund: {exc.user_message or exc}"[:300]
             ) from exc

@@ -14,9 +14,11 @@ from bookings.errors import InvalidTransition
 from bookings.models import Booking
 from bookings.rules import BLOCK_DATES, stay_dates_check
 from bookings.services.writes import (
+    calendar_insert,
+    calendar_save,
     calendar_write,
+    calendar_written_send,
     on_commit_send,
-    overlap_is_unavailable,
     property_lock,
     run_out_holds_expire,
     stay_free_check,
@@ -58,22 +60,17 @@ def block_create(
     with transaction.atomic():
         prop = property_lock(property.pk)
         run_out_holds_expire(prop, now)
-        stay_free_check(prop, start, end)
-        block = Booking(
-            business=prop.business,
-            property=prop,
-            stay=Range(start, end, "[)"),
+        block = calendar_insert(
+            prop,
+            start,
+            end,
+            action="block_created",
             status=Booking.Status.CONFIRMED,
             kind=kind,
             source=source,
             note=note,
             currency=prop.business.currency,
             confirmed_at=now,
-        )
-        with overlap_is_unavailable(prop, start, end):
-            block.save()
-        signals.calendar_written.send(
-            sender=Booking, booking=block, action="block_created", previous=None
         )
         on_commit_send(signals.block_changed, booking_id=block.pk, action="created")
     return block
@@ -106,11 +103,7 @@ def block_change_dates(
         stay_free_check(prop, start, end, exclude_id=current.pk)
         previous = {"check_in": current.check_in, "check_out": current.check_out}
         current.stay = Range(start, end, "[)")
-        with overlap_is_unavailable(prop, start, end):
-            current.save()
-        signals.calendar_written.send(
-            sender=Booking, booking=current, action="changed", previous=previous
-        )
+        calendar_save(prop, current, action="changed", previous=previous)
         on_commit_send(signals.block_changed, booking_id=current.pk, action="changed")
     return current
 
@@ -128,8 +121,6 @@ def block_remove(*, block: Booking, now: datetime | None = None) -> Booking:
         current.status = Booking.Status.CANCELLED
         current.cancelled_at = now
         current.save()
-        signals.calendar_written.send(
-            sender=Booking, booking=current, action="block_removed", previous=None
-        )
+        calendar_written_send(current, action="block_removed")
         on_commit_send(signals.block_changed, booking_id=current.pk, action="removed")
     return current

@@ -12,7 +12,12 @@ from django.utils import timezone
 from bookings import signals
 from bookings.errors import InvalidTransition
 from bookings.models import Booking
-from bookings.services.writes import calendar_write, on_commit_send, property_lock
+from bookings.services.writes import (
+    calendar_write,
+    calendar_written_send,
+    on_commit_send,
+    property_lock,
+)
 from properties.models import Property
 from properties.money import round_money
 
@@ -83,11 +88,6 @@ def booking_cancel_without_refund(
         if reason:
             current.note = (current.note + "\n" if current.note else "") + f"Cancelled: {reason}"
         current.save()
-        signals.calendar_written.send(
-            sender=Booking,
-            booking=current,
-            action="cancelled",
-            previous={"status": previous_status},
-        )
+        calendar_written_send(current, action="cancelled", previous={"status": previous_status})
         on_commit_send(signals.booking_cancelled, booking_id=current.pk)
     return current, refund

@@ -14,18 +14,16 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from psycopg.types.range import Range
 
-from bookings import signals
 from bookings.errors import HoldLimitReached
 from bookings.models import Booking
 from bookings.rules import stay_dates_check
 from bookings.services.writes import (
+    calendar_insert,
     calendar_write,
-    overlap_is_unavailable,
+    calendar_written_send,
     property_lock,
     run_out_holds_expire,
-    stay_free_check,
     stay_free_fast_check,
 )
 from properties.db import lock_one
@@ -35,21 +33,17 @@ from properties.models import Business, Property, User
 def hold_insert(
     prop: Property, start: date, end: date, *, expires_at: datetime, **fields: Any
 ) -> Booking:
-    """A held stay on a property locked by the caller (the nights checked free first)."""
-    stay_free_check(prop, start, end)
-    hold = Booking(
-        business=prop.business,
-        property=prop,
-        stay=Range(start, end, "[)"),
+    """A held stay on a property locked by the caller."""
+    return calendar_insert(
+        prop,
+        start,
+        end,
+        action="held",
         status=Booking.Status.HELD,
         kind=Booking.Kind.STAY,
         hold_expires_at=expires_at,
         **fields,
     )
-    with overlap_is_unavailable(prop, start, end):
-        hold.save()
-    signals.calendar_written.send(sender=Booking, booking=hold, action="held", previous=None)
-    return hold
 
 
 def visitor_holds_check(*, business: Business, user: User, nights: int, now: datetime) -> None:
@@ -154,9 +148,7 @@ def extension_holds_release(*, holds: list[Booking]) -> None:
         ):
             hold.status = Booking.Status.EXPIRED
             hold.save(update_fields=["status", "updated_at"])
-            signals.calendar_written.send(
-                sender=Booking, booking=hold, action="expired", previous=None
-            )
+            calendar_written_send(hold, action="expired")
 
 
 def holds_expire(*, now: datetime | None = None, batch: int = 500) -> int:

@@ -23,9 +23,10 @@ from bookings.pricing import Quote, quote
 from bookings.rules import guest_details_clean, stay_dates_check
 from bookings.services.holds import hold_insert, visitor_holds_check
 from bookings.services.writes import (
+    calendar_insert,
+    calendar_save,
     calendar_write,
     on_commit_send,
-    overlap_is_unavailable,
     property_lock,
     run_out_holds_expire,
     stay_free_check,
@@ -123,11 +124,7 @@ def booking_confirm(
         current.hold_expires_at = None
         if amount_paid is not None:
             current.amount_paid = amount_paid
-        with overlap_is_unavailable(prop, current.check_in, current.check_out):
-            current.save()
-        signals.calendar_written.send(
-            sender=Booking, booking=current, action="confirmed", previous=None
-        )
+        calendar_save(prop, current, action="confirmed")
         on_commit_send(signals.booking_confirmed, booking_id=current.pk)
     return current
 
@@ -173,11 +170,11 @@ def booking_create(
             prop, check_in, check_out, max(guests, 1), enforce_rules=enforce_rules
         )
         run_out_holds_expire(prop, now)
-        stay_free_check(prop, check_in, check_out)
-        booking = Booking(
-            business=prop.business,
-            property=prop,
-            stay=Range(check_in, check_out, "[)"),
+        booking = calendar_insert(
+            prop,
+            check_in,
+            check_out,
+            action="confirmed",
             status=Booking.Status.CONFIRMED,
             kind=Booking.Kind.STAY,
             source=source,
@@ -190,11 +187,6 @@ def booking_create(
             total=priced.total if total is None else total,
             currency=currency or priced.currency,
             confirmed_at=now,
-        )
-        with overlap_is_unavailable(prop, check_in, check_out):
-            booking.save()
-        signals.calendar_written.send(
-            sender=Booking, booking=booking, action="confirmed", previous=None
         )
         on_commit_send(signals.booking_confirmed, booking_id=booking.pk)
     return booking
@@ -253,11 +245,7 @@ def booking_change_dates(
         current.stay = Range(check_in, check_out, "[)")
         current.price_breakdown = priced.as_dict()
         current.total = priced.total
-        with overlap_is_unavailable(prop, check_in, check_out):
-            current.save()
-        signals.calendar_written.send(
-            sender=Booking, booking=current, action="changed", previous=previous
-        )
+        calendar_save(prop, current, action="changed", previous=previous)
         on_commit_send(
             signals.booking_changed,
             booking_id=current.pk,

@@ -8,8 +8,9 @@
 2. Expire run-out holds of that property (`run_out_holds_expire`), so a stale hold never
    blocks anyone while waiting for the periodic sweeper.
 3. Pre-check for an overlap (`stay_free_check`), to name the conflicting range.
-4. Write inside `overlap_is_unavailable`. The exclusion constraint `booking_no_overlap`
-   is still the authority: its violation (23P01) becomes `StayUnavailable`, never a 500.
+4. Write inside `overlap_is_unavailable` (`calendar_insert` and `calendar_save` do 3 and
+   4). The exclusion constraint `booking_no_overlap` is still the authority: its
+   violation (23P01) becomes `StayUnavailable`, never a 500.
 
 A lost lock race (deadlock 40P01, serialization failure 40001) is not an overlap: the
 outermost service retries its whole transaction (`calendar_write`), and if the race is
@@ -27,6 +28,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from psycopg import errors as pg_errors
+from psycopg.types.range import Range
 
 from bookings import signals
 from bookings.errors import StayUnavailable
@@ -84,9 +86,7 @@ def run_out_holds_expire(prop: Property, now: datetime) -> list[Booking]:
     for booking in expired:
         booking.status = Booking.Status.EXPIRED
         booking.save(update_fields=["status", "updated_at"])
-        signals.calendar_written.send(
-            sender=Booking, booking=booking, action="expired", previous=None
-        )
+        calendar_written_send(booking, action="expired")
     return expired
 
 
@@ -130,6 +130,35 @@ def overlap_is_unavailable(prop: Property, start: date, end: date) -> Iterator[N
         raise StayUnavailable(
             conflict=(other.check_in, other.check_out) if other else None
         ) from exc
+
+
+def calendar_insert(
+    prop: Property, start: date, end: date, *, action: str, **fields: Any
+) -> Booking:
+    """Insert a stay or a block [start, end) on a property locked by the caller: checked
+    free first (to name the conflicting range), then written under the constraint."""
+    stay_free_check(prop, start, end)
+    booking = Booking(business=prop.business, property=prop, stay=Range(start, end, "[)"), **fields)
+    calendar_save(prop, booking, action=action)
+    return booking
+
+
+def calendar_save(
+    prop: Property, booking: Booking, *, action: str, previous: dict[str, Any] | None = None
+) -> None:
+    """Save a booking whose nights count on the calendar, under the exclusion
+    constraint, and announce the write to the in-transaction subscribers."""
+    with overlap_is_unavailable(prop, booking.check_in, booking.check_out):
+        booking.save()
+    calendar_written_send(booking, action=action, previous=previous)
+
+
+def calendar_written_send(
+    booking: Booking, *, action: str, previous: dict[str, Any] | None = None
+) -> None:
+    """`calendar_written` runs its receivers inside the caller's transaction, so their
+    rows (re-timed messages, pushes) commit or roll back with the calendar."""
+    signals.calendar_written.send(sender=Booking, booking=booking, action=action, previous=previous)
 
 
 def on_commit_send(signal: Any, **kwargs: Any) -> None:

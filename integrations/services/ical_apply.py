@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -67,6 +67,9 @@ class SyncReport:
 
 @dataclass(frozen=True)
 class _Stored:
+    """A stored event as the apply step reads it: its own columns, by name, and the
+    dates of its active block."""
+
     pk: int
     uid: str
     start: date
@@ -81,35 +84,11 @@ class _Stored:
 
 def _stored(rows: QuerySet[IcalEvent]) -> list[_Stored]:
     found = []
-    for row in rows.values(
-        "pk",
-        "uid",
-        "start",
-        "end",
-        "classification",
-        "summary",
-        "missing_count",
-        "pending",
-        "booking_id",
-        "booking__status",
-        "booking__stay",
-    ):
-        stay = row["booking__stay"]
-        active = row["booking__status"] == Booking.Status.CONFIRMED and stay is not None
-        found.append(
-            _Stored(
-                pk=row["pk"],
-                uid=row["uid"],
-                start=row["start"],
-                end=row["end"],
-                classification=row["classification"],
-                summary=row["summary"],
-                missing_count=row["missing_count"],
-                pending=row["pending"],
-                booking_id=row["booking_id"],
-                block=(stay.lower, stay.upper) if active else None,
-            )
-        )
+    columns = [f.name for f in fields(_Stored) if f.name != "block"]
+    for row in rows.values(*columns, "booking__status", "booking__stay"):
+        stay = row.pop("booking__stay")
+        active = row.pop("booking__status") == Booking.Status.CONFIRMED and stay is not None
+        found.append(_Stored(**row, block=(stay.lower, stay.upper) if active else None))
     return found
 
 

@@ -43,6 +43,31 @@ def guest_message_key(booking: Booking, kind: str) -> str:
     return f"booking:{booking.pk}:{kind}:{booking.guest_email.lower()}"
 
 
+def guest_message_schedule(
+    *,
+    booking: Booking,
+    kind: str,
+    wanted_at: datetime,
+    now: datetime,
+    key: str | None = None,
+    **fields: Any,
+) -> ScheduledMessage:
+    """A message to a booking's guest about that booking; `key` defaults to the one
+    message of `kind` per booking and guest (`guest_message_key`)."""
+    return message_schedule(
+        business=booking.business,
+        kind=kind,
+        recipient=booking.guest_email,
+        recipient_name=booking.guest_name,
+        key=key or guest_message_key(booking, kind),
+        wanted_at=wanted_at,
+        now=now,
+        prop=booking.property,
+        booking=booking,
+        **fields,
+    )
+
+
 def _guest_plan(
     booking: Booking, timing: Timing, now: datetime
 ) -> dict[str, tuple[datetime, datetime]]:
@@ -79,22 +104,16 @@ def _guest_stay_messages_schedule(
 ) -> None:
     if not booking.guest_email:
         return
-    prop = booking.property
-    timing = timing_for(prop)
+    timing = timing_for(booking.property)
     plan = _guest_plan(booking, timing, now)
     for kind in kinds:
         wanted_at, expires_at = plan[kind]
-        message_schedule(
-            business=booking.business,
+        guest_message_schedule(
+            booking=booking,
             kind=kind,
-            recipient=booking.guest_email,
-            recipient_name=booking.guest_name,
-            key=guest_message_key(booking, kind),
             wanted_at=wanted_at,
             expires_at=expires_at,
             now=now,
-            prop=prop,
-            booking=booking,
             timing=timing,
         )
 
@@ -116,15 +135,15 @@ def owner_notice_schedule(
     )
 
 
+def _owner_booking_notice(booking: Booking, kind: str, now: datetime) -> None:
+    owner_notice_schedule(
+        business=booking.business, kind=kind, key=f"booking:{booking.pk}", now=now, booking=booking
+    )
+
+
 def booking_messages_confirmed(*, booking: Booking, now: datetime) -> None:
     _guest_stay_messages_schedule(booking, now=now, kinds=GUEST_STAY_KINDS)
-    owner_notice_schedule(
-        business=booking.business,
-        kind=Kind.OWNER_NEW_BOOKING,
-        key=f"booking:{booking.pk}",
-        now=now,
-        booking=booking,
-    )
+    _owner_booking_notice(booking, Kind.OWNER_NEW_BOOKING, now)
 
 
 def booking_messages_changed(*, booking: Booking, now: datetime) -> None:
@@ -145,25 +164,14 @@ def booking_messages_cancelled(*, booking: Booking, was_confirmed: bool, now: da
     if not was_confirmed:
         return
     if booking.guest_email:
-        message_schedule(
-            business=booking.business,
+        guest_message_schedule(
+            booking=booking,
             kind=Kind.CANCELLATION,
-            recipient=booking.guest_email,
-            recipient_name=booking.guest_name,
-            key=guest_message_key(booking, Kind.CANCELLATION),
             wanted_at=now,
             expires_at=check_out_moment(booking),
             now=now,
-            prop=booking.property,
-            booking=booking,
         )
-    owner_notice_schedule(
-        business=booking.business,
-        kind=Kind.OWNER_CANCELLATION,
-        key=f"booking:{booking.pk}",
-        now=now,
-        booking=booking,
-    )
+    _owner_booking_notice(booking, Kind.OWNER_CANCELLATION, now)
 
 
 # --- Announced by other apps on commit ------------------------------------------------------
@@ -201,16 +209,12 @@ def refund_notice_schedule(
     if booking is None or not booking.guest_email:
         return None
     with transaction.atomic():
-        row = message_schedule(
-            business=booking.business,
+        row = guest_message_schedule(
+            booking=booking,
             kind=Kind.REFUND_NOTICE,
-            recipient=booking.guest_email,
-            recipient_name=booking.guest_name,
             key=f"refund:{refund_id}:{Kind.REFUND_NOTICE}:{booking.guest_email.lower()}",
             wanted_at=now,
             now=now,
-            prop=booking.property,
-            booking=booking,
             context={"summary": str(summary)[:500]},
         )
         outbox_kick()

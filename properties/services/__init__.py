@@ -4,6 +4,7 @@ each owns its transaction and asks `properties.permissions` who may."""
 from __future__ import annotations
 
 from properties.services.businesses import (
+    BUSINESS_EDITABLE_FIELDS,
     business_create,
     business_save,
     slug_release,
@@ -25,6 +26,7 @@ from properties.services.members import (
 from properties.services.tokens import api_token_create, api_token_revoke
 
 __all__ = [
+    "BUSINESS_EDITABLE_FIELDS",
     "AlreadyMember",
     "DomainCheck",
     "LastOwner",

@@ -17,7 +17,9 @@ _GUARDED_FIELDS = {
     "slug": (permissions.RENAME_SITE, "Only an owner may change the site's address."),
     "custom_domain": (permissions.SET_CUSTOM_DOMAIN, "Only an owner may set a custom domain."),
 }
-_EDITABLE_FIELDS = (
+# What an owner may edit on a business (the admin's form shows these); each change is
+# checked by `business_save`.
+BUSINESS_EDITABLE_FIELDS = (
     "name",
     "slug",
     "custom_domain",
@@ -68,7 +70,7 @@ def business_save(*, user: User | AnonymousUser, business: Business) -> Business
     slug must be free, and a new custom domain starts unverified (it routes nowhere
     until its DNS TXT record is seen, properties.services.domains)."""
     stored = lock_one(Business.objects.filter(pk=business.pk))
-    changed = {f for f in _EDITABLE_FIELDS if getattr(stored, f) != getattr(business, f)}
+    changed = {f for f in BUSINESS_EDITABLE_FIELDS if getattr(stored, f) != getattr(business, f)}
     if not changed:
         return stored
     for field in changed:

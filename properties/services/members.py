@@ -46,6 +46,17 @@ def _other_owners(membership: Membership) -> bool:
     )
 
 
+def _locked_for(
+    by: User | AnonymousUser, action: str, membership: Membership, message: str
+) -> tuple[Business, Membership]:
+    """The business row (the lock every members change takes first) and the stored
+    membership, once `by` may act on it."""
+    business = lock_one(Business.objects.filter(pk=membership.business_id))
+    stored = lock_one(Membership.objects.filter(pk=membership.pk))
+    permissions.require(by, action, business=business, obj=stored, message=message)
+    return business, stored
+
+
 @transaction.atomic
 def membership_add(
     *,
@@ -83,14 +94,11 @@ def membership_change(
     role: str,
     group: PropertyGroup | None = None,
 ) -> Membership:
-    business = lock_one(Business.objects.filter(pk=membership.business_id))
-    stored = lock_one(Membership.objects.filter(pk=membership.pk))
-    permissions.require(
+    business, stored = _locked_for(
         by,
         permissions.CHANGE_MEMBER,
-        business=business,
-        obj=stored,
-        message="Only an owner may change an owner's membership.",
+        membership,
+        "Only an owner may change an owner's membership.",
     )
     if role == OWNER and stored.role != OWNER:
         permissions.require(
@@ -110,14 +118,8 @@ def membership_change(
 
 @transaction.atomic
 def membership_remove(*, by: User | AnonymousUser, membership: Membership) -> None:
-    business = lock_one(Business.objects.filter(pk=membership.business_id))
-    stored = lock_one(Membership.objects.filter(pk=membership.pk))
-    permissions.require(
-        by,
-        permissions.REMOVE_MEMBER,
-        business=business,
-        obj=stored,
-        message="Only an owner may remove an owner.",
+    _, stored = _locked_for(
+        by, permissions.REMOVE_MEMBER, membership, "Only an owner may remove an owner."
     )
     if stored.role == OWNER and not _other_owners(stored):
         raise LastOwner()

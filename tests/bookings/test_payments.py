@@ -22,7 +22,12 @@ from django.utils import timezone
 from bookings.models import Booking
 from bookings.payments import tasks
 from bookings.payments.fake import FakeGateway
-from bookings.payments.gateway import PaymentRefused, PaymentUnavailable, RefundResult
+from bookings.payments.gateway import (
+    PaymentRefused,
+    PaymentUnavailable,
+    RefundRequest,
+    RefundResult,
+)
 from bookings.payments.models import Payment, Refund, StripeAccount, StripeEvent
 from bookings.payments.services import refunds
 from bookings.payments.services.checkout import checkout_start, payment_succeeded
@@ -603,8 +608,8 @@ class FlakyGateway(FakeGateway):
         self.failures = failures
         self.keys: list[str] = []
 
-    def refund(self, **kwargs: Any) -> RefundResult:
-        self.keys.append(kwargs["idempotency_key"])
+    def refund(self, request: RefundRequest) -> RefundResult:
+        self.keys.append(request.idempotency_key)
         if self.failures > 0:
             self.failures -= 1
             raise PaymentUnavailable("The payment provider did not answer in time.")
@@ -612,7 +617,7 @@ class FlakyGateway(FakeGateway):
 
 
 class RefusingGateway(FakeGateway):
-    def refund(self, **kwargs: Any) -> RefundResult:
+    def refund(self, request: RefundRequest) -> RefundResult:
         raise PaymentRefused("The payment provider refused the refund: charge disputed.")
 
 
@@ -695,22 +700,26 @@ def test_stripe_errors_are_sorted_into_transient_and_refused(
     stripe_on.fail = True  # a 500 from Stripe: transient
     with pytest.raises(PaymentUnavailable) as transient:
         StripeGateway().refund(
-            business=tenant.business,
-            payment_intent_id="pi_1",
-            connected_account="acct_seaside",
-            amount_minor=100,
-            idempotency_key="k1",
+            RefundRequest(
+                business=tenant.business,
+                payment_intent_id="pi_1",
+                connected_account="acct_seaside",
+                amount_minor=100,
+                idempotency_key="k1",
+            )
         )
     assert not isinstance(transient.value, PaymentRefused)
     stripe_on.fail = False
     stripe_on.refuse_refunds = True
     with pytest.raises(PaymentRefused, match="already refunded"):
         StripeGateway().refund(
-            business=tenant.business,
-            payment_intent_id="pi_1",
-            connected_account="acct_seaside",
-            amount_minor=100,
-            idempotency_key="k2",
+            RefundRequest(
+                business=tenant.business,
+                payment_intent_id="pi_1",
+                connected_account="acct_seaside",
+                amount_minor=100,
+                idempotency_key="k2",
+            )
         )
 
 

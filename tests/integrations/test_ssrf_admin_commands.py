@@ -157,6 +157,22 @@ def test_rotation_from_the_admin_shows_the_new_secret(tenant: Tenant, partner: P
     assert old == partner.inbound
 
 
+def test_outbound_rotation_from_the_admin_shows_the_new_secret(
+    tenant: Tenant, partner: Partner
+) -> None:
+    before = channels.channel_outbound_secret(partner.channel)
+    response = tenant.admin_client().post(
+        _url(Channel, "changelist"),
+        {"action": "rotate_outbound_secret", "_selected_action": [partner.channel.pk]},
+        follow=True,
+    )
+    text = " ".join(m.message for m in response.context["messages"])
+    partner.channel.refresh_from_db()
+    new = channels.channel_outbound_secret(partner.channel)
+    assert new != before
+    assert f"New outbound secret of {partner.channel.public_id} (shown once): {new}" == text
+
+
 def test_redrive_from_the_admin(tenant: Tenant, outsider: Tenant) -> None:
     mine = make_partner(tenant, endpoint="http://127.0.0.1:9/hook")
     theirs = make_partner(outsider, endpoint="http://127.0.0.1:9/hook")

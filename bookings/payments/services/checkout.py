@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -70,6 +71,23 @@ def _paths(origin: str, booking: Booking) -> tuple[str, str]:
     return (
         f"{origin}/trips/{booking.reference}/confirmation/",
         f"{origin}/trips/{booking.reference}/",
+    )
+
+
+def payment_create(
+    *, booking: Booking, kind: str, gateway: PaymentGateway, amount: Decimal, **fields: Any
+) -> Payment:
+    """A pending payment of `amount` in the booking's currency, with the minor units the
+    gateway will be asked for."""
+    return Payment.objects.create(
+        business=booking.business,
+        booking=booking,
+        kind=kind,
+        gateway=gateway.name,
+        amount=amount,
+        currency=booking.currency,
+        amount_minor=to_minor_units(amount, booking.currency),
+        **fields,
     )
 
 
@@ -207,14 +225,8 @@ def checkout_start(
         note=note,
         now=now,
     )
-    payment = Payment.objects.create(
-        business=booking.business,
-        booking=booking,
-        kind=Payment.Kind.STAY,
-        gateway=gateway.name,
-        amount=booking.total,
-        currency=booking.currency,
-        amount_minor=to_minor_units(booking.total, booking.currency),
+    payment = payment_create(
+        booking=booking, kind=Payment.Kind.STAY, gateway=gateway, amount=booking.total
     )
     if payment.amount_minor == 0:
         outcome = payment_succeeded(payment=payment, now=now)

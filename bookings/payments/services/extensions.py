@@ -26,12 +26,12 @@ from bookings.payments.services.checkout import (
     CheckoutStarted,
     payment_abandon,
     payment_checkout_create,
+    payment_create,
 )
 from bookings.pricing import Quote, quote
 from bookings.rules import MAX_STAY_NIGHTS
 from bookings.services.holds import extension_holds_release, extension_nights_hold
 from bookings.services.stays import booking_change_dates
-from properties.money import to_minor_units
 
 
 @dataclass(frozen=True)
@@ -137,14 +137,11 @@ def extension_start(
         holds = extension_nights_hold(
             booking=booking, check_in=check_in, check_out=check_out, now=now
         )
-        payment = Payment.objects.create(
-            business=booking.business,
+        payment = payment_create(
             booking=booking,
             kind=Payment.Kind.EXTENSION,
-            gateway=gateway.name,
+            gateway=gateway,
             amount=ext.difference,
-            currency=booking.currency,
-            amount_minor=to_minor_units(ext.difference, booking.currency),
             new_check_in=check_in,
             new_check_out=check_out,
             from_check_in=booking.check_in,

@@ -31,6 +31,7 @@ from bookings.payments.gateway import (
     PaymentGateway,
     PaymentRefused,
     PaymentUnavailable,
+    RefundRequest,
     get_gateway,
 )
 from bookings.payments.models import Payment, Refund
@@ -95,11 +96,13 @@ def refunds_execute(
         refund.refresh_from_db(fields=["attempts", "last_attempt_at"])
         try:
             result = (gateway or get_gateway(payment.gateway)).refund(
-                business=refund.business,
-                payment_intent_id=payment.payment_intent_id,
-                connected_account=payment.connected_account,
-                amount_minor=to_minor_units(refund.amount, refund.currency),
-                idempotency_key=f"holidesk-refund-{refund.pk}",
+                RefundRequest(
+                    business=refund.business,
+                    payment_intent_id=payment.payment_intent_id,
+                    connected_account=payment.connected_account,
+                    amount_minor=to_minor_units(refund.amount, refund.currency),
+                    idempotency_key=f"holidesk-refund-{refund.pk}",
+                )
             )
         except PaymentRefused as exc:
             _refund_failed(refund, exc.message)
