@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from messaging.errors import NotFound
 from messaging.models import KeyCode, Kind, ScheduledMessage, Staff, Turnover
-from messaging.selectors import Timing, local_moment, timing_for
+from messaging.selectors import TOLD, Timing, local_moment, timing_for
 from messaging.services.key_codes import arrivals_reconcile, key_code_replace
-from messaging.services.outbox import TOLD, message_schedule, messages_cancel_pending, outbox_kick
+from messaging.services.outbox import message_schedule, messages_cancel_pending, outbox_kick
 from properties.db import lock_one
 from properties.models import Property
 
