@@ -290,14 +290,14 @@ def key_box_state(prop: Property, *, now: datetime, days: int = 30) -> KeyBoxSta
         .select_related("key_code", "confirmed_by_user", "confirmed_by_staff")
         .first()
     )
+    # A job's code while its next guest is still to come; with nothing confirmed yet,
+    # the property's first code comes first (the owner sets and confirms it).
+    open_job = Q(turnover__isnull=False) & (
+        Q(turnover__ends_at__gt=now) | Q(turnover__ends_at__isnull=True)
+    )
     next_code = (
-        KeyCode.objects.filter(
-            property=prop,
-            retired_at__isnull=True,
-            confirmed_at__isnull=True,
-            turnover__isnull=False,
-            turnover__ends_at__gt=now,
-        )
+        KeyCode.objects.filter(property=prop, retired_at__isnull=True, confirmed_at__isnull=True)
+        .filter(open_job | Q(turnover__isnull=True) if confirmed is None else open_job)
         .exclude(turnover__state=Turnover.State.CANCELLED)
         .select_related("turnover__cleaner")
         .order_by("valid_from", "id")

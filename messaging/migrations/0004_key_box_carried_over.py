@@ -16,8 +16,9 @@ def carry_over(apps, schema_editor):
     KeyCodeConfirmation = apps.get_model("messaging", "KeyCodeConfirmation")
     Property = apps.get_model("properties", "Property")
     now = timezone.now()
-    for prop in Property.objects.filter(key_codes__isnull=False).distinct().iterator():
-        tz = ZoneInfo(prop.timezone)
+    properties = Property.objects.filter(key_codes__isnull=False).select_related("business")
+    for prop in properties.distinct().iterator():
+        tz = ZoneInfo(prop.timezone or prop.business.timezone)
         today = now.astimezone(tz).date()
         in_effect = list(
             KeyCode.objects.filter(
