@@ -54,3 +54,11 @@ class KeyCodeAlreadyConfirmed(MessagingError):
 
     code = "key_code_already_confirmed"
     http_status = 409
+
+
+class KeyBoxMovedOn(MessagingError):
+    """A confirmation of a job's code that the box has since left behind: a later job's
+    code, or a newer code, was confirmed on it."""
+
+    code = "key_box_moved_on"
+    http_status = 409

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
-from messaging.errors import InvalidKeyCode, LinkOutdated, NotFound
+from messaging.errors import InvalidKeyCode, KeyBoxMovedOn, LinkOutdated, NotFound
 from messaging.models import KeyBox, KeyCode, KeyCodeConfirmation, Kind, Staff, Turnover
 from messaging.selectors import check_in_moment, cleaner_state
 from messaging.services.key_codes import arrivals_reconcile, key_codes_prune
@@ -104,6 +104,16 @@ def _code_to_confirm(
             raise LinkOutdated(
                 "The code for this job changed after that email was sent. "
                 "Please use the newest email."
+            )
+        # A late press must not put the box back to a code it has moved on from.
+        replaced = key.confirmed_at is not None and (box is None or box.key_code_id != key.pk)
+        later = KeyCode.objects.filter(
+            property=prop, confirmed_at__isnull=False, turnover__starts_at__gt=turnover.starts_at
+        ).exists()
+        if replaced or later:
+            raise KeyBoxMovedOn(
+                "A newer code has been confirmed on the box since this job, so this one is "
+                "no longer on it. Nothing to do."
             )
         return key
     if box is not None and box.key_code.code == code:

@@ -248,6 +248,29 @@ def test_a_done_answer_for_another_code_is_refused(tenant: Tenant, job: Turnover
     assert on_box(tenant) == "1357"
 
 
+def test_a_late_answer_cannot_put_the_box_back_to_an_older_code(tenant: Tenant) -> None:
+    with_cleaner(tenant.prop)
+    with time_machine.travel(NOW, tick=False):
+        first = stay(tenant.prop, date(2031, 2, 1), date(2031, 2, 4))
+        second = stay(tenant.prop, date(2031, 2, 4), date(2031, 2, 5), email="next@example.com")
+        stay(tenant.prop, date(2031, 2, 5), date(2031, 2, 8), email="third@example.com")
+    earlier, later = Turnover.objects.get(booking=first), Turnover.objects.get(booking=second)
+    client = Client(HTTP_HOST=APP_HOST)
+    with time_machine.travel(utc(2031, 2, 5, 13), tick=False):
+        answer = {"outcome": "set", "code": later.key_code.code}
+        assert client.post(done_url(later), answer).status_code == 200
+        # The cleaner of the day before presses "I set it" only now.
+        response = client.post(done_url(earlier), {"outcome": "set", "code": earlier.key_code.code})
+        assert response.status_code == 409
+        assert "newer code" in response.content.decode()
+        # Nor does the owner's action on the older job move the box back.
+        tenant.admin_client().post(
+            reverse("admin:messaging_turnover_changelist"),
+            {"action": "confirm_code", "_selected_action": [earlier.pk]},
+        )
+    assert on_box(tenant) == later.key_code.code
+
+
 # --- What guests are sent, and when the owner hears ----------------------------------------
 
 
