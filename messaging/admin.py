@@ -7,12 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from messaging import rendering, selectors
@@ -23,6 +24,7 @@ from messaging.models import (
     EmailTemplate,
     GuestOptOut,
     KeyCode,
+    KeyCodeConfirmation,
     PropertyMessaging,
     ScheduledMessage,
     SentEmail,
@@ -32,9 +34,17 @@ from messaging.models import (
 from messaging.services.broadcasts import broadcast_send, guest_unsubscribe
 from messaging.services.calendar_sync import property_messages_refresh
 from messaging.services.cleaners import turnover_cleaner_assign
+from messaging.services.key_box import key_code_confirm
 from messaging.services.outbox import outbox_cancel, outbox_send_now
 from properties.access import acting_business
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
+from properties.models import Property
+
+
+def key_box_link(prop: Property, label: str = "Key box: confirm or correct the code") -> str:
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:messaging_keycode_box", args=[prop.pk]), label
+    )
 
 
 def _business_of(request: HttpRequest, obj: Any = None) -> Any:
@@ -72,24 +82,23 @@ class PropertyMessagingAdmin(TenantAdmin):
             field.queryset = field.queryset.filter(active=True)
         return field
 
-    @admin.display(description="current key code")
+    @admin.display(description="code on the box")
     def current_code(self, obj: PropertyMessaging) -> str:
-        codes = selectors.key_codes_for_owner(obj.property)
-        return codes["current"].code if codes["current"] else "—"
+        code = selectors.box_code(obj.property)
+        return code.code if code else "not confirmed"
 
-    @admin.display(description="key codes")
+    @admin.display(description="key box")
     def key_codes(self, obj: PropertyMessaging) -> str:
         if obj.pk is None:
             return "—"
-        codes = selectors.key_codes_for_owner(obj.property)
-        current = codes["current"].code if codes["current"] else "—"
-        previous = ", ".join(c.code for c in codes["previous"]) or "—"
-        upcoming = ", ".join(f"{c.code} (from {c.valid_from})" for c in codes["upcoming"]) or "—"
+        state = selectors.key_box_state(obj.property, now=timezone.now(), days=7)
+        confirmed = state.confirmed.code if state.confirmed else "none confirmed yet"
+        planned = state.next_code.code if state.next_code else "—"
         return format_html(
-            "Current: <strong>{}</strong><br>Previous: {}<br>Upcoming: {}",
-            current,
-            previous,
-            upcoming,
+            "On the box: <strong>{}</strong><br>Next code to set: {}<br>{}",
+            confirmed,
+            planned,
+            key_box_link(obj.property, "Arrivals, confirmations, confirm or correct the code"),
         )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -112,12 +121,16 @@ class TurnoverAdmin(TenantAdmin):
         "accept_by",
         "state",
         "code",
+        "code_outcome",
+        "code_outcome_at",
+        "key_box",
         "accepted_at",
         "done_at",
         "problem",
         "owner_alerted_at",
     ]
     readonly_fields = [str(f) for f in fields if f != "cleaner"]
+    actions = ["confirm_code"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False
@@ -125,7 +138,34 @@ class TurnoverAdmin(TenantAdmin):
     @admin.display(description="key code to set")
     def code(self, obj: Turnover) -> str:
         key = KeyCode.objects.filter(turnover=obj).first()
-        return key.code if key else "—"
+        if key is None:
+            return "—"
+        return f"{key.code} (confirmed)" if key.confirmed_at else f"{key.code} (not confirmed)"
+
+    @admin.display(description="key box")
+    def key_box(self, obj: Turnover) -> str:
+        return key_box_link(obj.property) if obj.pk else "—"
+
+    @admin.action(description="Confirm: the job's key code is set on the box")
+    def confirm_code(self, request: HttpRequest, queryset: QuerySet[Turnover]) -> None:
+        """The owner set (or checked) the job's code themselves. With several jobs
+        selected, the latest ends up as the code on the box."""
+        for job in queryset.select_related("property__business").order_by("starts_at"):
+            key = KeyCode.objects.filter(turnover=job).first()
+            if key is None:
+                continue
+            try:
+                key_code_confirm(
+                    property=job.property,
+                    code=key.code,
+                    by=request.user,  # type: ignore[arg-type]
+                    source=KeyCodeConfirmation.Source.OWNER,
+                    turnover=job,
+                )
+            except MessagingError as exc:
+                self.message_user(request, f"{job}: {exc.message}", level=messages.ERROR)
+            else:
+                self.message_user(request, f"{job}: {key.code} is confirmed on the box.")
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # The cleaner is the only field an owner edits; the service applies the change
@@ -134,24 +174,127 @@ class TurnoverAdmin(TenantAdmin):
             turnover_cleaner_assign(turnover=obj, cleaner=form.cleaned_data["cleaner"])
 
 
+class KeyBoxForm(forms.Form):
+    code = forms.CharField(
+        label="Code on the box",
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]{4,6}"}
+        ),
+    )
+
+
 @admin.register(KeyCode, site=site)
 class KeyCodeAdmin(ReadOnlyTenantAdmin):
-    """Read-only: codes change only through turnovers, and are never deleted by hand."""
+    """Read-only rows: codes are planned by turnovers and put on the box by a
+    confirmation (the key box page), and are never deleted by hand."""
 
-    list_display = ["property", "code", "valid_from", "status", "turnover"]
+    list_display = ["property", "code", "valid_from", "status", "turnover", "box_link"]
     list_filter = ["property"]
-    readonly_fields = ["property", "code", "valid_from", "turnover", "retired_at", "created_at"]
+    readonly_fields = [
+        "property",
+        "code",
+        "valid_from",
+        "turnover",
+        "confirmed_at",
+        "retired_at",
+        "created_at",
+    ]
 
     @admin.display(description="status")
     def status(self, obj: KeyCode) -> str:
+        on_box = selectors.box_code(obj.property)
+        if on_box is not None and on_box.pk == obj.pk:
+            return "on the box"
+        if obj.confirmed_at:
+            return "previous (was on the box)"
         if obj.retired_at:
             return "not used (replaced)" if obj.turnover_id is None else "not used (job cancelled)"
-        codes = selectors.key_codes_for_owner(obj.property)
-        if codes["current"] and codes["current"].pk == obj.pk:
-            return "current"
-        if obj.valid_from > obj.property.local_today():
-            return "upcoming"
-        return "previous"
+        return "planned, not confirmed"
+
+    @admin.display(description="key box")
+    def box_link(self, obj: KeyCode) -> str:
+        return key_box_link(obj.property, "Key box")
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "box/<int:property_id>/",
+                self.admin_site.admin_view(self.key_box_view),
+                name="messaging_keycode_box",
+            ),
+            *super().get_urls(),
+        ]
+
+    def key_box_view(self, request: HttpRequest, property_id: int) -> HttpResponse:
+        """The code on a property's box, the next code to set, each upcoming guest's
+        code and why; the owner confirms or corrects the code here."""
+        business = acting_business(request)
+        props = Property.objects.select_related("business")
+        if not request.user.is_superuser:
+            props = props.filter(business=business) if business else props.none()
+        prop = props.filter(pk=property_id).first()
+        if prop is None:
+            raise Http404("No such property.")
+        form = KeyBoxForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                key_code_confirm(
+                    property=prop,
+                    code=form.cleaned_data["code"],
+                    by=request.user,  # type: ignore[arg-type]
+                    source=KeyCodeConfirmation.Source.OWNER,
+                )
+            except MessagingError as exc:
+                form.add_error("code", exc.message)
+            else:
+                self.message_user(
+                    request, f"{form.cleaned_data['code']} is confirmed on the box of {prop}."
+                )
+                return HttpResponseRedirect(request.path)
+        state = selectors.key_box_state(prop, now=timezone.now())
+        return TemplateResponse(
+            request,
+            "messaging/admin_key_box.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": f"Key box: {prop.name}",
+                "prop": prop,
+                "state": state,
+                "next_state": selectors.cleaner_state(state.next_job) if state.next_job else "",
+                "form": form,
+                "history": KeyCodeConfirmation.objects.filter(property=prop).select_related(
+                    "key_code", "confirmed_by_user", "confirmed_by_staff"
+                )[:10],
+            },
+            status=400 if form.errors else 200,
+        )
+
+
+@admin.register(KeyCodeConfirmation, site=site)
+class KeyCodeConfirmationAdmin(ReadOnlyTenantAdmin):
+    """Who confirmed which code on which box, and when (kept with its code)."""
+
+    list_display = ["confirmed_at", "property", "code", "source", "who", "turnover"]
+    list_filter = ["source", "property"]
+    readonly_fields = [
+        "property",
+        "key_code",
+        "turnover",
+        "source",
+        "confirmed_by_user",
+        "confirmed_by_staff",
+        "confirmed_at",
+    ]
+
+    @admin.display(description="code")
+    def code(self, obj: KeyCodeConfirmation) -> str:
+        return obj.key_code.code
+
+    @admin.display(description="confirmed by")
+    def who(self, obj: KeyCodeConfirmation) -> str:
+        return obj.confirmed_by()
 
 
 class EmailTemplateForm(forms.ModelForm[EmailTemplate]):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from messaging.models import Staff
+from messaging.models import KeyBox, KeyCode, KeyCodeConfirmation, Staff
 from messaging.services.calendar_sync import property_messages_refresh
+from messaging.services.key_box import key_code_confirm
 from messaging.services.settings_rows import (
     business_messaging_get_or_create,
     property_messaging_get_or_create,
@@ -18,8 +19,8 @@ from properties.demo import DemoBusiness
 
 
 def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> None:
-    """A cleaner per business, the default cleaner of every property, and the
-    messages, cleaning jobs and key codes of the demo bookings."""
+    """A cleaner per business, the default cleaner of every property, the messages,
+    cleaning jobs and key codes of the demo bookings, and a confirmed code on each box."""
     for demo in seeded:
         business = demo.business
         email = f"cleaner@{business.slug}.example.com"
@@ -40,6 +41,15 @@ def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> 
                 settings_row.directions = "Park by the gate; the entrance is at the back."
                 settings_row.save()
             property_messages_refresh(prop=prop)
+            first = KeyCode.objects.filter(property=prop).order_by("valid_from", "id").first()
+            if first is not None and not KeyBox.objects.filter(property=prop).exists():
+                # The demo owner has set the box to the property's first code.
+                key_code_confirm(
+                    property=prop,
+                    code=first.code,
+                    by=None,
+                    source=KeyCodeConfirmation.Source.OWNER,
+                )
 
 
 def describe(entry: dict[str, Any], demo: DemoBusiness) -> None:

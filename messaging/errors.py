@@ -39,3 +39,26 @@ class ProblemAlreadyReported(MessagingError):
 
     code = "problem_already_reported"
     http_status = 409
+
+
+class InvalidKeyCode(MessagingError):
+    """A code that cannot be confirmed on a box: not 4-6 digits, or one of the last
+    codes on it (past guests know those)."""
+
+    code = "invalid_key_code"
+    http_status = 400
+
+
+class KeyCodeAlreadyConfirmed(MessagingError):
+    """A cleaner says they could not change a code someone already confirmed."""
+
+    code = "key_code_already_confirmed"
+    http_status = 409
+
+
+class KeyBoxMovedOn(MessagingError):
+    """A confirmation of a job's code that the box has since left behind: a later job's
+    code, or a newer code, was confirmed on it."""
+
+    code = "key_box_moved_on"
+    http_status = 409

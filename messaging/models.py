@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -41,6 +42,7 @@ class Kind(models.TextChoices):
     OWNER_CONFLICT = "owner_conflict", "Owner: calendar conflict"
     OWNER_PROBLEM = "owner_problem", "Owner: staff problem report"
     OWNER_UNACCEPTED = "owner_unaccepted", "Owner: cleaning job not accepted"
+    OWNER_KEY_CODE = "owner_key_code", "Owner: key code not confirmed"
 
 
 AUDIENCE: dict[str, str] = {
@@ -60,6 +62,7 @@ AUDIENCE: dict[str, str] = {
     Kind.OWNER_CONFLICT: Audience.OWNER,
     Kind.OWNER_PROBLEM: Audience.OWNER,
     Kind.OWNER_UNACCEPTED: Audience.OWNER,
+    Kind.OWNER_KEY_CODE: Audience.OWNER,
 }
 
 # Lower goes first when more is due than the rate limit allows (a Saturday changeover):
@@ -75,6 +78,7 @@ KIND_PRIORITY: dict[str, int] = {
     Kind.KEY_UPDATE: PRIORITY_KEY_CODE,
     Kind.CLEANER_JOB: PRIORITY_KEY_CODE,
     Kind.CLEANER_UPDATE: PRIORITY_KEY_CODE,
+    Kind.OWNER_KEY_CODE: PRIORITY_KEY_CODE,
     Kind.CONFIRMATION: PRIORITY_TRANSACTIONAL,
     Kind.CANCELLATION: PRIORITY_TRANSACTIONAL,
     Kind.REFUND_NOTICE: PRIORITY_TRANSACTIONAL,
@@ -216,6 +220,11 @@ class Turnover(models.Model):
         PROBLEM = "problem", "Problem reported"
         CANCELLED = "cancelled", "Cancelled"
 
+    class CodeOutcome(models.TextChoices):
+        UNANSWERED = "", "Not answered"
+        SET = "set", "Code set"
+        NOT_SET = "not_set", "Could not change the code"
+
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="turnovers")
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="turnovers")
     booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="turnover")
@@ -236,6 +245,11 @@ class Turnover(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     problem = models.TextField(blank=True, max_length=4000)
+    # The cleaner's answer on the done page: did they set the box to the job's code?
+    code_outcome = models.CharField(
+        max_length=8, choices=CodeOutcome.choices, blank=True, default=CodeOutcome.UNANSWERED
+    )
+    code_outcome_at = models.DateTimeField(null=True, blank=True)
     owner_alerted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -251,11 +265,12 @@ class Turnover(models.Model):
 
 
 class KeyCode(models.Model):
-    """A key-box code of one property. A turnover's cleaner sets its code; from the
-    turnover's day (`valid_from`) on, it is the code on the box. The first code of a
-    property has no turnover. A code is retired (kept, never in effect) when its job is
-    cancelled, or when it is replaced because a cleaner taken off the job was told it;
-    a replaced code has no turnover. Deleted only once four newer codes are in effect."""
+    """A key-box code of one property. A turnover's cleaner is told to set its code; it
+    is on the box only once someone confirms it (`confirmed_at`, `KeyBox`). The first
+    code of a property, and a code the owner reports having set, have no turnover. A
+    code is retired (kept, no longer planned) when its job is cancelled, or when it is
+    replaced because a cleaner taken off the job was told it; a replaced code has no
+    turnover. Deleted only once four newer codes were confirmed on the box."""
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="key_codes")
@@ -267,6 +282,9 @@ class KeyCode(models.Model):
     retired_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when its cleaning job was cancelled."
     )
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone first confirmed it on the box."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = BusinessQuerySet.as_manager()
@@ -276,6 +294,74 @@ class KeyCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.property}: {self.code} from {self.valid_from}"
+
+
+class KeyCodeConfirmation(models.Model):
+    """Someone said a code is on a property's box: a cleaner through their job link, or
+    an owner in the admin. Append-only; goes with its code when the code is deleted."""
+
+    class Source(models.TextChoices):
+        CLEANER = "cleaner", "Cleaner"
+        OWNER = "owner", "Owner"
+        CARRIED_OVER = "carried_over", "On the box before confirmations were recorded"
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    property = models.ForeignKey(
+        Property, on_delete=models.CASCADE, related_name="key_code_confirmations"
+    )
+    key_code = models.ForeignKey(KeyCode, on_delete=models.CASCADE, related_name="confirmations")
+    turnover = models.ForeignKey(
+        Turnover, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=12, choices=Source.choices)
+    confirmed_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    confirmed_by_staff = models.ForeignKey(
+        Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    confirmed_at = models.DateTimeField()
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-confirmed_at", "-id"]
+        indexes = [models.Index(fields=["property", "-confirmed_at"], name="keycode_confirm_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confirmed_by_user__isnull=True) | Q(confirmed_by_staff__isnull=True),
+                name="keycode_confirm_one_confirmer",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_code.code} confirmed {self.confirmed_at:%Y-%m-%d %H:%M}"
+
+    def confirmed_by(self) -> str:
+        person = self.confirmed_by_staff or self.confirmed_by_user
+        name = getattr(person, "name", "") or getattr(person, "email", "")
+        return (
+            f"{name} ({self.get_source_display().lower()})" if name else self.get_source_display()
+        )
+
+
+class KeyBox(models.Model):
+    """The code confirmed on a property's key box now: what guests are sent. It changes
+    only through a confirmation; the code on the box can never be deleted (PROTECT)."""
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
+    property = models.OneToOneField(Property, on_delete=models.CASCADE, related_name="key_box")
+    key_code = models.ForeignKey(KeyCode, on_delete=models.PROTECT, related_name="+")
+    since = models.DateTimeField(help_text="When this code was confirmed on the box.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "key boxes"
+
+    def __str__(self) -> str:
+        return f"{self.property}: {self.key_code.code}"
 
 
 # --- Broadcasts and opt-outs -------------------------------------------------------------

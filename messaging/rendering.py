@@ -53,7 +53,8 @@ VARIABLES: dict[str, str] = {
     "check_out_time": "Check-out time",
     "nights": "Number of nights",
     "guests": "Number of guests",
-    "key_code": "The key-box code on arrival (welcome and corrections only)",
+    "key_code": "The key-box code: to use on arrival (welcome, corrections), to set "
+    "(cleaner emails), or sent to the guest (owner key-code alerts)",
     "key_box_location": "Where the key box is",
     "directions": "Directions to the property",
     "trip_url": "The guest's booking page",
@@ -72,6 +73,8 @@ VARIABLES: dict[str, str] = {
     "unsubscribe_url": "Broadcast: unsubscribe link",
     "summary": "Conflict or alert summary; for a refund notice, what was refunded and why",
     "problem": "The problem a staff member reported",
+    "confirm_url": "Owner key-code alert: the admin page to confirm or correct the code",
+    "job_url": "Owner key-code alert: the cleaning job in the admin",
 }
 
 SUBJECTS: dict[str, str] = {
@@ -91,6 +94,7 @@ SUBJECTS: dict[str, str] = {
     Kind.OWNER_CONFLICT: "Calendar conflict needs you: {{ summary }}",
     Kind.OWNER_PROBLEM: "Problem reported at {{ property_name }}",
     Kind.OWNER_UNACCEPTED: "Cleaning job not accepted: {{ property_name }}",
+    Kind.OWNER_KEY_CODE: "Key code not confirmed: {{ property_name }}",
 }
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -161,7 +165,7 @@ def row_context(row: ScheduledMessage, *, now: datetime) -> dict[str, str]:
     business = row.business
     context = _base_context(business)
     extra = row.context or {}
-    for name in ("changes", "summary", "problem", "note"):
+    for name in ("changes", "summary", "problem", "note", "confirm_url", "job_url"):
         if extra.get(name):
             context[name] = str(extra[name])
     booking = row.booking
@@ -196,6 +200,8 @@ def row_context(row: ScheduledMessage, *, now: datetime) -> dict[str, str]:
                     revision=turnover.revision,
                     expires=expires,
                 )
+    if row.kind == Kind.OWNER_KEY_CODE:
+        context["key_code"] = str(extra.get("key_code", ""))
     if row.broadcast_id is not None:
         broadcast = row.broadcast
         assert broadcast is not None
@@ -249,7 +255,15 @@ def sample_context(business: Business, kind: str) -> dict[str, str]:
         unsubscribe_url="#unsubscribe",
         summary="Airbnb stay 5-9 July overlaps HD-7KQ3ZP",
         problem="The dishwasher is leaking.",
+        confirm_url="#confirm",
+        job_url="#job",
     )
+    if kind == Kind.OWNER_KEY_CODE:
+        context["summary"] = (
+            "The new code 5930 is not confirmed on the box, so Ada Lovelace (HD-7KQ3ZP, "
+            "arriving Sat 5 Jul 16:00) was sent 4821, the code confirmed on the box. "
+            "Sam Cleaner was emailed the job, accepted it, not done yet."
+        )
     if kind == Kind.REFUND_NOTICE:
         context["summary"] = (
             "Your payment of €350.00 arrived after those nights could no longer be kept "

@@ -12,7 +12,10 @@ from bookings.models import Booking
 from messaging.models import (
     Broadcast,
     BusinessMessaging,
+    KeyBox,
     KeyCode,
+    KeyCodeConfirmation,
+    Kind,
     PropertyMessaging,
     ScheduledMessage,
     Staff,
@@ -119,25 +122,57 @@ def check_out_moment(booking: Booking) -> datetime:
 
 
 # --- Key codes ---------------------------------------------------------------------------
+#
+# A cleaner is told to set their job's code ("planned"); it is on the box only once
+# someone confirms it (`KeyBox`). Guests are sent the code confirmed on the box, and a
+# later confirmation sends them the new one (docs/scheduling.md, "Turnovers and key codes").
+
+# Rows whose email the recipient may already have: sent, being sent, or interrupted
+# mid-send (delivery unknown). What they told is what the recipient knows.
+TOLD = Q(state__in=(ScheduledMessage.State.SENT, ScheduledMessage.State.SENDING)) | Q(
+    state=ScheduledMessage.State.FAILED, needs_review=True
+)
+
+# A due welcome waits for the confirmation of a changeover that starts after it at most
+# until this long before check-in; then it goes with the code on the box.
+WELCOME_WAIT_LIMIT = timedelta(hours=2)
 
 
 def effective_codes(prop: Property) -> QuerySet[KeyCode]:
-    """Codes that are (or will be) on the box, newest first; cancelled jobs' codes are
-    kept for history but never in effect."""
+    """Codes planned for the box (confirmed or not), newest first; cancelled jobs' and
+    replaced codes are kept for history but never planned."""
     return KeyCode.objects.filter(property=prop, retired_at__isnull=True).order_by(
         "-valid_from", "-id"
     )
 
 
+def planned_code_for_arrival(booking: Booking) -> KeyCode | None:
+    """The code the cleaner before this arrival is told to set: the newest planned code
+    whose turnover comes on or before the check-in day (none: the first code)."""
+    return (
+        effective_codes(booking.property)
+        .filter(valid_from__lte=booking.check_in)
+        .select_related("turnover__cleaner")
+        .first()
+    )
+
+
+def box_code(prop: Property) -> KeyCode | None:
+    """The code confirmed on the box now (None until anyone confirmed one)."""
+    box = KeyBox.objects.filter(property=prop).select_related("key_code").first()
+    return box.key_code if box else None
+
+
 def code_for_arrival(booking: Booking) -> KeyCode | None:
-    """The code on the box when this guest arrives: the newest code whose turnover
-    comes on or before the check-in day (none yet: the property's first code)."""
-    return effective_codes(booking.property).filter(valid_from__lte=booking.check_in).first()
+    """The code a guest is sent now: the code confirmed on the box. Before anything was
+    ever confirmed for the property, the code planned for their arrival (the owner is
+    alerted when a welcome goes out with it)."""
+    return box_code(booking.property) or planned_code_for_arrival(booking)
 
 
 def arrival_details(booking: Booking) -> dict[str, str]:
-    """What a guest's welcome or correction tells them: the code on the box at their
-    arrival and their dates. Recorded on the sent row, so a later change is noticed."""
+    """What a guest's welcome or correction tells them: the code to use on arrival and
+    their dates. Recorded on the sent row, so a later change is noticed."""
     code = code_for_arrival(booking)
     return {
         "key_code": code.code if code else "",
@@ -146,13 +181,224 @@ def arrival_details(booking: Booking) -> dict[str, str]:
     }
 
 
-def key_codes_for_owner(prop: Property, *, today: date | None = None) -> dict[str, Any]:
-    today = today or prop.local_today()
-    codes = list(effective_codes(prop))
-    current = next((c for c in codes if c.valid_from <= today), None)
-    upcoming = [c for c in codes if c.valid_from > today]
-    previous = [c for c in codes if current and c.valid_from <= today and c.pk != current.pk]
-    return {"current": current, "upcoming": list(reversed(upcoming)), "previous": previous}
+def welcome_due_at(booking: Booking, timing: Timing | None = None) -> datetime:
+    timing = timing or timing_for(booking.property)
+    return hours_before(booking.property, check_in_moment(booking), timing.welcome_hours_before)
+
+
+def welcome_wait_until(
+    booking: Booking, *, now: datetime, planned: KeyCode | None = None
+) -> datetime | None:
+    """Until when a due welcome waits for the cleaner's confirmation, or None: send now.
+
+    It waits only when the arrival's new code could not be confirmed by the welcome's
+    time, because the cleaning before the arrival starts after it (a same-day
+    changeover), and the cleaner has not said they could not change the code; and at
+    most until WELCOME_WAIT_LIMIT before check-in. A confirmation releases it at once."""
+    planned = planned or planned_code_for_arrival(booking)
+    if planned is None or planned.confirmed_at is not None:
+        return None
+    job = planned.turnover
+    if (
+        job is None
+        or job.state == Turnover.State.CANCELLED
+        or job.code_outcome == Turnover.CodeOutcome.NOT_SET
+    ):
+        return None
+    deadline = check_in_moment(booking) - WELCOME_WAIT_LIMIT
+    if now >= deadline or job.starts_at <= welcome_due_at(booking):
+        return None
+    return deadline
+
+
+def cleaner_state(job: Turnover | None) -> str:
+    """How far the cleaner of a job got, in words for the owner."""
+    if job is None:
+        return "No cleaning job before this arrival."
+    if job.state == Turnover.State.CANCELLED:
+        return "The cleaning job was cancelled."
+    who = job.cleaner.name if job.cleaner else "No cleaner"
+    if job.cleaner is None:
+        return "No cleaner is assigned to the job."
+    email = (
+        ScheduledMessage.objects.filter(
+            turnover=job,
+            kind__in=[Kind.CLEANER_JOB, Kind.CLEANER_UPDATE],
+            recipient__iexact=job.cleaner.email,
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if email is None:
+        told = "has no job email"
+    elif email.state == ScheduledMessage.State.FAILED:
+        told = "was not reached: the job email failed"
+    elif email.state in (ScheduledMessage.State.SENT, ScheduledMessage.State.SENDING):
+        told = "was emailed the job"
+    elif email.state == ScheduledMessage.State.SCHEDULED:
+        told = "will be emailed the job"
+    else:
+        told = f"has no job email ({email.get_state_display().lower()})"
+    steps = [f"{who} {told}"]
+    if job.code_outcome == Turnover.CodeOutcome.NOT_SET:
+        steps.append("said they could not change the code")
+    elif job.state == Turnover.State.DONE:
+        steps.append("marked it done")
+    elif job.state == Turnover.State.ACCEPTED:
+        steps.append("accepted it, not done yet")
+    elif job.state == Turnover.State.PROBLEM:
+        steps.append(f"reported a problem: {job.problem[:200]}")
+    else:
+        steps.append("has not accepted it")
+    return ", ".join(steps) + "."
+
+
+@dataclass(frozen=True)
+class ArrivalCode:
+    """Which code one upcoming guest was or will be sent, and why."""
+
+    booking: Booking
+    check_in: datetime
+    code: str  # the code they were last sent, else the one they would be sent now
+    sent_at: datetime | None  # when they were last sent a code (None: not yet)
+    planned: str  # the code the cleaner before them is told to set
+    status: str  # sent | correction due | waiting for the cleaner | scheduled | none
+    reason: str
+
+
+@dataclass(frozen=True)
+class KeyBoxState:
+    """A property's key box: the confirmed code, the next code to set, the arrivals."""
+
+    property: Property
+    confirmed: KeyCode | None
+    confirmed_since: datetime | None
+    last_confirmation: KeyCodeConfirmation | None
+    next_code: KeyCode | None  # the next code a cleaner is to set (unconfirmed)
+    next_job: Turnover | None
+    arrivals: list[ArrivalCode]
+
+
+def key_box_state(prop: Property, *, now: datetime, days: int = 30) -> KeyBoxState:
+    """For the admin and the dashboard: the code confirmed on the box, the planned
+    next code, and for each arrival in the next `days` the code its guest was or will
+    be sent and why."""
+    box = KeyBox.objects.filter(property=prop).select_related("key_code").first()
+    confirmed = box.key_code if box else None
+    last = (
+        KeyCodeConfirmation.objects.filter(property=prop)
+        .select_related("key_code", "confirmed_by_user", "confirmed_by_staff")
+        .first()
+    )
+    # A job's code while its next guest is still to come; with nothing confirmed yet,
+    # the property's first code comes first (the owner sets and confirms it).
+    open_job = Q(turnover__isnull=False) & (
+        Q(turnover__ends_at__gt=now) | Q(turnover__ends_at__isnull=True)
+    )
+    next_code = (
+        KeyCode.objects.filter(property=prop, retired_at__isnull=True, confirmed_at__isnull=True)
+        .filter(open_job | Q(turnover__isnull=True) if confirmed is None else open_job)
+        .exclude(turnover__state=Turnover.State.CANCELLED)
+        .select_related("turnover__cleaner")
+        .order_by("valid_from", "id")
+        .first()
+    )
+    today = now.astimezone(prop.tz).date()
+    arrivals = [
+        _arrival_code(booking, now=now, box=confirmed)
+        for booking in Booking.objects.filter(
+            property=prop,
+            kind=Booking.Kind.STAY,
+            status=Booking.Status.CONFIRMED,
+            stay__startswith__gte=today,
+            stay__startswith__lte=today + timedelta(days=days),
+        )
+        .select_related("property__business")
+        .order_by("stay")
+    ]
+    return KeyBoxState(
+        property=prop,
+        confirmed=confirmed,
+        confirmed_since=box.since if box else None,
+        last_confirmation=last,
+        next_code=next_code,
+        next_job=next_code.turnover if next_code else None,
+        arrivals=[a for a in arrivals if a.check_in > now],
+    )
+
+
+def key_box_states(*, business: Business, now: datetime, days: int = 30) -> list[KeyBoxState]:
+    return [
+        key_box_state(prop, now=now, days=days)
+        for prop in Property.objects.filter(business=business).order_by("name")
+    ]
+
+
+def _arrival_code(booking: Booking, *, now: datetime, box: KeyCode | None) -> ArrivalCode:
+    planned = planned_code_for_arrival(booking)
+    code, sent_at, status, reason = _arrival_explained(booking, now=now, box=box, planned=planned)
+    return ArrivalCode(
+        booking=booking,
+        check_in=check_in_moment(booking),
+        code=code,
+        sent_at=sent_at,
+        planned=planned.code if planned else "",
+        status=status,
+        reason=reason,
+    )
+
+
+def _arrival_explained(
+    booking: Booking, *, now: datetime, box: KeyCode | None, planned: KeyCode | None
+) -> tuple[str, datetime | None, str, str]:
+    """(code, sent at, status, reason) of one arrival."""
+    to_send = box or planned
+    sending = to_send.code if to_send else ""
+    new_code = ""
+    if planned is not None and planned.confirmed_at is None and planned != box:
+        new_code = (
+            f" The new code {planned.code} is not confirmed yet: {cleaner_state(planned.turnover)}"
+        )
+    told = (
+        ScheduledMessage.objects.filter(booking=booking, kind__in=[Kind.WELCOME, Kind.KEY_UPDATE])
+        .filter(TOLD)
+        .order_by("-sending_at", "-id")
+        .first()
+    )
+    if told is not None:
+        sent = str(told.context.get("key_code", ""))
+        if sent != sending:
+            reason = f"Sent {sent}; the box now has {sending}: a correction goes out."
+            return sent, told.sending_at, "correction due", reason
+        if box is None:
+            return sent, told.sending_at, "sent", f"Sent {sent}; no code is confirmed on the box."
+        reason = f"Sent {sent}, the code confirmed on the box." + new_code
+        return sent, told.sending_at, "sent", reason
+    welcome = ScheduledMessage.objects.filter(booking=booking, kind=Kind.WELCOME).first()
+    if welcome is None or welcome.state != ScheduledMessage.State.SCHEDULED:
+        why = welcome.last_error if welcome is not None else "No welcome email for this stay."
+        return "", None, "none", why or "The welcome was not sent."
+    wait = welcome_wait_until(booking, now=max(now, welcome_due_at(booking)), planned=planned)
+    if wait is not None and planned is not None:
+        job = planned.turnover
+        who = job.cleaner.name if job and job.cleaner else "the cleaner"
+        reason = (
+            f"Gets {planned.code} as soon as {who} confirms setting it after the cleaning; "
+            f"if it is not confirmed by {_local(booking.property, wait)}, gets "
+            f"{sending or 'no code'} (on the box) and you are alerted."
+        )
+        return planned.code, None, "waiting for the cleaner", reason
+    when = _local(booking.property, max(welcome.send_at, now))
+    if box is None:
+        reason = f"Gets {sending} at {when}, but no code is confirmed on the box yet: confirm it."
+    else:
+        reason = f"Gets {sending}, the code confirmed on the box, at {when}." + new_code
+    return sending, None, "scheduled", reason
+
+
+def _local(prop: Property, moment: datetime) -> str:
+    local = moment.astimezone(prop.tz)
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
 
 
 # --- Staff, turnovers, outbox -------------------------------------------------------------

@@ -5,6 +5,8 @@ because mail scanners open GET links."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,19 +15,21 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from messaging import links
-from messaging.errors import MessagingError
-from messaging.models import Turnover
+from messaging.errors import JobClosed, LinkOutdated, MessagingError
+from messaging.models import KeyCode, Turnover
+from messaging.selectors import timing_for
 from messaging.services.broadcasts import guest_unsubscribe
 from messaging.services.staff_actions import (
     turnover_accept,
-    turnover_done,
+    turnover_done_code_not_set,
+    turnover_done_code_set,
     turnover_report_problem,
 )
 from properties.models import Business
 
 ACTION_LABELS = {
     "accept": ("Accept this cleaning job", "Accept job"),
-    "done": ("Mark this cleaning job as done", "Job done"),
+    "done": ("Job done: the key box", "I set it"),
     "problem": ("Report a problem", "Send to the owner"),
 }
 
@@ -36,6 +40,16 @@ class ProblemForm(forms.Form):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+
+
+class DoneForm(forms.Form):
+    """The done page's answer: the cleaner set the box to the code shown, or could not."""
+
+    outcome = forms.ChoiceField(
+        choices=[("set", "I set it"), ("not_set", "I could not change it")],
+        error_messages={"required": "Please say whether you set the key box."},
+    )
+    code = forms.CharField(max_length=6, required=False, widget=forms.HiddenInput)
 
 
 def _link_error(request: HttpRequest, message: str, status: int) -> HttpResponse:
@@ -59,37 +73,72 @@ def staff_action(request: HttpRequest, token: str) -> HttpResponse:
     if turnover is None:
         return _link_error(request, "This job no longer exists.", 404)
     title, button = ACTION_LABELS[link.action]
-    form = ProblemForm(request.POST or None) if link.action == "problem" else None
+    form: forms.Form | None = None
+    if link.action == "problem":
+        form = ProblemForm(request.POST or None)
+    elif link.action == "done":
+        form = DoneForm(request.POST or None)
+    key = KeyCode.objects.filter(turnover=turnover).first()
     context = {
         "business": turnover.property.business,
         "turnover": turnover,
+        "key": key,
+        "key_box_location": timing_for(turnover.property).key_box_location,
         "action": link.action,
         "title": title,
         "button": button,
         "form": form,
         "done": False,
+        "outcome": "",
         "outdated": turnover.revision != link.revision,
     }
     if request.method == "POST":
+        # Say first that the link no longer acts, whatever was posted with it.
+        if turnover.state == Turnover.State.CANCELLED:
+            exc: MessagingError = JobClosed("This job was cancelled. Nothing to do.")
+            return _link_error(request, exc.message, exc.http_status)
+        if context["outdated"]:
+            exc = LinkOutdated(
+                "This job changed after that email was sent. Please use the newest email."
+            )
+            return _link_error(request, exc.message, exc.http_status)
         if form is not None and not form.is_valid():
             return render(request, "messaging/staff_action.html", context, status=400)
         try:
-            if link.action == "accept":
-                turnover = turnover_accept(turnover_id=turnover.pk, revision=link.revision, now=now)
-            elif link.action == "done":
-                turnover = turnover_done(turnover_id=turnover.pk, revision=link.revision, now=now)
-            else:
-                assert form is not None
-                turnover = turnover_report_problem(
-                    turnover_id=turnover.pk,
-                    revision=link.revision,
-                    note=form.cleaned_data["note"],
-                    now=now,
-                )
+            turnover = _act(link, turnover, form, now)
         except MessagingError as exc:
             return _link_error(request, exc.message, exc.http_status)
-        context.update(turnover=turnover, done=True)
+        key = KeyCode.objects.filter(turnover=turnover).first()
+        context.update(
+            turnover=turnover,
+            key=key,
+            done=True,
+            outcome=form.cleaned_data.get("outcome", "") if form is not None else "",
+        )
     return render(request, "messaging/staff_action.html", context)
+
+
+def _act(
+    link: links.StaffLink, turnover: Turnover, form: forms.Form | None, now: datetime
+) -> Turnover:
+    if link.action == "accept":
+        return turnover_accept(turnover_id=turnover.pk, revision=link.revision, now=now)
+    assert form is not None
+    if link.action == "done":
+        if form.cleaned_data["outcome"] == "set":
+            return turnover_done_code_set(
+                turnover_id=turnover.pk,
+                revision=link.revision,
+                code=form.cleaned_data["code"],
+                now=now,
+            )
+        return turnover_done_code_not_set(turnover_id=turnover.pk, revision=link.revision, now=now)
+    return turnover_report_problem(
+        turnover_id=turnover.pk,
+        revision=link.revision,
+        note=form.cleaned_data["note"],
+        now=now,
+    )
 
 
 @csrf_exempt  # RFC 8058 one-click unsubscribe: mail clients POST without a CSRF token.

@@ -9,11 +9,15 @@ module itself; this package re-exports nothing):
   cancellation, conflict), and the guest's automatic-refund notice.
 - `turnovers`: cleaning jobs kept in step with the calendar; unaccepted-job alerts.
 - `cleaners`: a job's emails to its cleaner, and putting another cleaner on a job.
-- `key_codes`: key-box codes per job, their replacement and pruning, and corrections
-  to guests whose code or dates changed after they were told.
+- `key_codes`: key-box codes per job, their replacement and pruning, corrections to
+  guests whose code or dates changed after they were told, and releasing welcomes
+  that waited for a confirmation.
+- `key_box`: confirming the code on a property's box (cleaner or owner), and the
+  owner's alerts when a guest is sent a code while the new one is not confirmed.
 - `calendar_sync`: all of the above after a calendar write (in the booking's
   transaction) or a settings change.
-- `staff_actions`: accept, done and report a problem, through signed email links.
+- `staff_actions`: accept, done (I set the code / I could not change it) and report a
+  problem, through signed email links.
 - `broadcasts`: free dates to past guests, and unsubscribes.
 
 See docs/scheduling.md for what is scheduled when and the delivery guarantee.

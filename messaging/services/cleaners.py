@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from messaging.errors import NotFound
 from messaging.models import KeyCode, Kind, ScheduledMessage, Staff, Turnover
-from messaging.selectors import Timing, local_moment, timing_for
+from messaging.selectors import TOLD, Timing, local_moment, timing_for
 from messaging.services.key_codes import arrivals_reconcile, key_code_replace
-from messaging.services.outbox import TOLD, message_schedule, messages_cancel_pending, outbox_kick
+from messaging.services.outbox import message_schedule, messages_cancel_pending, outbox_kick
 from properties.db import lock_one
 from properties.models import Property
 
@@ -100,9 +100,9 @@ def turnover_cleaner_assign(
     The job gets a new revision, so the links in the previous cleaner's emails stop
     working, and an acceptance (theirs) no longer stands. Their unsent emails about it
     are cancelled. If they were told the job's key code, the code is replaced before
-    the next guest can be told it: the new cleaner is told the new code, and a guest
-    already told the old one gets a correction. A job already done keeps its code
-    (it is on the box)."""
+    anyone sets it: the new cleaner is told the new code, and a guest already told the
+    old one (nothing confirmed yet) gets a correction. A job already done, or whose code
+    was confirmed on the box, keeps its code."""
     now = now or timezone.now()
     if cleaner is not None and cleaner.business_id != turnover.business_id:
         raise NotFound("No such staff member.")
@@ -139,15 +139,16 @@ def turnover_cleaner_assign(
 
 
 def _code_known_to_others(turnover: Turnover, *, keep: str, now: datetime) -> bool:
-    """Whether someone other than `keep` was told the job's current code while the
-    next guest may still need it."""
+    """Whether someone other than `keep` was told the job's current code, which is not
+    on the box yet, while the next guest may still need it."""
     if turnover.ends_at is not None and turnover.ends_at <= now:
         return False
-    code = KeyCode.objects.filter(turnover=turnover).values_list("code", flat=True).first()
+    key = KeyCode.objects.filter(turnover=turnover).first()
+    if key is None or key.confirmed_at is not None:
+        return False  # confirmed: it is on the box, and guests are sent it
     return (
-        code is not None
-        and job_messages(turnover=turnover)
-        .filter(kind__in=CLEANER_KINDS, context__key_code=code)
+        job_messages(turnover=turnover)
+        .filter(kind__in=CLEANER_KINDS, context__key_code=key.code)
         .filter(TOLD)
         .exclude(recipient__iexact=keep)
         .exists()

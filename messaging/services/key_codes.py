@@ -1,11 +1,11 @@
 """Key-box codes: a new code for each cleaning job, a replacement when someone who
-must not know a code was told it, pruning, and telling guests when the code or the
-dates they were told changed.
+must not know a code was told it, pruning, telling guests when the code or the dates
+they were told changed, and releasing welcomes that waited for a confirmation.
 
-The code on the box when a guest arrives is the code of the latest job on or before
-their check-in day (or the property's first code); the cleaner of that job is told to
-set it (docs/scheduling.md). Callers hold the property's row lock, which serialises
-code work per property.
+The cleaner of the job before an arrival is told to set that job's code; it is on the
+box only once someone confirms it (`messaging.services.key_box`), and guests are sent
+the code confirmed on the box (docs/scheduling.md). Callers hold the property's row
+lock, which serialises code work per property.
 """
 
 from __future__ import annotations
@@ -14,21 +14,29 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from bookings.models import Booking
-from messaging.models import KeyCode, Kind, ScheduledMessage, Turnover
-from messaging.selectors import Timing, arrival_details, check_in_moment, timing_for
-from messaging.services.outbox import TOLD, message_schedule
+from messaging.models import KeyBox, KeyCode, Kind, ScheduledMessage, Turnover
+from messaging.selectors import (
+    TOLD,
+    Timing,
+    arrival_details,
+    check_in_moment,
+    timing_for,
+    welcome_due_at,
+)
+from messaging.services.outbox import message_schedule
 from messaging.services.stay_messages import guest_message_key
 from properties.models import Property
 
 State = ScheduledMessage.State
 BASE_CODE_DAY = date(2000, 1, 1)
-# A code is kept (and never handed out again) until this many newer codes are in effect.
+# A code is kept (and never handed out again) until this many newer codes were
+# confirmed on the box.
 CODES_KEPT = 4
 
 
 def key_code_new(*, prop: Property, length: int) -> str:
     """A fresh code, equal to none of the property's kept codes (so never to any of the
-    last four: codes are kept until four newer ones are in effect)."""
+    last four on the box: codes are kept until four newer ones were confirmed)."""
     taken = set(KeyCode.objects.filter(property=prop).values_list("code", flat=True))
     while True:
         code = f"{secrets.randbelow(10**length):0{length}d}"
@@ -37,7 +45,8 @@ def key_code_new(*, prop: Property, length: int) -> str:
 
 
 def key_code_ensure_first(*, prop: Property, timing: Timing | None = None) -> KeyCode:
-    """The property's first code (on the box before any turnover we know of)."""
+    """The property's first code: the one to set before any turnover we know of. Like
+    every code, it is on the box only once the owner confirms it (or another)."""
     first = KeyCode.objects.filter(property=prop).order_by("valid_from", "id").first()
     if first is not None:
         return first
@@ -79,15 +88,25 @@ def key_code_replace(*, turnover: Turnover, now: datetime) -> KeyCode:
     )
 
 
-def key_codes_prune(*, prop: Property, today: date) -> int:
-    """Delete codes that four newer, already effective codes have replaced."""
-    codes = list(KeyCode.objects.filter(property=prop).order_by("-valid_from", "-id"))
-    in_effect = [c for c in codes if c.valid_from <= today and c.retired_at is None]
+def key_codes_prune(*, prop: Property, now: datetime) -> int:
+    """Delete codes that four newer confirmed codes replaced on the box.
+
+    Only confirmed codes count as newer, so a code nobody set (a failed job email, a
+    cleaner who could not change it) never pushes a real one out of the history. A code
+    that was never confirmed counts from when it could first have been set, and is kept
+    while its job is still to come. The code on the box is never deleted."""
+    codes = list(KeyCode.objects.filter(property=prop).select_related("turnover"))
+    on_box = KeyBox.objects.filter(property=prop).values_list("key_code_id", flat=True).first()
+    confirmed = [(c.confirmed_at, c.pk) for c in codes if c.confirmed_at is not None]
     doomed = []
     for code in codes:
-        if code.valid_from > today:
+        if code.pk == on_box or (code.confirmed_at is None and _still_planned(code, now)):
             continue
-        newer = sum(1 for c in in_effect if (c.valid_from, c.pk) > (code.valid_from, code.pk))
+        if code.confirmed_at is not None:
+            newer = sum(1 for mark in confirmed if mark > (code.confirmed_at, code.pk))
+        else:
+            since = _could_be_set_from(code)
+            newer = sum(1 for at, _ in confirmed if at > since)
         if newer >= CODES_KEPT:
             doomed.append(code.pk)
     if doomed:
@@ -95,10 +114,28 @@ def key_codes_prune(*, prop: Property, today: date) -> int:
     return len(doomed)
 
 
+def _still_planned(code: KeyCode, now: datetime) -> bool:
+    job = code.turnover
+    return (
+        code.retired_at is None
+        and job is not None
+        and job.state != Turnover.State.CANCELLED
+        and (job.ends_at is None or job.ends_at > now)
+    )
+
+
+def _could_be_set_from(code: KeyCode) -> datetime:
+    if code.retired_at is not None:
+        return code.retired_at
+    if code.turnover is not None:
+        return code.turnover.starts_at
+    return code.created_at
+
+
 def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
     """Guests who were already told their code and dates get a correction if either
-    changed since (another stay moved or was cancelled, theirs moved, or their code
-    was replaced)."""
+    changed since (a new code was confirmed on the box, their dates moved); welcomes
+    that waited for a confirmation are looked at again."""
     today = now.astimezone(prop.tz).date()
     timing: Timing | None = None  # looked up once, when a correction is due
     told_rows = (
@@ -118,6 +155,8 @@ def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
     for row in last_told.values():
         booking = row.booking
         assert booking is not None
+        if check_in_moment(booking) <= now:
+            continue  # arrived: the code they used is history
         current = arrival_details(booking)
         told = {name: row.context.get(name) for name in current}
         if told == current:
@@ -129,6 +168,37 @@ def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
             continue  # it renders the current code and dates when it goes
         timing = timing or timing_for(prop)
         _key_update_schedule(booking, told=told, current=current, timing=timing, now=now)
+    welcomes_release(prop=prop, now=now)
+
+
+def welcomes_release(*, prop: Property, now: datetime) -> int:
+    """Welcomes that waited for a cleaner's confirmation are due again (not before
+    their own time); at send time they go, or wait on (messaging.services.sending)."""
+    held = ScheduledMessage.objects.filter(
+        booking__property=prop,
+        kind=Kind.WELCOME,
+        state=State.SCHEDULED,
+        context__waiting_for_code=True,
+    ).select_related("booking__property__business")
+    count = 0
+    for row in held:
+        booking = row.booking
+        assert booking is not None
+        booking.property = prop
+        message_schedule(
+            business=booking.business,
+            kind=Kind.WELCOME,
+            recipient=row.recipient,
+            recipient_name=row.recipient_name,
+            key=row.key,
+            wanted_at=max(now, welcome_due_at(booking)),
+            expires_at=check_in_moment(booking),
+            now=now,
+            prop=prop,
+            booking=booking,
+        )
+        count += 1
+    return count
 
 
 def _key_update_schedule(

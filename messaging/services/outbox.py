@@ -16,7 +16,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -26,6 +26,7 @@ from messaging.models import (
     PRIORITY_SAME_DAY,
     Audience,
     Broadcast,
+    Kind,
     ScheduledMessage,
     Turnover,
 )
@@ -35,9 +36,10 @@ from properties.models import Business, Property
 
 State = ScheduledMessage.State
 
-# Rows whose email the recipient may already have: sent, being sent, or interrupted
-# mid-send (delivery unknown). What they told is what the recipient knows.
-TOLD = Q(state__in=(State.SENT, State.SENDING)) | Q(state=State.FAILED, needs_review=True)
+# A key code (welcome, correction) waits for the end of quiet hours only if that still
+# leaves this long before check-in: a guest arriving early must not find it too late.
+KEY_CODE_URGENT = timedelta(hours=3)
+KEY_CODE_KINDS = (Kind.WELCOME, Kind.KEY_UPDATE)
 
 # The dispatcher's task, woken by name: the tasks module imports these services.
 DISPATCH_TASK = "messaging.tasks.dispatch_due"
@@ -56,7 +58,8 @@ def message_plan(
 
     Past due: sent at once while still useful, else skipped with the reason. Guests
     get nothing in quiet hours, unless waiting for morning would make it useless
-    (usefulness wins: a late-night booking for tomorrow still gets its key code)."""
+    (usefulness wins: a late-night booking for tomorrow still gets its key code), or
+    would leave a key code less than KEY_CODE_URGENT before check-in."""
     at = max(wanted_at, now)
     if (
         prop is not None
@@ -65,7 +68,10 @@ def message_plan(
         and AUDIENCE[kind] == Audience.GUEST
     ):
         morning = out_of_quiet_hours(prop, at)
-        if expires_at is None or morning < expires_at:
+        latest = expires_at
+        if expires_at is not None and kind in KEY_CODE_KINDS:
+            latest = expires_at - KEY_CODE_URGENT
+        if latest is None or morning < latest:
             at = morning
     if expires_at is not None and at >= expires_at:
         local = expires_at.astimezone(prop.tz) if prop else expires_at

@@ -34,8 +34,14 @@ from messaging.models import (
 )
 from messaging.ratelimit import SendRateLimiter
 from messaging.rendering import build_email, message_id_for
-from messaging.selectors import arrival_details
-from messaging.services.outbox import TOLD, outbox_release
+from messaging.selectors import (
+    TOLD,
+    arrival_details,
+    planned_code_for_arrival,
+    welcome_wait_until,
+)
+from messaging.services.key_box import welcome_unconfirmed_alert
+from messaging.services.outbox import outbox_release
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +121,8 @@ def _start_sending(message_id: int, *, now: datetime, granted_at: datetime) -> _
             row.last_error = reason
             row.save(update_fields=["state", "last_error", "updated_at"])
             return "skipped"
+        if _wait_for_code(row, now):
+            return "waiting"
         if not row.message_id:
             row.message_id = message_id_for(row)
         try:
@@ -132,7 +140,33 @@ def _start_sending(message_id: int, *, now: datetime, granted_at: datetime) -> _
         row.save(
             update_fields=["state", "attempts", "sending_at", "context", "message_id", "updated_at"]
         )
+        if row.kind == Kind.WELCOME and row.booking is not None:
+            _alert_if_unconfirmed(row.booking, sent=str(told.get("key_code", "")), now=now)
     return _Handover(row=row, email=email)
+
+
+def _wait_for_code(row: ScheduledMessage, now: datetime) -> bool:
+    """A welcome whose arrival's new code cannot be confirmed yet waits for it (see
+    `welcome_wait_until`); a confirmation re-times it (`welcomes_release`)."""
+    if row.kind != Kind.WELCOME or row.booking is None:
+        return False
+    until = welcome_wait_until(row.booking, now=now)
+    if until is None:
+        return False
+    row.send_at = until
+    row.claimed_until = None
+    row.last_error = "Waiting for the cleaner to confirm the new key-box code."
+    row.context = {**row.context, "waiting_for_code": True}
+    row.save(update_fields=["send_at", "claimed_until", "last_error", "context", "updated_at"])
+    return True
+
+
+def _alert_if_unconfirmed(booking: Booking, *, sent: str, now: datetime) -> None:
+    """The welcome goes without the arrival's new code confirmed: tell the owner (in
+    the same transaction as the move to `sending`, so once per welcome)."""
+    planned = planned_code_for_arrival(booking)
+    if planned is not None and planned.confirmed_at is None:
+        welcome_unconfirmed_alert(booking=booking, sent=sent, planned=planned, now=now)
 
 
 def _record_sent(handover: _Handover, backend: BaseEmailBackend) -> str:

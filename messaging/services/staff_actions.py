@@ -1,5 +1,6 @@
 """What staff do through the signed links in their emails, without an account: accept
-a job, mark it done, report a problem (messaging.links, messaging.views).
+a job, mark it done saying whether they set the key box to the job's code, report a
+problem (messaging.links, messaging.views).
 
 A link names one revision of one job. A job that changed since the email (its dates,
 a cancellation, another cleaner) has a newer revision, and the older links are refused.
@@ -12,10 +13,20 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.errors import JobClosed, LinkOutdated, NotFound, ProblemAlreadyReported
-from messaging.models import Kind, ScheduledMessage, Turnover
+from messaging.errors import (
+    JobClosed,
+    KeyCodeAlreadyConfirmed,
+    LinkOutdated,
+    NotFound,
+    ProblemAlreadyReported,
+)
+from messaging.models import KeyCode, KeyCodeConfirmation, Kind, ScheduledMessage, Turnover
+from messaging.services.key_box import code_not_set_alert, key_code_confirm
+from messaging.services.key_codes import arrivals_reconcile
 from messaging.services.outbox import outbox_kick
 from messaging.services.stay_messages import owner_notice_schedule
+from properties.db import lock_one
+from properties.models import Property
 
 # A problem report can be reworded for this long; the owner is emailed once per link.
 PROBLEM_REPORT_WINDOW = timedelta(hours=1)
@@ -50,15 +61,72 @@ def turnover_accept(*, turnover_id: int, revision: int, now: datetime | None = N
     return turnover
 
 
-def turnover_done(*, turnover_id: int, revision: int, now: datetime | None = None) -> Turnover:
+def _job_under_property_lock(turnover_id: int, revision: int) -> Turnover:
+    """The job, locked after its property: key-code work takes the property's lock
+    first everywhere (calendar writes, reassigning a cleaner), so this queues behind
+    them instead of deadlocking with them."""
+    property_id = (
+        Turnover.objects.filter(pk=turnover_id).values_list("property_id", flat=True).first()
+    )
+    if property_id is None:
+        raise NotFound("This job no longer exists.")
+    lock_one(Property.objects.all(), pk=property_id)
+    return _turnover_for_action(turnover_id, revision)
+
+
+def _mark_done(turnover: Turnover, now: datetime) -> None:
+    if turnover.state != Turnover.State.DONE:
+        turnover.accepted_at = turnover.accepted_at or now
+        turnover.state = Turnover.State.DONE
+        turnover.done_at = now
+        turnover.save(update_fields=["state", "accepted_at", "done_at", "updated_at"])
+
+
+def turnover_done_code_set(
+    *, turnover_id: int, revision: int, code: str, now: datetime | None = None
+) -> Turnover:
+    """The cleaner finished and set the key box to the job's code ("I set it"): the job
+    is done and the code is confirmed on the box, by them. `code` is the code their page
+    showed; a job whose code changed since refuses it."""
     now = now or timezone.now()
     with transaction.atomic():
-        turnover = _turnover_for_action(turnover_id, revision)
-        if turnover.state != Turnover.State.DONE:
-            turnover.accepted_at = turnover.accepted_at or now
-            turnover.state = Turnover.State.DONE
-            turnover.done_at = now
-            turnover.save(update_fields=["state", "accepted_at", "done_at", "updated_at"])
+        turnover = _job_under_property_lock(turnover_id, revision)
+        _mark_done(turnover, now)
+        key_code_confirm(
+            property=turnover.property,
+            code=code,
+            by=turnover.cleaner,
+            source=KeyCodeConfirmation.Source.CLEANER,
+            turnover=turnover,
+            now=now,
+        )
+        turnover.refresh_from_db()
+    return turnover
+
+
+def turnover_done_code_not_set(
+    *, turnover_id: int, revision: int, now: datetime | None = None
+) -> Turnover:
+    """The cleaner finished but could not change the key box: the box keeps the code
+    confirmed on it, which guests are sent; the owner is alerted at once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        turnover = _job_under_property_lock(turnover_id, revision)
+        key = KeyCode.objects.filter(turnover=turnover).first()
+        if key is not None and key.confirmed_at is not None:
+            raise KeyCodeAlreadyConfirmed(
+                f"The box was already confirmed at {key.code}. If that is wrong, please "
+                "tell the owner."
+            )
+        _mark_done(turnover, now)
+        if turnover.code_outcome != Turnover.CodeOutcome.NOT_SET:
+            turnover.code_outcome = Turnover.CodeOutcome.NOT_SET
+            turnover.code_outcome_at = now
+            turnover.save(update_fields=["code_outcome", "code_outcome_at", "updated_at"])
+            code_not_set_alert(turnover=turnover, now=now)
+        # A welcome waiting for this job's confirmation goes now, with the box's code.
+        arrivals_reconcile(prop=turnover.property, now=now)
+        outbox_kick()
     return turnover
 
 

@@ -93,7 +93,7 @@ def turnovers_sync(
             turnover.booking.status != Booking.Status.CONFIRMED
         ):
             _turnover_cancel(turnover, now)
-    key_codes_prune(prop=prop, today=today)
+    key_codes_prune(prop=prop, now=now)
 
 
 def _stays_to_sync(

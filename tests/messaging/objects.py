@@ -16,6 +16,7 @@ from messaging.models import (
     EmailTemplate,
     GuestOptOut,
     KeyCode,
+    KeyCodeConfirmation,
     Kind,
     PropertyMessaging,
     ScheduledMessage,
@@ -82,6 +83,18 @@ def make_key_code(business: Business) -> KeyCode:
     prop = PropertyFactory(business=business)
     return KeyCode.objects.create(
         business=business, property=prop, code="1234", valid_from=date(2031, 1, 1)
+    )
+
+
+@register(KeyCodeConfirmation)
+def make_key_code_confirmation(business: Business) -> KeyCodeConfirmation:
+    code = make_key_code(business)
+    return KeyCodeConfirmation.objects.create(
+        business=business,
+        property=code.property,
+        key_code=code,
+        source=KeyCodeConfirmation.Source.OWNER,
+        confirmed_at=timezone.now(),
     )
 
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from messaging import links
-from messaging.models import Kind, ScheduledMessage, Turnover
+from messaging.models import KeyBox, Kind, ScheduledMessage, Turnover
 from messaging.services.turnovers import turnovers_alert_unaccepted
 from tests.conftest import APP_HOST, Tenant
 from tests.messaging.conftest import stay, with_cleaner
@@ -70,9 +70,15 @@ def test_post_accepts_then_marks_done(job: Turnover, client: Client) -> None:
     assert client.post(url(job, "accept")).status_code == 200
     job.refresh_from_db()
     assert job.state == Turnover.State.ACCEPTED
-    assert client.post(url(job, "done")).status_code == 200
+    # Done asks whether the key box was set: a bare press changes nothing.
+    assert client.post(url(job, "done")).status_code == 400
+    job.refresh_from_db()
+    assert job.state == Turnover.State.ACCEPTED
+    code = job.key_code.code
+    assert client.post(url(job, "done"), {"outcome": "set", "code": code}).status_code == 200
     job.refresh_from_db()
     assert job.state == Turnover.State.DONE
+    assert KeyBox.objects.get(property=job.property).key_code.code == code
 
 
 @time_machine.travel(NOW, tick=False)
