@@ -23,7 +23,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bookings.models import Booking
-from bookings.services import booking_cancel_without_refund
+from bookings.services.cancellation import booking_cancel_without_refund
 from messaging.models import KeyBox, KeyCode, Kind, ScheduledMessage, Turnover
 from messaging.selectors import check_in_moment
 from messaging.services.cleaners import turnover_cleaner_assign
