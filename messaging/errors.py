@@ -39,3 +39,10 @@ class ProblemAlreadyReported(MessagingError):
 
     code = "problem_already_reported"
     http_status = 409
+
+
+class BroadcastDatesTaken(InvalidBroadcast):
+    """Some of the nights a broadcast offers are booked, held or blocked now."""
+
+    code = "dates_taken"
+    http_status = 409
