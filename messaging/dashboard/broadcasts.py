@@ -92,11 +92,15 @@ class BroadcastForm(forms.Form):
         return self.properties.get(self.cleaned_data.get("property", 0))
 
 
-def nights_label(start: date, end: date) -> str:
-    """'Fri 4 Sep - Tue 8 Sep 2026 (4 nights)', from the first night to the check-out day."""
+def dates_label(start: date, end: date) -> str:
+    """'Fri 4 Sep - Tue 8 Sep 2026': the first free night to the check-out day."""
     first = f"{start:%a} {start.day} {start:%b}"
     leave = f"{end:%a} {end.day} {end:%b %Y}"
-    return f"{first}\u2009\u2013\u2009{leave} ({plural((end - start).days, 'night')})"
+    return f"{first}\u2009\u2013\u2009{leave}"
+
+
+def nights_label(start: date, end: date) -> str:
+    return f"{dates_label(start, end)} ({plural((end - start).days, 'night')})"
 
 
 def _properties(acting: Acting) -> list[Property]:
@@ -124,7 +128,9 @@ def broadcasts_page(request: HttpRequest, acting: Acting) -> HttpResponse:
             "runs": [
                 {
                     "run": run,
-                    "label": nights_label(run.free_from, run.free_until),
+                    "dates": dates_label(run.free_from, run.free_until),
+                    # Cut by the look-ahead, not by a booking.
+                    "open_ended": run.free_until >= until,
                     "url": f"{new_url}?"
                     + urlencode(
                         {

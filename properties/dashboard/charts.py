@@ -17,6 +17,9 @@ from decimal import Decimal
 COLUMN_HEIGHT = 240
 COLUMN_TOP = 24  # room for the top gridline's label
 COLUMN_AXIS = 40  # month name and year under the columns
+# Percent of the width left of the first column for the gridlines' labels: enough on a
+# desktop; on a phone the labels overlap the first column, over a white halo.
+AXIS_GUTTER = 5
 BAR_ROW = 46  # a label line and its bar
 BAR_THICKNESS = 14
 
@@ -79,11 +82,12 @@ class ColumnInput:
 
 
 def _nice_ceiling(value: Decimal) -> Decimal:
-    """The smallest 1, 2, 2.5 or 5 x 10^n at or above `value`: a round top for the axis."""
+    """The smallest round number at or above `value` whose quarters are round too (the
+    axis has four gridlines): 1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6 or 8 x 10^n."""
     if value <= 0:
         return Decimal(1)
     exponent = value.adjusted()
-    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+    for step in map(Decimal, ("1", "1.2", "1.6", "2", "2.4", "3", "4", "5", "6", "8", "10")):
         candidate = step.scaleb(exponent)
         if candidate >= value:
             return candidate
@@ -118,11 +122,11 @@ def column_chart(
         Gridline(y=y_of(ceiling * i / ticks), label=axis_label(ceiling * i / ticks))
         for i in range(1, ticks + 1)
     )
-    slot = 100 / max(len(columns), 1)
+    slot = (100 - AXIS_GUTTER) / max(len(columns), 1)
     width = slot * 0.62
     shown = []
     for index, column in enumerate(columns):
-        x = slot * index + (slot - width) / 2
+        x = AXIS_GUTTER + slot * index + (slot - width) / 2
         segments = []
         running = Decimal(0)
         for css, value, words in column.parts:
@@ -192,7 +196,7 @@ def bar_chart(
     description: str,
     bars: Sequence[BarInput],
     top: Decimal | None = None,
-    max_label: int = 34,
+    max_label: int = 28,
 ) -> BarChart:
     """Horizontal bars, one per row: the label on the left and its value on the right
     above a full-width track. `top` fixes the scale (100 for percentages)."""
