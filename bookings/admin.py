@@ -1,5 +1,6 @@
 """Bookings and blocks in the tenant-scoped admin, written through the same services as
-everywhere else, so an overlap is a form error here too, never a crash."""
+everywhere else, so an overlap or a refused date is a form error here too, never a
+crash, and nothing is written."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -19,22 +19,24 @@ from django.utils import timezone
 from bookings.errors import BookingError
 from bookings.models import Booking
 from bookings.payments.services.refunds import booking_cancel_and_refund
+from bookings.rules import REACH_DAYS, month_from_param
 from bookings.selectors import business_timeline
-from bookings.services import (
-    block_change_dates,
-    block_create,
-    block_remove,
-    booking_change_dates,
-    booking_create,
-)
+from bookings.services.blocks import block_change_dates, block_create, block_remove
+from bookings.services.stays import booking_change_dates, booking_create, booking_guest_update
 from properties.access import acting_business
 from properties.admin_base import TenantAdmin, site
+from properties.db import retry_on_conflict
+from properties.errors import DomainError
 from properties.models import Business, Property
+
+# Where a service names a field the form calls otherwise (blocks say start and end).
+_FORM_FIELD = {"start": "check_in", "end": "check_out"}
 
 
 class BookingForm(forms.ModelForm[Booking]):
-    """Edits dates as two plain fields; the calendar write itself happens through the
-    booking services in `clean()`, so their domain errors become form errors."""
+    """Edits dates as two plain fields. The form only validates its input; its `save()`
+    writes through the booking services, and what they refuse comes back as errors of
+    this form (see `BookingAdmin.changeform_view`), with nothing written."""
 
     check_in = forms.DateField(
         label="Check-in / start", widget=forms.DateInput(attrs={"type": "date"})
@@ -44,6 +46,9 @@ class BookingForm(forms.ModelForm[Booking]):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Exclusive.",
     )
+
+    # What the services refused on a first submission of this same form.
+    refused: DomainError | None = None
 
     class Meta:
         model = Booking
@@ -61,7 +66,6 @@ class BookingForm(forms.ModelForm[Booking]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.result: Booking | None = None
         if self.instance.pk:
             self.fields["check_in"].initial = self.instance.check_in
             self.fields["check_out"].initial = self.instance.check_out
@@ -70,23 +74,34 @@ class BookingForm(forms.ModelForm[Booking]):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if self.errors:
-            return data
-        try:
-            self.result = self._write(data)
-        except BookingError as exc:
-            field = (
-                "check_out"
-                if exc.code in {"invalid_dates", "minimum_stay", "maximum_stay"}
-                else None
+        if self.refused is not None and not self.errors:
+            field = next(
+                (
+                    _FORM_FIELD.get(name, name)
+                    for name in self.refused.fields
+                    if _FORM_FIELD.get(name, name) in self.fields
+                ),
+                None,
             )
-            raise ValidationError({field: exc.message} if field else exc.message) from exc
+            self.add_error(field, self.refused.message)
         return data
 
-    def _write(self, data: dict[str, Any]) -> Booking:
+    def save(self, commit: bool = True) -> Booking:
+        """The calendar write and the guest's details, through the services."""
+        data = self.cleaned_data
         check_in, check_out = data["check_in"], data["check_out"]
+        guest = {
+            "name": data.get("guest_name", ""),
+            "email": data.get("guest_email", ""),
+            "phone": data.get("guest_phone", ""),
+        }
         if self.instance.pk:
-            current = self.instance
+            current = booking_guest_update(
+                booking=self.instance,
+                **guest,
+                guests=data.get("guests") or 1,
+                note=data.get("note", ""),
+            )
             if current.is_block:
                 return block_change_dates(block=current, start=check_in, end=check_out)
             changed, _ = booking_change_dates(
@@ -108,11 +123,17 @@ class BookingForm(forms.ModelForm[Booking]):
             check_out=check_out,
             guests=data.get("guests") or 1,
             source=Booking.Source.OWNER,
-            guest_name=data.get("guest_name", ""),
-            guest_email=data.get("guest_email", ""),
-            guest_phone=data.get("guest_phone", ""),
+            guest_name=guest["name"],
+            guest_email=guest["email"],
+            guest_phone=guest["phone"],
             note=data.get("note", ""),
         )
+
+
+class _Refused(Exception):
+    def __init__(self, error: BookingError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class StayDatesFilter(admin.SimpleListFilter):
@@ -212,29 +233,44 @@ class BookingAdmin(TenantAdmin):
     def check_out(self, obj: Booking) -> date:
         return obj.check_out
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refused = getattr(request, "booking_refused", None)
+        if refused is not None:
+            form = type(form.__name__, (form,), {"refused": refused})
+        return form
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Django's add/change page runs in one transaction; a service refusing the write
+        rolls it back whole, and the page is shown again with the refusal as a form
+        error. A lost lock race runs the page again (then answers busy)."""
+        view = retry_on_conflict()(super().changeform_view)
+        try:
+            return view(request, object_id, form_url, extra_context)
+        except _Refused as refused:
+            request.booking_refused = refused.error  # type: ignore[attr-defined]
+            return view(request, object_id, form_url, extra_context)
+
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Booking:
-        # The calendar write happened in BookingForm.clean() through the services; what
-        # is left to save are the guest's details on the booking it returned.
-        result: Booking = form.result
-        for name in ("guests", "guest_name", "guest_email", "guest_phone", "note"):
-            if name in form.cleaned_data:
-                setattr(result, name, form.cleaned_data[name])
-        return result
+        try:
+            saved: Booking = form.save()
+        except BookingError as exc:
+            raise _Refused(exc) from exc
+        return saved
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # the form's save wrote through the services
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # a booking has no many-to-many fields or inlines
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.save(
-            update_fields=[
-                "guests",
-                "guest_name",
-                "guest_email",
-                "guest_phone",
-                "note",
-                "updated_at",
-            ]
-        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # bookings are cancelled, never deleted: they are the business's history
@@ -308,9 +344,12 @@ class BookingAdmin(TenantAdmin):
 
 
 def _month_param(raw: str | None, business: Business | None) -> date:
-    try:
-        year, month = (int(part) for part in (raw or "").split("-")[:2])
-        return date(year, month, 1)
-    except (TypeError, ValueError):
-        today = timezone.now().astimezone(business.tz).date() if business else timezone.localdate()
-        return today.replace(day=1)
+    """The month asked for, or this month when it names none or one beyond the reach
+    of the calendar (no stay can be there, and the grid must not leave the years)."""
+    today = timezone.now().astimezone(business.tz).date() if business else timezone.localdate()
+    this_month = today.replace(day=1)
+    wanted = month_from_param(raw)
+    reach = timedelta(days=REACH_DAYS)
+    if wanted is None or not today - reach <= wanted <= today + reach:
+        return this_month
+    return wanted

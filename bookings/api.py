@@ -2,12 +2,12 @@
 
 One view per action, nested Input/Output serializers. The business is the token's (or
 the session user's) — never an id the client sends; another business's property or
-booking answers 404 like a missing one. Errors use the one JSON shape (config.api).
+booking answers 404 like a missing one. Errors use the one JSON shape (properties.api_errors).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.http import Http404
@@ -24,20 +24,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.errors import InvalidDates
 from bookings.models import Booking
 from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.pricing import quote
 from bookings.selectors import booking_get, booking_list, property_calendar
-from bookings.services import (
-    block_create,
-    block_remove,
-    booking_change_dates,
-    booking_create,
-)
+from bookings.services.blocks import block_create, block_remove
+from bookings.services.stays import booking_change_dates, booking_create
 from properties.models import Business, Property
-
-MAX_RANGE_DAYS = 731  # two years of nights in one calendar answer
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -66,6 +59,7 @@ def _errors(*codes: int) -> dict[int, OpenApiResponse]:
         404: "No such object in your business",
         409: "stay_unavailable (with the conflicting range) or invalid_state",
         415: "Not JSON",
+        503: "busy: the calendar was busy; nothing was written, try again in a moment",
     }
     return {
         code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes
@@ -93,21 +87,6 @@ def _booking(business: Business, reference: str) -> Booking:
     if booking is None:
         raise Http404("No such booking.")
     return booking
-
-
-def _date_range(
-    start: date, end: date, *, start_name: str = "start", end_name: str = "end"
-) -> None:
-    if end <= start:
-        raise InvalidDates(
-            f"{end_name} must be after {start_name}.",
-            fields={end_name: [f"must be after {start_name}"]},
-        )
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise InvalidDates(
-            f"A range can span at most {MAX_RANGE_DAYS} days.",
-            fields={end_name: [f"at most {MAX_RANGE_DAYS} days after {start_name}"]},
-        )
 
 
 # --- Output serializers -----------------------------------------------------------------
@@ -272,7 +251,6 @@ class PropertyAvailabilityApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         start, end = params.validated_data["start"], params.validated_data["end"]
-        _date_range(start, end)
         nights = property_calendar(property=prop, start=start, end=end)
         return Response(
             {
@@ -305,9 +283,6 @@ class PropertyQuoteApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        _date_range(
-            data["check_in"], data["check_out"], start_name="check_in", end_name="check_out"
-        )
         priced = quote(prop, data["check_in"], data["check_out"], data["guests"])
         return Response(QuoteOutput(priced.as_dict()).data)
 
@@ -344,7 +319,7 @@ class BookingListApi(APIView):
         note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
         class Meta:
-            ref_name = "BlockInput"
+            ref_name = "BookingCreateInput"
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -363,7 +338,7 @@ class BookingListApi(APIView):
 
     @extend_schema(
         request=CreateSerializer,
-        responses={201: BookingOutput, **_errors(400, 401, 403, 404, 409, 415)},
+        responses={201: BookingOutput, **_errors(400, 401, 403, 404, 409, 415, 503)},
         description=(
             "Record a confirmed stay taken outside Holidesk (phone, email). The property's "
             "stay rules apply (minimum nights, guests, notice, horizon)."
@@ -374,9 +349,6 @@ class BookingListApi(APIView):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         prop = _property(_business(request), data["property"])
-        _date_range(
-            data["check_in"], data["check_out"], start_name="check_in", end_name="check_out"
-        )
         guest = data.get("guest") or {}
         booking = booking_create(
             property=prop,
@@ -443,7 +415,7 @@ class BookingChangeDatesApi(APIView):
                     "price_difference": serializers.DecimalField(max_digits=12, decimal_places=2),
                 },
             ),
-            **_errors(400, 401, 403, 404, 409, 415),
+            **_errors(400, 401, 403, 404, 409, 415, 503),
         },
         description=(
             "Move or extend a confirmed stay. 409 stay_unavailable names the conflicting range."
@@ -454,9 +426,6 @@ class BookingChangeDatesApi(APIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        _date_range(
-            data["check_in"], data["check_out"], start_name="check_in", end_name="check_out"
-        )
         changed, difference = booking_change_dates(
             booking=booking, check_in=data["check_in"], check_out=data["check_out"]
         )
@@ -475,30 +444,29 @@ class BlockCreateApi(APIView):
         end = serializers.DateField()
         note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
+        class Meta:
+            ref_name = "BlockCreateInput"
+
     @extend_schema(
         request=InputSerializer,
-        responses={201: BookingOutput, **_errors(400, 401, 403, 404, 409, 415)},
-        description="Close nights [start, end) on a property's calendar (an owner block).",
+        responses={201: BookingOutput, **_errors(400, 401, 403, 404, 409, 415, 503)},
+        description=(
+            "Close nights [start, end) on a property's calendar (an owner block), from "
+            "today and within the property's booking horizon."
+        ),
     )
     def post(self, request: Request) -> Response:
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         prop = _property(_business(request), data["property"])
-        start, end = data["start"], data["end"]
-        _date_range(start, end)
-        today = prop.local_today()
-        if start < today:
-            raise InvalidDates(
-                "A block cannot start in the past.", fields={"start": ["in the past"]}
-            )
-        horizon = today + timedelta(days=prop.booking_horizon_days)
-        if end > horizon:
-            raise InvalidDates(
-                f"Blocks can reach at most {horizon.isoformat()} (the booking horizon).",
-                fields={"end": [f"on or before {horizon.isoformat()}"]},
-            )
-        block = block_create(property=prop, start=start, end=end, note=data["note"])
+        block = block_create(
+            property=prop,
+            start=data["start"],
+            end=data["end"],
+            note=data["note"],
+            enforce_rules=True,
+        )
         return Response(BookingOutput(block).data, status=status.HTTP_201_CREATED)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bookings.models import Booking
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from properties.demo import DemoBusiness
 
 GUESTS = [

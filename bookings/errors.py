@@ -60,8 +60,21 @@ class AdvanceNotice(RuleViolation):
     code = "advance_notice"
 
 
-class BeyondHorizon(RuleViolation):
+class BeyondHorizon(InvalidDates):
     code = "beyond_horizon"
+
+
+class InvalidGuestDetails(RuleViolation):
+    """A guest's name, email or phone that cannot be stored or sent as given."""
+
+    code = "invalid_guest"
+
+
+class HoldLimitReached(BookingError):
+    """One visitor already holds as many stays, or nights, as a business allows at once."""
+
+    code = "hold_limit"
+    http_status = 429
 
 
 class InvalidTransition(BookingError):

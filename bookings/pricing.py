@@ -13,12 +13,11 @@ from typing import Any
 
 from bookings.errors import (
     AdvanceNotice,
-    BeyondHorizon,
-    InvalidDates,
     MaximumStay,
     MinimumStay,
     TooManyGuests,
 )
+from bookings.rules import stay_dates_check, stay_span_check
 from properties.models import Property, SeasonalRate
 from properties.money import round_money
 
@@ -76,7 +75,7 @@ class Quote:
         }
 
 
-def _rate_for(night: date, rates: list[SeasonalRate]) -> SeasonalRate | None:
+def rate_for(night: date, rates: list[SeasonalRate]) -> SeasonalRate | None:
     # Overlapping rules: the one that starts latest is the more specific one.
     best = None
     for rate in rates:
@@ -105,10 +104,8 @@ def check_rules(
     today: date | None = None,
 ) -> None:
     """Raise the first rule the stay breaks, with a message naming it."""
-    if check_out <= check_in:
-        raise InvalidDates(
-            "Check-out must be after check-in.", fields={"check_out": ["after check-in"]}
-        )
+    today = today or prop.local_today()
+    stay_dates_check(property=prop, check_in=check_in, check_out=check_out, today=today)
     if guests < 1:
         raise TooManyGuests("A stay needs at least 1 guest.", fields={"guests": ["at least 1"]})
     if guests > prop.max_guests:
@@ -116,9 +113,6 @@ def check_rules(
             f"{prop.name} sleeps at most {prop.max_guests}.",
             fields={"guests": [f"at most {prop.max_guests}"]},
         )
-    today = today or prop.local_today()
-    if check_in < today:
-        raise InvalidDates("Check-in cannot be in the past.", fields={"check_in": ["in the past"]})
     earliest = today + timedelta(days=prop.advance_notice_days)
     if check_in < earliest:
         raise AdvanceNotice(
@@ -126,19 +120,13 @@ def check_rules(
             f"the earliest check-in is {_fmt(earliest)}.",
             fields={"check_in": [f"on or after {earliest.isoformat()}"]},
         )
-    horizon = today + timedelta(days=prop.booking_horizon_days)
-    if check_out > horizon:
-        raise BeyondHorizon(
-            f"Bookings open up to {_fmt(horizon)}; please choose earlier dates.",
-            fields={"check_out": [f"on or before {horizon.isoformat()}"]},
-        )
     nights = (check_out - check_in).days
     if nights > prop.max_nights:
         raise MaximumStay(
             f"The longest stay at {prop.name} is {prop.max_nights} nights.",
             fields={"check_out": [f"at most {prop.max_nights} nights"]},
         )
-    arrival_rule = _rate_for(check_in, rates)
+    arrival_rule = rate_for(check_in, rates)
     minimum, reason = prop.min_nights, ""
     if arrival_rule and arrival_rule.min_nights and arrival_rule.min_nights > minimum:
         minimum, reason = arrival_rule.min_nights, f" for arrivals in {arrival_rule.name}"
@@ -161,7 +149,7 @@ def price_nights(
     nights = []
     day = check_in
     while day < check_out:
-        rule = _rate_for(day, rate_list)
+        rule = rate_for(day, rate_list)
         nights.append(
             Night(
                 day,
@@ -182,11 +170,10 @@ def quote(
     enforce_rules: bool = True,
     today: date | None = None,
 ) -> Quote:
-    """The price of a stay, or a RuleViolation naming the rule it breaks."""
-    if check_out <= check_in:
-        raise InvalidDates(
-            "Check-out must be after check-in.", fields={"check_out": ["after check-in"]}
-        )
+    """The price of a stay, or a RuleViolation naming the rule it breaks. Without
+    `enforce_rules` only the engine's date limits apply (no range is priced that no
+    stay could have)."""
+    stay_span_check(check_in=check_in, check_out=check_out, today=today or prop.local_today())
     rates = rates_for(prop, check_in, check_out)
     if enforce_rules:
         check_rules(

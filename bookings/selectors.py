@@ -13,7 +13,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bookings.models import Booking
-from bookings.pricing import _rate_for
+from bookings.pricing import rate_for
+from bookings.rules import RANGE_DATES, stay_span_check
 from properties.models import Business, Property, SeasonalRate
 
 
@@ -65,13 +66,15 @@ def active_bookings(
 def property_calendar(
     *, property: Property, start: date, end: date, now: datetime | None = None
 ) -> list[CalendarNight]:
-    """Night by night: available, price, minimum stay for an arrival that night. Two queries."""
+    """Night by night: available, price, minimum stay for an arrival that night. Two queries.
+    The range is held to the engine's date limits (InvalidDates), like any stay."""
+    stay_span_check(check_in=start, check_out=end, today=property.local_today(), names=RANGE_DATES)
     bookings = active_bookings(property_ids=[property.pk], start=start, end=end, now=now)
     rates = list(SeasonalRate.objects.filter(property=property, start__lt=end, end__gt=start))
     taken = _occupancy(bookings, start, end)
     nights = []
     for day in _days(start, end):
-        rule = _rate_for(day, rates)
+        rule = rate_for(day, rates)
         min_nights = property.min_nights
         if rule and rule.min_nights and rule.min_nights > min_nights:
             min_nights = rule.min_nights

@@ -1,4 +1,5 @@
-"""Direct booking on a business's site: checkout, the fake gateway's page, My trips."""
+"""Direct booking on a business's site: the property page, checkout, the fake gateway's
+page, My trips."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from bookings import views
 from bookings.payments import views as payment_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("p/<slug:slug>/", views.property_page, name="site-property"),
     path("book/<slug:slug>/", payment_views.checkout, name="site-checkout"),
     path(
         "checkout/fake/<str:session_id>/",

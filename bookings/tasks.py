@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from bookings.services import holds_expire
+from bookings.services.holds import holds_expire
 
 
 @shared_task(name="bookings.tasks.expire_holds")

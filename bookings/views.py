@@ -22,6 +22,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError
@@ -30,10 +31,11 @@ from bookings.payments.models import Payment, Refund
 from bookings.payments.services.extensions import extension_quote, extension_start
 from bookings.payments.services.refunds import AUTOMATIC_REFUND_REASONS, booking_cancel_and_refund
 from bookings.payments.services.stripe_events import payment_sync
+from bookings.rules import month_from_param
 from bookings.selectors import property_calendar
-from bookings.services import CANCELLATION_POLICIES, refund_quote
+from bookings.services.cancellation import CANCELLATION_POLICIES, refund_quote
 from bookings.site import parse_date, parse_guests, quote_checked, site_origin, visitor
-from properties.access import site_business
+from properties.access import published_property, site_business
 from properties.models import Property
 from properties.money import format_money
 
@@ -51,10 +53,8 @@ class DayCell:
 
 
 def _month_param(raw: str | None, first: date, last: date) -> date:
-    try:
-        year, month = (int(part) for part in (raw or "").split("-")[:2])
-        wanted = date(year, month, 1)
-    except (TypeError, ValueError):
+    wanted = month_from_param(raw)
+    if wanted is None:
         return first
     return min(max(wanted, first), last)
 
@@ -135,6 +135,13 @@ def _calendar(
     }
 
 
+def property_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """A property of the host's business: its details and the booking box."""
+    prop = published_property(site_business(request), slug)
+    context = {"property": prop, **property_booking_context(request, prop)}
+    return render(request, "site/property.html", context)
+
+
 def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, Any]:
     """The booking box of the property page: calendar, date form, quote."""
     check_in = parse_date(request.GET.get("check_in"))
@@ -159,12 +166,16 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
             prop, check_in, check_out, guests
         )
         if context["quote"] is not None:
-            context["book_url"] = f"/book/{prop.slug}/?" + urlencode(
-                {
-                    "check_in": check_in.isoformat(),
-                    "check_out": check_out.isoformat(),
-                    "guests": guests,
-                }
+            context["book_url"] = (
+                reverse("site-checkout", args=[prop.slug])
+                + "?"
+                + urlencode(
+                    {
+                        "check_in": check_in.isoformat(),
+                        "check_out": check_out.isoformat(),
+                        "guests": guests,
+                    }
+                )
             )
     return context
 
@@ -271,7 +282,7 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
             )
         else:
             messages.success(request, f"Booking {cancelled.reference} is cancelled.")
-    return redirect(f"/trips/{booking.reference}/")
+    return redirect("site-trip", reference=booking.reference)
 
 
 EXTEND_FIELDS = {"check_in": "New check-in", "check_out": "New check-out"}

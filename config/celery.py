@@ -26,8 +26,10 @@ def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
     from bookings.payments.beat import BEAT_SCHEDULE as PAYMENTS_BEAT
     from integrations.beat import BEAT_SCHEDULE as INTEGRATIONS_BEAT
     from messaging.beat import BEAT_SCHEDULE as MESSAGING_BEAT
+    from properties.beat import BEAT_SCHEDULE as PROPERTIES_BEAT
 
     sender.conf.beat_schedule = {
+        **PROPERTIES_BEAT,
         **BOOKINGS_BEAT,
         **PAYMENTS_BEAT,
         **MESSAGING_BEAT,

@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 import django_stubs_ext
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -87,8 +88,29 @@ HOLIDESK_RESERVED_SLUGS = frozenset(
         "demo",
         "staging",
         "dev",
+        "localhost",
+        "local",
+        "ns",
+        "ns1",
+        "ns2",
+        "dns",
+        "email",
+        "webmail",
+        "autoconfig",
+        "autodiscover",
+        "wpad",
+        "sso",
+        "id",
+        "oauth",
+        "security",
+        "secure",
+        "payments",
+        "checkout",
+        "stripe",
     ]
 )
+# A slug given up (business renamed or deleted) stays unavailable to others this long.
+HOLIDESK_SLUG_QUARANTINE_DAYS = 90
 
 # --- Applications ------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -107,6 +129,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "config",
     "properties",
     "bookings",
@@ -117,15 +140,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before the host middleware, whose unknown-host page needs the nonce and the header.
+    "csp.middleware.CSPMiddleware",
     "properties.middleware.BusinessHostMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A session works only on the kind of host that signed it in.
+    "properties.middleware.SessionHostMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "config.middleware.BusyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -154,8 +182,11 @@ TEMPLATES = [
 DATABASES = {
     "default": {
         **database_from_url(env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/holidesk")),
-        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-        "CONN_HEALTH_CHECKS": True,
+        # runserver (`make run`) opens a thread per request and each would keep its own
+        # connection: none are kept in development. Production's gunicorn workers reuse
+        # theirs, checked before each request.
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 60, minimum=0),
+        "CONN_HEALTH_CHECKS": env_bool("DATABASE_CONN_HEALTH_CHECKS", default=True),
         # Services own their transactions (bookings.services); requests do not.
         "ATOMIC_REQUESTS": False,
     }
@@ -213,16 +244,32 @@ ACCOUNT_EMAIL_VERIFICATION = env_choice(
     "optional" if DEBUG else "mandatory",
 )
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Links in account emails are built by properties.adapters from these, never from the
+# request's host.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = HOLIDESK_URL_SCHEME
 ACCOUNT_SESSION_REMEMBER = None
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 
 # Cookies stay per host: no SESSION_COOKIE_DOMAIN, so a session on one business site
-# is never sent to another business's site or to the app host.
+# is never sent to another business's site or to the app host; one carried there by
+# hand is signed out (properties.middleware.SessionHostMiddleware).
 SESSION_COOKIE_DOMAIN = None
 CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# The client IP (sign-in throttles, security log) is the X-Forwarded-For entry this many
+# places from the right: the number of proxies in front of the app that append to it
+# (1 behind the AWS load balancer). 0 believes no header: REMOTE_ADDR.
+HOLIDESK_TRUSTED_PROXY_COUNT = env_int("HOLIDESK_TRUSTED_PROXY_COUNT", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = HOLIDESK_TRUSTED_PROXY_COUNT
+
+# Custom domains are proven by a DNS TXT record (properties.services.domains); tests
+# name a resolver with canned answers here.
+HOLIDESK_TXT_RESOLVER = "properties.dnstxt.DnsPythonResolver"
+# How often the custom domains are looked up again (a batch at a time, Celery beat).
+HOLIDESK_DOMAIN_RECHECK_SECONDS = env_int("HOLIDESK_DOMAIN_RECHECK_SECONDS", 300, minimum=10)
 
 # --- API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -239,7 +286,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "properties.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -290,6 +337,10 @@ else:
 
 # --- Bookings ----------------------------------------------------------------------
 HOLIDESK_HOLD_MINUTES = env_int("HOLIDESK_HOLD_MINUTES", 30, minimum=1)
+# What one visitor may hold at one business at once (unpaid checkouts): so many stays,
+# and so many nights together (a single longer stay may still be held on its own).
+HOLIDESK_HOLDS_PER_VISITOR = env_int("HOLIDESK_HOLDS_PER_VISITOR", 3, minimum=1)
+HOLIDESK_HELD_NIGHTS_PER_VISITOR = env_int("HOLIDESK_HELD_NIGHTS_PER_VISITOR", 60, minimum=1)
 
 # --- Static and media files --------------------------------------------------------
 STATIC_URL = "/static/"
@@ -334,6 +385,26 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Production hardening ----------------------------------------------------------
+# Content-Security-Policy: scripts and style elements only from our origin or carrying
+# the response's nonce (`nonce="{{ request.csp_nonce }}"`); no inline event handlers,
+# no style attributes, no plugins, no framing, no <base> rewriting.
+_media_origins: list[str] = []
+if STORAGE == "s3":
+    _s3_domain = env_str("AWS_S3_CUSTOM_DOMAIN", "")
+    _media_origins = [f"https://{_s3_domain}" if _s3_domain else "https://*.amazonaws.com"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *_media_origins],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -11,7 +11,6 @@ from properties import views as property_views
 
 urlpatterns = [
     path("", property_views.site_home, name="site-home"),
-    path("p/<slug:slug>/", property_views.site_property, name="site-property"),
     path("accounts/", include("allauth.urls")),
     path("", include("bookings.site_urls")),
     path("", include("messaging.site_urls")),

@@ -6,10 +6,16 @@ made per request by properties.middleware.BusinessHostMiddleware.
 
 from __future__ import annotations
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.conf.urls.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from config.views import healthz, readyz
 from properties import views as property_views
@@ -22,8 +28,17 @@ urlpatterns = [
     path("admin/", admin_site.urls),
     path("dashboard/", include("properties.dashboard.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Swagger UI's script is served from its own URL, so no inline script is needed.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Redoc writes <style> elements from its script (no nonce possible) and searches in a
+    # blob: worker; only this developer page allows either.
+    path(
+        "api/redoc/",
+        csp_replace({"style-src": [SELF, UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})(
+            SpectacularRedocView.as_view(url_name="api-schema")
+        ),
+        name="api-redoc",
+    ),
     path("api/v1/", include("config.api_urls")),
     path("", include("bookings.urls")),
     path("", include("messaging.urls")),

@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from properties.api_errors import error_response
+
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -41,8 +43,5 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """404 for the app host: JSON under /api/ (one error shape everywhere), a page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": {"code": "not_found", "message": "No such endpoint.", "fields": {}}},
-            status=404,
-        )
+        return error_response(404, "not_found", "No such endpoint.")
     return render(request, "404.html", status=404)

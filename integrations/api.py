@@ -85,7 +85,7 @@ class ChannelEventsApi(APIView):
         tags=["partner channels"],
     )
     def post(self, request: Request, channel_id: str) -> JsonResponse:
-        # Domain errors become the one JSON error shape in config.api.exception_handler.
+        # Domain errors become the one JSON error shape in properties.api_errors.exception_handler.
         raw_request: HttpRequest = request._request
         channel = inbound.channel_for_events(channel_id)
         body = _read_body(raw_request)

@@ -3,11 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils.html import format_html
 
+from properties import permissions
 from properties.access import acting_business
 from properties.admin_base import TenantAdmin, TenantInline, site
 from properties.models import (
@@ -20,7 +23,19 @@ from properties.models import (
     SeasonalRate,
     User,
 )
-from properties.services import api_token_create, api_token_revoke
+from properties.permissions import user_may
+from properties.selectors import slug_unavailable_reason
+from properties.services import (
+    DomainCheck,
+    api_token_create,
+    api_token_revoke,
+    business_save,
+    custom_domain_verify,
+    membership_add,
+    membership_change,
+    membership_remove,
+    verification_record,
+)
 
 
 @admin.register(User, site=site)
@@ -45,13 +60,44 @@ class UserAdmin(DjangoUserAdmin[User]):
         return bool(request.user.is_superuser)
 
 
+class BusinessForm(forms.ModelForm[Business]):
+    class Meta:
+        model = Business
+        fields = (
+            "name",
+            "slug",
+            "custom_domain",
+            "contact_email",
+            "timezone",
+            "currency",
+            "logo",
+            "accent_colour",
+            "about",
+        )
+
+    def clean_slug(self) -> str:
+        slug: str = self.cleaned_data["slug"].strip().lower()
+        if slug != self.instance.slug:
+            problem = slug_unavailable_reason(slug=slug, business=self.instance)
+            if problem:
+                raise forms.ValidationError(problem)
+        return slug
+
+    def clean_custom_domain(self) -> str | None:
+        domain = (self.cleaned_data.get("custom_domain") or "").strip().lower().rstrip(".")
+        return domain or None
+
+
 @admin.register(Business, site=site)
 class BusinessAdmin(TenantAdmin):
+    form = BusinessForm
     tenant_field = "pk"
-    list_display = ("name", "slug", "custom_domain", "timezone", "currency")
+    list_display = ("name", "slug", "custom_domain", "domain_verified", "timezone", "currency")
     search_fields = ("name", "slug", "custom_domain")
+    actions = ["verify_domain"]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "custom_domain", "contact_email")}),
+        (None, {"fields": ("name", "slug", "contact_email")}),
+        ("Custom domain", {"fields": ("custom_domain", "domain_status")}),
         ("Locale", {"fields": ("timezone", "currency")}),
         ("Branding", {"fields": ("logo", "accent_colour", "about")}),
     )
@@ -63,6 +109,15 @@ class BusinessAdmin(TenantAdmin):
         business = acting_business(request)
         return qs.filter(pk=business.pk) if business else qs.none()
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = ["domain_status"]
+        if obj is not None:
+            if not user_may(request.user, permissions.RENAME_SITE, business=obj):
+                readonly.append("slug")
+            if not user_may(request.user, permissions.SET_CUSTOM_DOMAIN, business=obj):
+                readonly.append("custom_domain")
+        return readonly
+
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return bool(request.user.is_superuser)
 
@@ -70,10 +125,62 @@ class BusinessAdmin(TenantAdmin):
         return bool(request.user.is_superuser)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        obj.save()
+        if change:
+            business_save(user=request.user, business=obj)
+        else:
+            obj.save()
+
+    @admin.display(boolean=True, description="domain verified")
+    def domain_verified(self, obj: Business) -> bool | None:
+        return bool(obj.domain_verified_at) if obj.custom_domain else None
+
+    @admin.display(description="verification")
+    def domain_status(self, obj: Business | None) -> str:
+        if obj is None or not obj.custom_domain:
+            return "No custom domain: your site is at its Holidesk address."
+        if obj.domain_verified_at:
+            return format_html(
+                "Verified on {}: {} serves your site.",
+                obj.domain_verified_at.date(),
+                obj.custom_domain,
+            )
+        name, value = verification_record(obj)
+        return format_html(
+            "Not verified yet, so {} serves nothing. Add this DNS record, then use "
+            "“Verify the custom domain now” on the list of businesses (or wait: it is "
+            "checked regularly): <br>type <code>TXT</code>, name <code>{}</code>, "
+            "value <code>{}</code>",
+            obj.custom_domain,
+            name,
+            value,
+        )
+
+    @admin.action(description="Verify the custom domain now")
+    def verify_domain(self, request: HttpRequest, queryset: Any) -> None:
+        for business in queryset.filter(custom_domain__isnull=False):
+            outcome = custom_domain_verify(business=business)
+            text, level = _DOMAIN_OUTCOMES[outcome]
+            self.message_user(request, text.format(domain=business.custom_domain), level=level)
+
+
+_DOMAIN_OUTCOMES = {
+    DomainCheck.VERIFIED: ("{domain} is verified and serves your site.", messages.SUCCESS),
+    DomainCheck.MISSING: (
+        "No TXT record with your token was found for {domain}; DNS changes can take a "
+        "while to appear.",
+        messages.WARNING,
+    ),
+    DomainCheck.UNKNOWN: (
+        "The DNS could not be asked about {domain}; try again later.",
+        messages.WARNING,
+    ),
+    DomainCheck.TAKEN: ("{domain} is already verified for another business.", messages.ERROR),
+}
 
 
 class MembershipForm(forms.ModelForm[Membership]):
+    """Shapes the input; membership_add / membership_change decide and write."""
+
     email = forms.EmailField(
         help_text="The person's email; they get an account if they have none yet."
     )
@@ -88,16 +195,6 @@ class MembershipForm(forms.ModelForm[Membership]):
             self.fields["email"].initial = self.instance.user.email
             self.fields["email"].disabled = True
 
-    def save(self, commit: bool = True) -> Membership:
-        membership: Membership = super().save(commit=False)
-        if not membership.pk:
-            email = self.cleaned_data["email"].lower()
-            user = User.objects.filter(email__iexact=email).first()
-            membership.user = user or User.objects.create_user(email=email)
-        if commit:
-            membership.save()
-        return membership
-
 
 @admin.register(Membership, site=site)
 class MembershipAdmin(TenantAdmin):
@@ -110,7 +207,68 @@ class MembershipAdmin(TenantAdmin):
     ) -> Any:
         if request.user.is_superuser:
             kwargs["fields"] = ("email", "business", "role", "group")
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        business = acting_business(request)
+        role = form.base_fields.get("role")
+        if (
+            isinstance(role, forms.ChoiceField)
+            and business is not None
+            and not user_may(request.user, permissions.GRANT_OWNER, business=business)
+        ):
+            role.choices = [
+                choice for choice in Membership.Role.choices if choice[0] != Membership.Role.OWNER
+            ]
+        return form
+
+    def _business(self, request: HttpRequest, form: Any) -> Business | None:
+        if request.user.is_superuser:
+            chosen: Business | None = form.cleaned_data.get("business")
+            return chosen
+        return acting_business(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self._may(request, permissions.ADD_MEMBER)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, permissions.CHANGE_MEMBER, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, permissions.REMOVE_MEMBER, obj)
+
+    def _may(self, request: HttpRequest, action: str, obj: Any = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        business = acting_business(request)
+        if business is None:
+            return False
+        return user_may(request.user, action, business=business, obj=obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            saved = membership_change(
+                by=request.user, membership=obj, role=data["role"], group=data.get("group")
+            )
+        else:
+            business = self._business(request, form)
+            if business is None:
+                raise PermissionDenied("Members are added from a business membership.")
+            saved = membership_add(
+                by=request.user,
+                business=business,
+                email=data["email"],
+                role=data["role"],
+                group=data.get("group"),
+            )
+        obj.pk, obj.user, obj.business = saved.pk, saved.user, saved.business
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        membership_remove(by=request.user, membership=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        with transaction.atomic():
+            for membership in queryset:
+                membership_remove(by=request.user, membership=membership)
 
 
 @admin.register(PropertyGroup, site=site)
@@ -161,8 +319,19 @@ class ApiTokenAdmin(TenantAdmin):
     fields = ("name",)
     actions = ["revoke"]
 
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        if request.user.is_superuser:
+            return True
+        business = acting_business(request)
+        return business is not None and user_may(
+            request.user, permissions.CREATE_API_TOKEN, business=business
+        )
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # a token is created or revoked, never edited
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked, not deleted: the record of who had access stays
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         business = acting_business(request)
@@ -177,8 +346,9 @@ class ApiTokenAdmin(TenantAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        for token in queryset:
-            api_token_revoke(token=token)
+        with transaction.atomic():
+            for token in queryset.select_related("business"):
+                api_token_revoke(token=token, by=request.user)
 
 
 @admin.register(SeasonalRate, site=site)

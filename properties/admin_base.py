@@ -5,24 +5,37 @@ of a tenant-owned model derives from `TenantAdmin` (or `TenantInline`), which
 
 - filters list and change pages to the acting business (another business's id is a 404,
   exactly like a missing one),
-- offers only the acting business's rows in foreign-key and many-to-many choices,
+- offers only the acting business's rows in foreign-key and many-to-many choices, and
+  in list filters (`get_list_filter` swaps Django's related-field and all-values
+  filters, which list every row of the table, for scoped ones): another business's
+  property or channel names never appear in an owner's page,
 - hides the `business` field and sets it on save.
 
-Platform superusers see and choose everything.
+Autocomplete answers come from the target model's admin, itself a TenantAdmin, so
+they are scoped the same way. The admin's own sign-in page is allauth's (rate-limited,
+properties.adapters); `/admin/login/` only redirects there. Platform superusers see
+and choose everything.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from django.contrib import admin
-from django.contrib.admin.utils import unquote
+from django.contrib import admin, messages
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import ModelChoiceField, ModelMultipleChoiceField
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from properties.access import acting_business, acting_membership
+from properties.errors import DomainError
 from properties.models import Business
 
 
@@ -45,6 +58,25 @@ class HolideskAdminSite(admin.AdminSite):
         context["acting_business"] = acting_business(request)
         return context
 
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        """Owners sign in through allauth's page, whose attempts are rate-limited per
+        client IP and per account; Django's admin form has no limit at all."""
+        index = reverse("admin:index", current_app=self.name)
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = index
+        if request.user.is_authenticated:
+            if self.has_permission(request):
+                return HttpResponseRedirect(next_url)
+            # Signed in without a membership that opens the admin: sending them to the
+            # sign-in page would bounce straight back here.
+            context = {**self.each_context(request), "title": "No access"}
+            return TemplateResponse(request, "admin/no_access.html", context, status=403)
+        query = urlencode({REDIRECT_FIELD_NAME: next_url})
+        return HttpResponseRedirect(f"{reverse('account_login')}?{query}")
+
 
 site = HolideskAdminSite(name="admin")
 
@@ -59,6 +91,75 @@ def _scope(qs: QuerySet[Any], business: Business | None) -> QuerySet[Any]:
     if qs.model is Business:
         return qs.filter(pk=business.pk)
     return qs.filter(business=business)
+
+
+class TenantRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A related-field filter that offers the acting business's rows only (Django's
+    lists every row of the related table, whoever owns it)."""
+
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
+        if request.user.is_superuser:
+            return super().field_choices(field, request, model_admin)
+        related = field.related_model
+        limit: dict[str, Any]
+        if _is_tenant_model(related):
+            business = acting_business(request)
+            if business is None:
+                return []
+            limit = {"pk": business.pk} if related is Business else {"business": business}
+        else:
+            # Rows of a shared table (users): only those the business's own rows use.
+            used = model_admin.get_queryset(request).values_list(
+                f"{self.field_path}__pk", flat=True
+            )
+            limit = {"pk__in": used}
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, limit_choices_to=limit, ordering=ordering)
+
+
+class TenantAllValuesFieldListFilter(admin.AllValuesFieldListFilter):
+    """An all-values filter drawn from the acting business's rows only (Django's reads
+    the whole related table when the path crosses a relation)."""
+
+    def __init__(
+        self,
+        field: Any,
+        request: HttpRequest,
+        params: Any,
+        model: Any,
+        model_admin: Any,
+        field_path: str,
+    ) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        if not request.user.is_superuser:
+            self.lookup_choices = (
+                model_admin.get_queryset(request)
+                .distinct()
+                .order_by(field_path)
+                .values_list(field_path, flat=True)
+            )
+
+
+def scoped_list_filter(model: type[models.Model], item: Any) -> Any:
+    """`item` of a `list_filter`, with Django's unscoped field filters replaced."""
+    if isinstance(item, str):
+        name, chosen = item, None
+    elif isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str):
+        name, chosen = item
+    else:
+        return item  # a SimpleListFilter decides its own lookups
+    try:
+        field = get_fields_from_path(model, name)[-1]
+    except (FieldDoesNotExist, NotRelationField):
+        return item
+    if field.is_relation:
+        if chosen in (None, admin.RelatedFieldListFilter):
+            return (name, TenantRelatedFieldListFilter)
+        return item
+    plain = not (field.choices or isinstance(field, models.BooleanField | models.DateField))
+    if (chosen is None and plain) or chosen is admin.AllValuesFieldListFilter:
+        return (name, TenantAllValuesFieldListFilter)
+    return item
 
 
 class TenantScopedMixin:
@@ -84,6 +185,13 @@ class TenantScopedMixin:
             exclude.append("business")
         return exclude
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = super().get_list_filter(request)  # type: ignore[misc]
+        if self._superuser(request):
+            return filters
+        model = self.model  # type: ignore[attr-defined]
+        return [scoped_list_filter(model, item) for item in filters]
+
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
         self._limit_choices(field, request)
@@ -104,8 +212,8 @@ class TenantScopedMixin:
         ):
             field.queryset = _scope(field.queryset, acting_business(request))
 
-    # Owners and managers of the acting business may do everything to its rows;
-    # the role check happens in HolideskAdminSite.has_permission via the membership.
+    # Owners and managers of the acting business may work on its rows; admins whose
+    # rows need more (members, tokens, the business itself) ask properties.permissions.
     def _member(self, request: HttpRequest) -> bool:
         return self._superuser(request) or acting_membership(request) is not None
 
@@ -144,6 +252,30 @@ class TenantAdmin(TenantScopedMixin, admin.ModelAdmin[Any]):
             obj.delete()
         formset.save_m2m()
 
+    # A service refusing (a rule, a permission) is shown as an error message on the page
+    # the person came from; the admin's transaction has rolled back, nothing is written.
+    def _refused(self, request: HttpRequest, error: DomainError) -> HttpResponse:
+        self.message_user(request, error.message, level=messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            return self._refused(request, error)
+
+    def response_action(self, request: HttpRequest, queryset: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return super().response_action(request, queryset, *args, **kw)
+        except DomainError as error:
+            return self._refused(request, error)
+
     def _404_unless_visible(self, request: HttpRequest, object_id: str | None) -> None:
         if object_id and self.get_object(request, unquote(object_id)) is None:
             raise Http404("No such object.")
@@ -162,7 +294,10 @@ class TenantAdmin(TenantScopedMixin, admin.ModelAdmin[Any]):
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         self._404_unless_visible(request, object_id)
-        return super().delete_view(request, object_id, extra_context)
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as error:
+            return self._refused(request, error)
 
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None

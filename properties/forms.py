@@ -5,7 +5,8 @@ from typing import Any
 
 from django import forms
 
-from properties.models import CURRENCIES, Business
+from properties.models import CURRENCIES
+from properties.selectors import slug_unavailable_reason
 from properties.validators import validate_business_slug
 
 TIMEZONE_CHOICES = [
@@ -29,8 +30,9 @@ class BusinessCreateForm(forms.Form):
 
     def clean_slug(self) -> str:
         slug: str = self.cleaned_data["slug"].strip().lower()
-        if Business.objects.filter(slug=slug).exists():
-            raise forms.ValidationError("That address is taken; please choose another.")
+        problem = slug_unavailable_reason(slug=slug)
+        if problem:
+            raise forms.ValidationError(problem)
         return slug
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from django_stubs_ext.db.models.manager import RelatedManager
 
 
+def new_domain_token() -> str:
+    return "holidesk-verify-" + secrets.token_urlsafe(24)
+
+
 def money_field(verbose_name: str | None = None, **kwargs: Any) -> models.DecimalField[Any, Any]:
     """Money is a Decimal in the business's currency: 12 digits, 2 places, never negative."""
     return models.DecimalField(
@@ -118,14 +122,23 @@ class Business(models.Model):
         validators=[validate_business_slug],
         help_text="Your site's address: <slug>.holidesk.app. Lowercase letters, digits, hyphens.",
     )
-    custom_domain = models.CharField(
+    # NULL, not "", is "no domain": the partial unique constraint below and the host
+    # lookups compare real names only.
+    custom_domain = models.CharField(  # noqa: DJ001
         max_length=253,
-        unique=True,
         null=True,
         blank=True,
         validators=[validate_domain],
-        help_text="Optional, e.g. www.seaside-cottages.com (point its DNS at Holidesk first).",
+        help_text=(
+            "Optional, e.g. www.seaside-cottages.com. It serves your site once its DNS "
+            "proves it is yours (see the TXT record shown after saving)."
+        ),
     )
+    # Proof of domain ownership: a TXT record `_holidesk.<custom_domain>` holding this
+    # token. Until it is seen the domain routes nowhere (properties.services.domains).
+    domain_token = models.CharField(max_length=64, default=new_domain_token, editable=False)
+    domain_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    domain_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     timezone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_timezone]
     )
@@ -145,10 +158,22 @@ class Business(models.Model):
                 condition=Q(slug__regex=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
                 name="business_slug_is_dns_label",
             ),
+            # Several businesses may claim a domain; only the one whose token is in its
+            # DNS gets it, so a squatter cannot block the real owner.
+            models.UniqueConstraint(
+                fields=["custom_domain"],
+                condition=Q(domain_verified_at__isnull=False),
+                name="business_verified_domain_unique",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def verified_domain(self) -> str | None:
+        """The custom domain, once its DNS proves it belongs to this business."""
+        return self.custom_domain if self.custom_domain and self.domain_verified_at else None
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -376,3 +401,19 @@ class SeasonalRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.start} to {self.end})"
+
+
+class ReleasedSlug(models.Model):
+    """A site address given up (business renamed or deleted). Nobody else may take it
+    for `SLUG_QUARANTINE_DAYS`: links, bookmarks and emails out there still point at it,
+    and a newcomer must not inherit its visitors."""
+
+    slug = models.CharField(max_length=63, unique=True)
+    # Who gave it up: that business may take its old address back at once.
+    business = models.ForeignKey(
+        Business, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    released_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.slug

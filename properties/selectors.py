@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from properties.models import Business, Membership, Property, User
+from properties.models import Business, Membership, Property, ReleasedSlug, User
 
 HOST_CACHE_SECONDS = 60
 _MISSING = 0  # cached marker for "no such business", so unknown hosts do not hit the DB
@@ -18,11 +22,14 @@ def _host_cache_key(kind: str, value: str) -> str:
 def business_for_slug_or_domain(
     *, slug: str | None = None, domain: str | None = None
 ) -> Business | None:
-    """The business behind a subdomain slug or a custom domain, cached briefly."""
+    """The business behind a subdomain slug or a verified custom domain, cached briefly.
+    An unverified custom domain belongs to nobody (properties.services.domains)."""
+    lookup: dict[str, object]
     if slug is not None:
         key, lookup = _host_cache_key("slug", slug), {"slug": slug}
     elif domain is not None:
-        key, lookup = _host_cache_key("domain", domain), {"custom_domain": domain}
+        key = _host_cache_key("domain", domain)
+        lookup = {"custom_domain": domain, "domain_verified_at__isnull": False}
     else:
         return None
     cached = cache.get(key)
@@ -49,6 +56,29 @@ def forget_business_hosts(
     if old_domain:
         keys.append(_host_cache_key("domain", old_domain))
     cache.delete_many(keys)
+
+
+def slug_unavailable_reason(*, slug: str, business: Business | None = None) -> str | None:
+    """Why `slug` cannot be `business`'s (a new one's, if None) address, or None.
+
+    Taken by another business, or given up by another business less than
+    HOLIDESK_SLUG_QUARANTINE_DAYS ago: old links and emails still point there, and a
+    newcomer must not receive that business's visitors.
+    """
+    others = Business.objects.filter(slug=slug)
+    if business is not None and business.pk is not None:
+        others = others.exclude(pk=business.pk)
+    if others.exists():
+        return "That address is taken; please choose another."
+    since = timezone.now() - timedelta(days=settings.HOLIDESK_SLUG_QUARANTINE_DAYS)
+    released = ReleasedSlug.objects.filter(slug=slug, released_at__gt=since)
+    if business is not None and business.pk is not None:
+        released = released.exclude(business=business)
+    if released.exists():
+        return (
+            "That address was in use until recently and cannot be taken yet; please choose another."
+        )
+    return None
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:

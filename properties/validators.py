@@ -27,6 +27,15 @@ def validate_business_slug(value: str) -> None:
             f"“{value}” is reserved for Holidesk itself; please choose another address.",
             code="reserved_slug",
         )
+    # `xn--` labels are punycode: browsers show them as other scripts, so
+    # `xn--sasid-...` can display as a look-alike of another business's address. IDNA
+    # reserves every label with hyphens in the third and fourth places for such uses.
+    if value[2:4] == "--":
+        raise ValidationError(
+            "Addresses with “--” in the third and fourth places (such as xn--, "
+            "internationalised look-alikes) are not allowed; please choose another.",
+            code="reserved_slug",
+        )
 
 
 def validate_timezone(value: str) -> None:

@@ -1,13 +1,15 @@
-"""Pages: the app host's landing and onboarding, and each business's visitor site."""
+"""Pages: the app host's landing and onboarding, and each business's home page (the
+property pages, with their booking box, are the bookings app's)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from properties.access import published_property, site_business
+from properties.access import site_business
 from properties.forms import BusinessCreateForm
 from properties.models import User
 from properties.selectors import (
@@ -35,16 +37,20 @@ def onboarding(request: HttpRequest) -> HttpResponse:
     form = BusinessCreateForm(request.POST or None, initial={"contact_email": user.email})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        business = business_create(
-            owner=user,
-            name=data["name"],
-            slug=data["slug"],
-            contact_email=data["contact_email"],
-            timezone_name=data["timezone"],
-            currency=data["currency"],
-        )
-        request.session["holidesk_business_id"] = business.pk
-        return redirect("dashboard:today")
+        try:
+            business = business_create(
+                owner=user,
+                name=data["name"],
+                slug=data["slug"],
+                contact_email=data["contact_email"],
+                timezone_name=data["timezone"],
+                currency=data["currency"],
+            )
+        except ValidationError as error:  # lost a race for the slug, or a model rule
+            form.add_error(None, error)
+        else:
+            request.session["holidesk_business_id"] = business.pk
+            return redirect("dashboard:today")
     return render(
         request,
         "site/onboarding.html",
@@ -65,14 +71,3 @@ def site_home(request: HttpRequest) -> HttpResponse:
             "site_url": business_site_url(business),
         },
     )
-
-
-def site_property(request: HttpRequest, slug: str) -> HttpResponse:
-    business = site_business(request)
-    prop = published_property(business, slug)
-    # The booking box (calendar, dates, quote) belongs to the bookings app, which builds
-    # on this one; imported here, at request time, to keep the import graph one-way.
-    from bookings.views import property_booking_context
-
-    context = {"property": prop, **property_booking_context(request, prop)}
-    return render(request, "site/property.html", context)

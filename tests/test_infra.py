@@ -202,3 +202,21 @@ def test_dockerfile_keeps_build_secrets_out_of_the_image() -> None:
     assert not user[-1].startswith(("root", "0"))
     assert "HEALTHCHECK" in runtime
     assert "/healthz" in runtime
+
+
+def _gunicorn_settings(**env: str) -> dict[str, Any]:
+    import runpy
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))
+
+
+def test_gunicorn_trusts_forwarded_headers_only_from_the_load_balancer() -> None:
+    assert _gunicorn_settings()["forwarded_allow_ips"] == "127.0.0.1,::1"
+    configured = _gunicorn_settings(FORWARDED_ALLOW_IPS="10.0.0.0/16")
+    assert configured["forwarded_allow_ips"] == "10.0.0.0/16"
+    readme = (ROOT / "README.md").read_text()
+    assert "| `FORWARDED_ALLOW_IPS` |" in readme

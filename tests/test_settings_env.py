@@ -124,3 +124,29 @@ def test_every_environment_variable_is_in_the_readme() -> None:
     missing = sorted(name for name in names if f"| `{name}` |" not in readme)
     assert names, "no environment variables found: the pattern is out of date"
     assert not missing, f"README.md's configuration table lacks {missing}"
+
+
+def _database_settings(**env: str) -> str:
+    code = (
+        "from config import settings as s; d = s.DATABASES['default']; "
+        "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+    )
+    unset = {"DATABASE_CONN_MAX_AGE", "DATABASE_CONN_HEALTH_CHECKS"}
+    full_env = {name: value for name, value in os.environ.items() if name not in unset}
+    full_env.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_development_keeps_no_database_connections() -> None:
+    """runserver opens a thread per request; kept connections would pile up."""
+    assert _database_settings(DEBUG="true") == "0 True"
+    assert _database_settings(**PRODUCTION_ENV) == "60 True"
+    assert _database_settings(**PRODUCTION_ENV, DATABASE_CONN_MAX_AGE="300") == "300 True"

@@ -21,7 +21,7 @@ from bookings.dashboard.selectors import (
 )
 from bookings.dashboard.slots import calendar_marks
 from bookings.errors import BookingError, InvalidDates, StayUnavailable
-from bookings.services import block_create
+from bookings.services.blocks import block_create
 from properties.dashboard.access import Acting
 from properties.dashboard.text import plural
 from properties.dashboard.views import render_page

@@ -28,7 +28,8 @@ from bookings.errors import BookingError
 from bookings.models import Booking
 from bookings.payments.models import Refund
 from bookings.payments.services.refunds import booking_cancel_and_refund
-from bookings.services import block_remove, refund_quote
+from bookings.services.blocks import block_remove
+from bookings.services.cancellation import refund_quote
 from properties.dashboard.access import Acting
 from properties.dashboard.export import csv_cell
 from properties.dashboard.views import render_page

@@ -36,8 +36,8 @@ from bookings.payments.services.checkout import (
 from bookings.payments.services.stripe_events import stripe_event_handle
 from bookings.pricing import Quote
 from bookings.site import parse_date, parse_guests, quote_checked, site_origin, visitor
-from config.api import error_response
 from properties.access import published_property, site_business
+from properties.api_errors import error_response
 from properties.models import Property
 
 MAX_WEBHOOK_BYTES = 512 * 1024

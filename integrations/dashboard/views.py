@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from bookings.dashboard.grid import source_label
 from bookings.models import Booking
-from bookings.services import refund_quote
+from bookings.services.cancellation import refund_quote
 from integrations.dashboard.panels import conflict_guest, conflict_source, conflict_url
 from integrations.dashboard.selectors import (
     channels_health,

@@ -16,12 +16,8 @@ from bookings.errors import InvalidTransition
 from bookings.models import Booking
 from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.selectors import overlapping_stay
-from bookings.services import (
-    block_create,
-    block_remove,
-    booking_change_dates,
-    booking_create,
-)
+from bookings.services.blocks import block_create, block_remove
+from bookings.services.stays import booking_change_dates, booking_create
 from integrations.errors import ConflictClosed
 from integrations.models import (
     PLATFORM_SOURCE,

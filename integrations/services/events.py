@@ -21,7 +21,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
-from bookings.services import MAX_SPAN_DAYS
+from bookings.rules import MAX_STAY_NIGHTS
 from integrations.errors import InvalidPayload
 from integrations.models import PartnerMessage
 from integrations.payload_fields import (
@@ -47,8 +47,8 @@ MAX_REVISION = 2**62
 # after the departure, the turnover); none reaches further than the longest span it
 # accepts, so a stay keeps that much room from the ends of the calendar (years 1 and
 # 9999) and nothing derived from it falls off.
-EARLIEST_DAY = date.min + timedelta(days=MAX_SPAN_DAYS)
-LATEST_DAY = date.max - timedelta(days=MAX_SPAN_DAYS)
+EARLIEST_DAY = date.min + timedelta(days=MAX_STAY_NIGHTS)
+LATEST_DAY = date.max - timedelta(days=MAX_STAY_NIGHTS)
 
 # What PostgreSQL text and jsonb cannot store: NUL, and a UTF-16 surrogate that JSON's
 # \uXXXX escapes can produce alone (a proper pair decodes to one character).
@@ -222,7 +222,7 @@ class StayIn(ReservationIn):
             return check_out  # check_in's own error is reported
         if check_out <= check_in:
             raise serializers.ValidationError("Must be after check_in.")
-        if (check_out - check_in).days > MAX_SPAN_DAYS:
+        if (check_out - check_in).days > MAX_STAY_NIGHTS:
             raise serializers.ValidationError("A stay can span at most 3 years.")
         return check_out
 

@@ -36,7 +36,7 @@ from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
-from bookings.services import block_change_dates, block_create, block_remove
+from bookings.services.blocks import block_change_dates, block_create, block_remove
 from integrations.models import IcalEvent, IcalFeed
 from integrations.services.conflicts import conflict_record
 from integrations.services.ical_parse import FeedEvent

@@ -11,11 +11,11 @@ from typing import Any
 
 import icalendar
 
-from bookings.services import MAX_SPAN_DAYS
+from bookings.rules import MAX_STAY_NIGHTS
 from integrations.models import IcalEvent, Platform
 
 Classification = IcalEvent.Classification
-MAX_EVENT_DAYS = MAX_SPAN_DAYS  # longer events are cut to what the engine accepts
+MAX_EVENT_DAYS = MAX_STAY_NIGHTS  # longer events are cut to what the engine accepts
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
-from bookings.services import (
-    booking_cancel_without_refund,
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import (
     booking_change_dates,
     booking_create,
+    booking_guest_update,
+    booking_price_record,
 )
 from integrations import signatures
 from integrations.errors import (
@@ -263,7 +265,7 @@ def _partner_booking_update(booking: Booking, data: dict[str, Any], now: datetim
             enforce_rules=False,
             now=now,
         )
-    return _booking_guest_details_write(
+    return booking_partner_details_write(
         booking=booking,
         guests=data["guests"],
         guest_name=data["guest_name"],
@@ -275,7 +277,7 @@ def _partner_booking_update(booking: Booking, data: dict[str, Any], now: datetim
     )
 
 
-def _booking_guest_details_write(
+def booking_partner_details_write(
     *,
     booking: Booking,
     guests: int,
@@ -286,25 +288,21 @@ def _booking_guest_details_write(
     currency: str | None,
     now: datetime,
 ) -> Booking:
-    """The partner's guest details and price onto its booking; an empty detail (or no
-    total) keeps what is stored.
-
-    The only place this app writes a Booking row itself: the booking engine has no
-    service for guest details, and the calendar is not touched here (dates went through
-    booking_change_dates). Keep every such write in this one function."""
-    details: dict[str, Any] = {"guests": guests}
-    for name, value in (
-        ("guest_name", guest_name),
-        ("guest_email", guest_email),
-        ("guest_phone", guest_phone),
-    ):
-        if value:
-            details[name] = value
+    """The partner's guest details and price onto its booking, through the engine's
+    services (the same rules as every other door); an empty detail (or no total) keeps
+    what is stored. The calendar is not touched here (dates went through
+    booking_change_dates)."""
+    booking = booking_guest_update(
+        booking=booking,
+        name=guest_name or booking.guest_name,
+        email=guest_email or booking.guest_email,
+        phone=guest_phone or booking.guest_phone,
+        guests=guests,
+    )
     if total is not None:
-        details["total"] = total
-        details["currency"] = currency
-    Booking.objects.filter(pk=booking.pk).update(**details, updated_at=now)
-    booking.refresh_from_db()
+        booking = booking_price_record(
+            booking=booking, total=total, currency=currency or booking.currency
+        )
     return booking
 
 

@@ -31,7 +31,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from bookings.selectors import business_timeline, property_calendar
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from properties.models import Business, Property
 from properties.services import api_token_create
 from tests.bench.conftest import report, summarize

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import connections
 
 from bookings.models import Booking
-from bookings.services import block_create, block_remove
+from bookings.services.blocks import block_create, block_remove
 from integrations import signatures
 from integrations.models import Platform
 from integrations.services import channels

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from properties.models import Business
 from properties.money import to_minor_units
 from tests.factories import PropertyFactory

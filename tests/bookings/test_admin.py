@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant
 
@@ -127,3 +128,31 @@ def test_calendar_month_parameter_garbage_falls_back_to_this_month(
     this_month = timezone.now().astimezone(tenant.business.tz).date().replace(day=1)
     assert response.context["month"] == this_month
     assert f"{this_month:%B %Y}" in response.content.decode()
+
+
+def test_owner_moves_a_block_in_progress_within_the_engine_limits(tenant: Tenant) -> None:
+    today = tenant.prop.local_today()
+    block = block_create(
+        property=tenant.prop,
+        start=today - timedelta(days=2),
+        end=today + timedelta(days=2),
+        kind=Booking.Kind.MAINTENANCE,
+    )
+    url = reverse("admin:bookings_booking_change", args=[block.pk])
+    data = {
+        "check_in": str(block.check_in),
+        "check_out": str(block.check_out + timedelta(days=3)),
+        "guests": 1,
+        "guest_name": "",
+        "guest_email": "",
+        "guest_phone": "",
+        "note": "Roof",
+    }
+    assert tenant.admin_client().post(url, data).status_code == 302
+    block.refresh_from_db()
+    assert (block.check_out, block.note) == (today + timedelta(days=5), "Roof")
+    data["check_out"] = "9999-12-31"
+    response = tenant.admin_client().post(url, data)
+    assert "Dates must fall between" in str(response.context["adminform"].form.errors["check_out"])
+    block.refresh_from_db()
+    assert block.check_out == today + timedelta(days=5)

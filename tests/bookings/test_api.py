@@ -9,7 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from bookings.models import Booking
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from properties.models import ApiToken
 from properties.services import api_token_revoke
 from tests.bookings.conftest import days_from_today, token_client
@@ -388,7 +389,7 @@ BAD_BLOCKS = [
     (
         "beyond horizon",
         lambda t: {"start": _future(t, 500), "end": _future(t, 700)},
-        "invalid_dates",
+        "beyond_horizon",
     ),
     ("ten years", lambda t: {"start": _future(t, 1), "end": _future(t, 3653)}, "invalid_dates"),
     ("not a date", lambda t: {"start": "soon"}, "invalid_payload"),
@@ -451,3 +452,23 @@ def test_api_docs_page_uses_local_assets() -> None:
     body = Client(HTTP_HOST="localhost").get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in body
     assert "cdn.jsdelivr" not in body
+
+
+def test_schema_names_each_request_body_after_what_it_is() -> None:
+    schema = APIClient(HTTP_HOST="localhost").get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+
+    def body(path: str) -> dict[str, Any]:
+        content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        name = content["schema"]["$ref"].rsplit("/", 1)[1]
+        return {"name": name, "fields": set(components[name]["properties"])}
+
+    create = body("/api/v1/bookings/")
+    assert create["name"].startswith("BookingCreateInput")
+    assert {"property", "check_in", "check_out", "guests", "guest"} <= create["fields"]
+    block = body("/api/v1/blocks/")
+    assert block["name"].startswith("BlockCreateInput")
+    assert {"property", "start", "end", "note"} <= block["fields"]
+    change = body("/api/v1/bookings/{reference}/change-dates")
+    assert change["name"].startswith("DateChangeInput")
+    assert not [name for name in components if name.startswith("BlockInput")]

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import IntegrityError, connection, transaction
+from django.test.testcases import LiveServerThread
 from psycopg.types.range import Range
 from rest_framework.test import APIClient
 
 from bookings.errors import StayUnavailable
 from bookings.models import Booking
-from bookings.services import booking_create, booking_hold
+from bookings.services.stays import booking_create, booking_hold
 from properties.services import api_token_create
 from tests.bookings.conftest import days_from_today
 from tests.conftest import make_tenant
+from tests.factories import PropertyFactory
 
 # Up to 64 connections at once: kept on one test process (`--dist loadgroup`), so two
 # such modules never run side by side against PostgreSQL's default 100 connections.
@@ -184,3 +189,83 @@ def test_back_to_back_stays_and_other_properties_are_not_conflicts() -> None:
         outcomes = _run_together(len(jobs), create, pool)
         _close_connections(pool, len(jobs))
     assert all(isinstance(o, Booking) for o in outcomes), outcomes
+
+
+class _WideServer(ThreadedWSGIServer):
+    # Django's test server queues 10 connections; 32 writers connect at once.
+    request_queue_size = 128
+
+
+class _WideServerThread(LiveServerThread):
+    server_class = _WideServer
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    """A real threaded HTTP server for the app (one thread and database connection per
+    request), like gunicorn's threads."""
+    thread = _WideServerThread("localhost", StaticFilesHandler)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://localhost:{thread.port}"
+    thread.terminate()
+
+
+def test_32_mixed_owner_writers_over_http_get_no_5xx_and_one_winner_per_set(
+    http_server: str,
+) -> None:
+    """Owner API bookings and blocks for four properties of one business, all at once,
+    through a real HTTP server (each request on its own thread and database connection).
+    Every writer of a property overlaps every other writer of that property; the
+    properties share dates. A lost lock race is retried, never a 5xx or a false 409."""
+    tenant = make_tenant("httpracers")
+    props = [tenant.prop, *(PropertyFactory(business=tenant.business) for _ in range(3))]
+    _, raw = api_token_create(business=tenant.business, user=tenant.owner)
+    per_property = 8
+    writers = per_property * len(props)
+    codes: Counter[int] = Counter()
+    for round_no in range(2):
+        base = days_from_today(tenant.prop, 20 + round_no * 10)
+
+        def write(i: int, base: Any = base) -> tuple[int, int, dict[str, Any]]:
+            prop = props[i % len(props)]
+            # Every writer of a property holds night base+3; starts differ.
+            start, end = base + timedelta(days=i % 3), base + timedelta(days=4)
+            if (i // len(props)) % 2:
+                url = "/api/v1/blocks/"
+                body = {"property": prop.pk, "start": str(start), "end": str(end)}
+            else:
+                url = "/api/v1/bookings/"
+                body = {
+                    "property": prop.pk,
+                    "check_in": str(start),
+                    "check_out": str(end),
+                    "guests": 2,
+                }
+            response = requests.post(
+                http_server + url,
+                json=body,
+                headers={"Authorization": f"Token {raw}"},
+                timeout=60,
+            )
+            return prop.pk, response.status_code, response.json()
+
+        with ThreadPoolExecutor(writers) as pool:
+            outcomes = _run_together(writers, write, pool)
+        assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+        codes.update(status for _, status, _ in outcomes)
+        for prop in props:
+            mine = [(status, body) for pk, status, body in outcomes if pk == prop.pk]
+            statuses = Counter(status for status, _ in mine)
+            assert statuses == {201: 1, 409: per_property - 1}, (round_no, prop.pk, statuses)
+            assert all(
+                body["error"]["code"] == "stay_unavailable"
+                for status, body in mine
+                if status == 409
+            )
+    assert not [code for code in codes if code >= 500], codes
+    for prop in props:
+        assert Booking.objects.filter(property=prop).active().count() == 2

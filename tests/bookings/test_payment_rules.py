@@ -17,7 +17,7 @@ from bookings.models import Booking
 from bookings.payments.models import Payment, Refund
 from bookings.payments.services.checkout import checkout_start, payment_succeeded
 from bookings.payments.services.refunds import booking_cancel_and_refund
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from properties.models import Property, User
 from tests.bookings.conftest import days_from_today, token_client
 from tests.conftest import Tenant, site_host

@@ -32,7 +32,7 @@ from bookings.payments.services.refunds import (
     booking_cancel_and_refund,
     refunds_retry,
 )
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from messaging.models import Kind, ScheduledMessage
 from properties.models import Property, User
 from tests.bookings.conftest import days_from_today

@@ -16,7 +16,8 @@ from bookings.selectors import (
     unavailable_ranges,
     upcoming_movements,
 )
-from bookings.services import block_create, booking_create, booking_hold
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create, booking_hold
 from properties.models import SeasonalRate
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant

@@ -15,17 +15,14 @@ from psycopg.types.range import Range
 from bookings import signals
 from bookings.errors import InvalidTransition, StayUnavailable
 from bookings.models import Booking
-from bookings.services import (
-    block_change_dates,
-    block_create,
-    block_remove,
-    booking_cancel_without_refund,
+from bookings.services.blocks import block_change_dates, block_create, block_remove
+from bookings.services.cancellation import booking_cancel_without_refund, refund_quote
+from bookings.services.holds import holds_expire
+from bookings.services.stays import (
     booking_change_dates,
     booking_confirm,
     booking_create,
     booking_hold,
-    holds_expire,
-    refund_quote,
 )
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant

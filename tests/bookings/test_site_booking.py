@@ -16,7 +16,7 @@ from django.utils import timezone
 from bookings.errors import StayUnavailable
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from properties.models import Property, SeasonalRate, User
 from tests.bookings.conftest import days_from_today
 from tests.conftest import Tenant, site_host

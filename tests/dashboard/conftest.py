@@ -3,6 +3,7 @@ cleaner, and one of each problem the dashboard surfaces."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -13,7 +14,8 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from integrations.models import BookingConflict, Channel, IcalFeed, ListingLink, PushOutbox
 from messaging.models import Kind, PropertyMessaging, ScheduledMessage, Staff, Turnover
 from properties.models import Business, Property
@@ -41,7 +43,7 @@ def stay(
         check_out=start + timedelta(days=nights),
         source=source,
         guest_name=name,
-        guest_email=f"{name.split()[0].lower()}@example.com",
+        guest_email=f"{re.sub(r'[^a-z]', '', name.split()[0].lower()) or 'guest'}@example.com",
         guests=2,
         **kw,  # type: ignore[arg-type]
     )

@@ -20,7 +20,8 @@ from django.db import connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bookings.models import Booking  # noqa: E402
-from bookings.services import block_create, booking_hold  # noqa: E402
+from bookings.services.blocks import block_create  # noqa: E402
+from bookings.services.stays import booking_hold  # noqa: E402
 from integrations.models import BookingConflict, IcalFeed  # noqa: E402
 from properties.models import Property, PropertyGroup  # noqa: E402
 from tests.conftest import Tenant, make_tenant  # noqa: E402

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bookings.models import Booking
-from bookings.services import booking_hold
+from bookings.services.stays import booking_hold
 from properties.models import PropertyGroup
 from tests.conftest import Tenant
 from tests.dashboard.conftest import Day, business_today, make_busy_day, stay

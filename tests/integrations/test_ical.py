@@ -12,7 +12,8 @@ import time_machine
 from django.test import Client
 
 from bookings.models import Booking
-from bookings.services import block_create, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create
 from integrations import ssrf
 from integrations.models import BookingConflict, IcalEvent, IcalFeed
 from integrations.services import conflicts, ical, ical_parse

@@ -16,7 +16,7 @@ from django.utils import timezone
 from psycopg.types.range import Range
 
 from bookings.models import Booking
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from integrations import ssrf
 from integrations.models import BookingConflict, IcalEvent, IcalFeed
 from integrations.services import ical, ical_apply

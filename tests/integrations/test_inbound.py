@@ -13,7 +13,8 @@ from django.db import connections
 from django.test import Client
 
 from bookings.models import Booking
-from bookings.services import block_create, booking_change_dates, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_change_dates, booking_create
 from integrations import signatures
 from integrations.models import (
     BookingConflict,

@@ -4,15 +4,19 @@ a 400 that writes nothing, or is normalised where the contract says so."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from bookings.models import Booking
+from bookings.rules import REACH_DAYS
 from integrations.models import BookingConflict, InboundEvent, PartnerMessage, PartnerReservation
 from integrations.services.events import EARLIEST_DAY, LATEST_DAY
 from tests.integrations.conftest import Partner, event, post
+
+TODAY = date.today()
+REACH = timedelta(days=REACH_DAYS - 2)  # the property's today may be a day off UTC's
 
 pytestmark = pytest.mark.django_db
 
@@ -196,11 +200,11 @@ def test_move_to_year_9999_is_400_and_the_booking_keeps_its_dates(partner: Partn
 @pytest.mark.parametrize(
     ("check_in", "check_out"),
     [
-        (str(LATEST_DAY - timedelta(days=7)), str(LATEST_DAY)),
-        (str(EARLIEST_DAY), str(EARLIEST_DAY + timedelta(days=7))),
+        (str(TODAY + REACH - timedelta(days=7)), str(TODAY + REACH)),
+        (str(TODAY - REACH), str(TODAY - REACH + timedelta(days=7))),
     ],
 )
-def test_stay_just_inside_the_limits_is_accepted_with_its_messages(
+def test_stay_just_inside_the_engine_reach_is_accepted_with_its_messages(
     partner: Partner, check_in: str, check_out: str
 ) -> None:
     # Accepted means everything the engine derives from it (guest messages, turnover)
@@ -208,6 +212,18 @@ def test_stay_just_inside_the_limits_is_accepted_with_its_messages(
     response = post(partner.url, event(check_in=check_in, check_out=check_out), partner.inbound)
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "processed"
+
+
+def test_stay_beyond_the_engine_reach_is_400_and_writes_nothing(partner: Partner) -> None:
+    # The engine's one date rule (bookings.rules) holds for partner stays too.
+    late = TODAY + REACH + timedelta(days=1)
+    response = post(
+        partner.url,
+        event(check_in=str(late), check_out=str(late + timedelta(days=7))),
+        partner.inbound,
+    )
+    assert response.status_code == 400, response.content
+    assert not Booking.objects.exists()
 
 
 def test_stay_longer_than_the_engine_span_names_check_out(partner: Partner) -> None:

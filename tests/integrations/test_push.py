@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bookings.services import block_create, block_remove, booking_create
+from bookings.services.blocks import block_create, block_remove
+from bookings.services.stays import booking_create
 from integrations import signatures, ssrf
 from integrations.models import PushAttempt, PushOutbox
 from integrations.services import channels, push

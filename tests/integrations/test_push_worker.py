@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bookings.services import block_create
+from bookings.services.blocks import block_create
 from integrations.models import PushAttempt, PushOutbox
 from tests.conftest import Tenant, make_tenant
 from tests.integrations.conftest import make_partner

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookings.models import Booking
-from bookings.services import block_create
+from bookings.services.blocks import block_create
 from integrations import crypto, ssrf
 from integrations.models import BookingConflict, Channel, PushOutbox
 from integrations.services import channels, push

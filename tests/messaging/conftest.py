@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 
 from bookings.models import Booking
-from bookings.services import booking_create
+from bookings.services.stays import booking_create
 from messaging.models import ScheduledMessage, Staff
 from messaging.services import settings_rows as services
 from properties.models import Property

@@ -12,7 +12,8 @@ import time_machine
 from django.core import mail
 
 from bookings.models import Booking
-from bookings.services import booking_cancel_without_refund, booking_change_dates
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import booking_change_dates
 from messaging.models import KeyCode, Kind, ScheduledMessage, Turnover
 from messaging.selectors import check_in_moment
 from messaging.services.outbox import outbox_dispatch

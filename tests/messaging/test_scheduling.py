@@ -9,7 +9,8 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from bookings.services import booking_cancel_without_refund, booking_change_dates
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import booking_change_dates
 from messaging.models import BusinessMessaging, Kind, ScheduledMessage
 from tests.conftest import Tenant
 from tests.messaging.conftest import rows, stay
@@ -171,7 +172,7 @@ def test_date_change_re_times_pending_messages(tenant: Tenant) -> None:
 
 @time_machine.travel(utc(2031, 1, 10, 12, 0), tick=False)
 def test_blocks_and_guestless_stays_schedule_no_guest_mail(tenant: Tenant) -> None:
-    from bookings.services import block_create
+    from bookings.services.blocks import block_create
 
     block_create(property=tenant.prop, start=date(2031, 3, 1), end=date(2031, 3, 5))
     booking = stay(tenant.prop, date(2031, 2, 10), date(2031, 2, 14), email="")

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bookings.models import Booking
-from bookings.services import booking_change_dates
+from bookings.services.stays import booking_change_dates
 from messaging import links
 from messaging.models import KeyCode, Kind, ScheduledMessage, Staff, Turnover
 from messaging.services.outbox import outbox_dispatch

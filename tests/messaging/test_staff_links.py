@@ -118,7 +118,7 @@ def test_link_from_before_a_change_no_longer_works(
 ) -> None:
     old = url(job, "accept")
     before = job.revision
-    from bookings.services import booking_change_dates
+    from bookings.services.stays import booking_change_dates
 
     booking_change_dates(
         booking=job.booking,
@@ -135,7 +135,7 @@ def test_link_from_before_a_change_no_longer_works(
 
 
 def test_cancelled_stay_cancels_its_job_and_tells_the_cleaner(job: Turnover) -> None:
-    from bookings.services import booking_cancel_without_refund
+    from bookings.services.cancellation import booking_cancel_without_refund
 
     job_mail = ScheduledMessage.objects.get(turnover=job, kind=Kind.CLEANER_JOB)
     ScheduledMessage.objects.filter(pk=job_mail.pk).update(state=ScheduledMessage.State.SENT)

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from bookings.errors import BookingError
 from bookings.models import Booking
-from bookings.services import booking_cancel_without_refund, booking_change_dates
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import booking_change_dates
 from messaging.models import KeyCode, ScheduledMessage, Turnover
 from messaging.services.turnovers import turnovers_sync
 from tests.conftest import Tenant

@@ -55,7 +55,6 @@ CHOICE_FIELDS = sorted(
     [
         ("bookings.Booking", "property"),
         ("integrations.IcalFeed", "property"),
-        ("integrations.ListingLink", "channel"),
         ("integrations.ListingLink", "property"),
         ("messaging.PropertyMessaging", "default_cleaner"),
         ("messaging.PropertyMessaging", "property"),

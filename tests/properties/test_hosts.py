@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from properties.middleware import resolve_host
 from tests.factories import BusinessFactory
@@ -24,6 +25,7 @@ HOST_TABLE = [
     ("evil.com", "unknown", None),
     ("a.seaside.localhost", "unknown", None),
     ("seaside-cottages.com", "unknown", None),  # only the exact custom domain
+    ("chalets.example", "unknown", None),  # a custom domain not verified by DNS
     (".localhost", "unknown", None),
     ("127.0.0.1", "unknown", None),
     ("[::1]:8000", "unknown", None),
@@ -32,8 +34,10 @@ HOST_TABLE = [
 
 @pytest.fixture
 def businesses(db: None) -> None:
-    BusinessFactory(slug="seaside", custom_domain="www.seaside-cottages.com")
-    BusinessFactory(slug="alpine")
+    BusinessFactory(
+        slug="seaside", custom_domain="www.seaside-cottages.com", domain_verified_at=timezone.now()
+    )
+    BusinessFactory(slug="alpine", custom_domain="chalets.example")
 
 
 @pytest.mark.parametrize(("host", "kind", "slug"), HOST_TABLE)

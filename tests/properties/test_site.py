@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from decimal import Decimal
+from pathlib import Path
 
+from django.urls import reverse
+
+from properties.urls_util import site_path
 from tests.conftest import Tenant
 from tests.factories import PropertyFactory
 
@@ -49,3 +54,31 @@ def test_pages_use_no_external_assets(tenant: Tenant) -> None:
         body = tenant.site_client().get(path).content.decode()
         assert "https://" not in body.replace(tenant.business.contact_email, "")
         assert "//cdn" not in body
+
+
+def test_the_property_page_keeps_its_address_and_booking_box(tenant: Tenant) -> None:
+    assert reverse("site-property", urlconf="config.site_urls", args=["x"]) == "/p/x/"
+    response = tenant.site_client().get(f"/p/{tenant.prop.slug}/")
+    assert "calendar" in response.context
+    assert response.context["guest_choices"]
+
+
+def test_properties_imports_no_app_above_it() -> None:
+    """properties <- bookings <- (messaging, integrations): not even at request time."""
+    root = Path(__file__).resolve().parents[2] / "properties"
+    above = ("bookings", "messaging", "integrations")
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] not in above, f"{path}: imports {name}"
+
+
+def test_site_paths_come_from_the_named_routes() -> None:
+    assert site_path("site-property", "dune-house") == "/p/dune-house/"
+    assert site_path("site-trip", "HD-7KQ3ZP") == "/trips/HD-7KQ3ZP/"

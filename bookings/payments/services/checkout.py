@@ -35,13 +35,9 @@ from bookings.payments.gateway import (
 )
 from bookings.payments.models import Payment, Refund
 from bookings.payments.services.refunds import refund_record, refunds_execute
-from bookings.services import (
-    booking_cancel_without_refund,
-    booking_change_dates,
-    booking_confirm,
-    booking_hold,
-    extension_holds_release,
-)
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.holds import extension_holds_release
+from bookings.services.stays import booking_change_dates, booking_confirm, booking_hold
 from properties.db import lock_one
 from properties.models import Property, User
 from properties.money import to_minor_units

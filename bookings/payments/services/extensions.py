@@ -28,12 +28,9 @@ from bookings.payments.services.checkout import (
     payment_checkout_create,
 )
 from bookings.pricing import Quote, quote
-from bookings.services import (
-    MAX_SPAN_DAYS,
-    booking_change_dates,
-    extension_holds_release,
-    extension_nights_hold,
-)
+from bookings.rules import MAX_STAY_NIGHTS
+from bookings.services.holds import extension_holds_release, extension_nights_hold
+from bookings.services.stays import booking_change_dates
 from properties.money import to_minor_units
 
 
@@ -66,7 +63,7 @@ def extension_quote(
     # The engine's span limit and the booking horizon hold for every extension, even of
     # a stay in progress (whose other rules are not enforced): nothing prices an
     # unbounded range of nights.
-    if (check_out - check_in).days > MAX_SPAN_DAYS:
+    if (check_out - check_in).days > MAX_STAY_NIGHTS:
         raise InvalidDates("A stay can span at most 3 years.", fields={"check_out": ["too far"]})
     prop = booking.property
     today = prop.local_today()

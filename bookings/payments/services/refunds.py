@@ -34,7 +34,7 @@ from bookings.payments.gateway import (
     get_gateway,
 )
 from bookings.payments.models import Payment, Refund
-from bookings.services import booking_cancel_without_refund
+from bookings.services.cancellation import booking_cancel_without_refund
 from properties.db import lock_one
 from properties.models import Property
 from properties.money import format_money, to_minor_units
