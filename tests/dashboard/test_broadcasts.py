@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from bookings.availability import free_runs
 from bookings.models import Booking
-from bookings.services import block_create, booking_create, booking_hold
+from bookings.services.blocks import block_create
+from bookings.services.stays import booking_create, booking_hold
 from messaging.models import Broadcast, GuestOptOut, Kind, ScheduledMessage
 from messaging.services.broadcasts import broadcast_send
 from messaging.services.outbox import outbox_dispatch

@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.reports import occupancy_report
-from bookings.services import block_create, booking_cancel_without_refund, booking_create
+from bookings.services.blocks import block_create
+from bookings.services.cancellation import booking_cancel_without_refund
+from bookings.services.stays import booking_create
 from properties.models import Property
 from tests.conftest import Tenant
 from tests.dashboard.conftest import business_today
