@@ -128,7 +128,9 @@ def _period(request: HttpRequest, acting: Acting) -> tuple[PeriodForm, Period, b
     if last < start or (last.year - start.year) * 12 + last.month - start.month >= MAX_MONTHS:
         # Only one end was given and the default other end falls outside the limits.
         last = add_months(start, 11)
-    return form, Period(start=start, end=add_months(last, 1)), True
+    period = Period(start=start, end=add_months(last, 1))
+    # Shown as understood, with the other end filled in when only one was given.
+    return PeriodForm(initial=period.params()), period, True
 
 
 def _property(request: HttpRequest, properties: list[Property]) -> Property | None:

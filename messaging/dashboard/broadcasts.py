@@ -218,8 +218,9 @@ def _preview_context(acting: Acting, form: BroadcastForm, prop: Property | None)
 
 
 def broadcast_new_page(request: HttpRequest, acting: Acting) -> HttpResponse:
-    """GET: the chosen run, its audience and the email (again with a note). POST: send
-    it through `broadcast_send`; a refusal (nights booked since) is a form error."""
+    """GET (or POST with action=preview): the chosen run, its audience and the email.
+    POST with action=send: send it through `broadcast_send`; a refusal (nights booked
+    since) is a form error."""
     properties = _properties(acting)
     data = request.POST if request.method == "POST" else request.GET
     form = BroadcastForm(data or None, properties=properties)
@@ -230,7 +231,8 @@ def broadcast_new_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     if form.is_bound and "property" in form.errors and data.get("property"):
         # Another business's property (or a made-up id) is not found, like any object.
         raise Http404("No such property.")
-    if request.method == "POST" and form.is_valid() and prop is not None:
+    sending = request.method == "POST" and request.POST.get("action") == "send"
+    if sending and form.is_valid() and prop is not None:
         try:
             broadcast = broadcast_send(
                 business=acting.business,

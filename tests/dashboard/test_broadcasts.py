@@ -182,6 +182,7 @@ def test_gap_preview_send_and_progress(
             "free_from": (today + timedelta(days=12)).isoformat(),
             "free_until": (today + timedelta(days=20)).isoformat(),
             "note": "10% off this week",
+            "action": "send",
         },
     )
     assert response.status_code == 302
@@ -232,9 +233,9 @@ def test_nights_booked_since_the_preview_are_refused_as_a_form_error(
     url = reverse("dashboard:broadcast-new")
     assert owner.get(url, {"property": tenant.prop.pk, "free_from": start, "free_until": end})
     booked(tenant.prop, today + timedelta(days=15), 2, name="Late Booker")
-    response = owner.post(
-        url, {"property": tenant.prop.pk, "free_from": start, "free_until": end, "note": ""}
-    )
+    data = {"property": tenant.prop.pk, "free_from": start, "free_until": end, "note": ""}
+    assert owner.post(url, {**data, "action": "preview"}).status_code == 200  # no send
+    response = owner.post(url, {**data, "action": "send"})
     assert response.status_code == 409
     html = response.content.decode()
     assert "Not free any more" in html
@@ -271,7 +272,9 @@ def test_bad_input_is_a_form_error_and_sends_nothing(owner: Client, tenant: Tena
             "These dates are in the past.",
         ),
     ):
-        response = owner.post(url, {"property": tenant.prop.pk, "note": "", **data})
+        response = owner.post(
+            url, {"property": tenant.prop.pk, "note": "", "action": "send", **data}
+        )
         assert response.status_code == 400, data
         assert message in response.content.decode(), data
     assert owner.get("/dashboard/broadcasts/?weeks=5").status_code == 400
@@ -340,6 +343,7 @@ def test_another_business_gets_404(
             "property": tenant.prop.pk,
             "free_from": today + timedelta(days=13),
             "free_until": today + timedelta(days=15),
+            "action": "send",
         },
     )
     assert response.status_code == 404

@@ -358,3 +358,10 @@ def test_the_number_of_queries_does_not_grow_with_the_business(
         assert len(csv_rows(response)) == 5  # direct, airbnb, booking, vrbo, owner
     else:
         assert response.context["report"].total.stays == 49
+
+
+def test_one_end_of_the_period_gives_twelve_months_from_it(owner: Client, tenant: Tenant) -> None:
+    response = owner.get("/dashboard/reports/?start=2026-03")
+    report = response.context["report"]
+    assert (report.months[0], report.months[-1]) == (date(2026, 3, 1), date(2027, 2, 1))
+    assert 'value="2027-02"' in response.content.decode()  # the form shows it
