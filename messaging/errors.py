@@ -62,3 +62,10 @@ class KeyBoxMovedOn(MessagingError):
 
     code = "key_box_moved_on"
     http_status = 409
+
+
+class BroadcastDatesTaken(InvalidBroadcast):
+    """Some of the nights a broadcast offers are booked, held or blocked now."""
+
+    code = "dates_taken"
+    http_status = 409

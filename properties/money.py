@@ -58,12 +58,13 @@ def from_minor_units(units: int, currency: str) -> Decimal:
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
 
 
-def format_money(amount: Decimal | int | str | None, currency: str) -> str:
-    """An amount as visitors read it: "£1,234.50", "¥12,000", "1,234.50 SEK"."""
+def format_money(amount: Decimal | int | str | None, currency: str, *, whole: bool = False) -> str:
+    """An amount as visitors read it: "£1,234.50", "¥12,000", "1,234.50 SEK"; with
+    `whole`, rounded to whole units ("£1,235"), as on a chart's axis."""
     if amount is None or amount == "":
         return ""
     value = Decimal(str(amount))
-    exponent = currency_exponent(currency)
+    exponent = 0 if whole else currency_exponent(currency)
     digits = f"{abs(value):,.{exponent}f}"
     sign = "\u2212" if value < 0 else ""  # a true minus sign
     symbol = CURRENCY_SYMBOLS.get(currency.upper())

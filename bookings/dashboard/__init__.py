@@ -1,5 +1,5 @@
 """The bookings app's pages on the owner dashboard: calendar, bookings list and one
-booking; its Today panels; the "Connect Stripe" setup step. Registered from
+booking, reports; its Today panels; the "Connect Stripe" setup step. Registered from
 `BookingsConfig.ready()`."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from properties.permissions import MANAGE_BOOKINGS
 
 
 def register() -> None:
-    from bookings.dashboard import calendar, panels, views
+    from bookings.dashboard import calendar, panels, reports, views
 
     register_page("calendar/", calendar.calendar_page, name="calendar")
     register_page(
@@ -37,8 +37,11 @@ def register() -> None:
         name="block-remove",
         action=MANAGE_BOOKINGS,
     )
+    register_page("reports/", reports.reports_page, name="reports")
+    register_page("reports/<slug:table>.csv", reports.reports_csv, name="reports-csv")
     register_nav("Calendar", "dashboard:calendar", order=10)
     register_nav("Bookings", "dashboard:bookings", order=20)
+    register_nav("Reports", "dashboard:reports", order=30)
 
     register_today_panel("arrivals", "Arriving today", panels.arrivals, order=10)
     register_today_panel("departures", "Leaving today", panels.departures, order=20)

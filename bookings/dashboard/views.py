@@ -31,6 +31,7 @@ from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.services.blocks import block_remove
 from bookings.services.cancellation import refund_quote
 from properties.dashboard.access import Acting
+from properties.dashboard.export import csv_cell
 from properties.dashboard.views import render_page
 from properties.money import format_money
 from properties.permissions import MANAGE_BOOKINGS
@@ -95,15 +96,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value: Any) -> str:
-    """A spreadsheet must not run what a guest typed: text that would start a formula
-    is prefixed with a quote (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -120,7 +112,7 @@ def booking_csv(request: HttpRequest, acting: Acting) -> StreamingHttpResponse:
         for b in rows.iterator(chunk_size=2000):
             yield writer.writerow(
                 [
-                    _cell(v)
+                    csv_cell(v)
                     for v in (
                         b.reference,
                         b.property.name,

@@ -3,13 +3,16 @@ objects already scoped to it) and answers in a constant number of queries."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 
+from bookings.availability import free_runs
 from bookings.models import Booking
-from messaging.models import KeyCode, ScheduledMessage, Turnover
-from properties.models import Business
+from messaging.audience import audience_counts
+from messaging.models import Broadcast, KeyCode, ScheduledMessage, Turnover
+from properties.models import Business, Property
 
 # A scheduled email this late, or one mid-send this long, is stuck: the dispatcher
 # runs every few seconds, so something (workers, the provider) needs a look.
@@ -112,3 +115,154 @@ def booking_turnovers(booking: Booking) -> tuple[Turnover | None, Turnover | Non
 
 def message_for_business(*, business: Business, message_id: int) -> ScheduledMessage | None:
     return ScheduledMessage.objects.filter(business=business, pk=message_id).first()
+
+
+# --- Broadcasts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run of free nights, and the broadcast that already offered some of it."""
+
+    free_from: date
+    free_until: date
+    told: Broadcast | None
+
+    @property
+    def nights(self) -> int:
+        return (self.free_until - self.free_from).days
+
+
+@dataclass(frozen=True)
+class PropertyGaps:
+    property: Property
+    audience: int  # past guests a broadcast would reach
+    runs: list[Run]
+
+
+def broadcast_gaps(*, business: Business, today: date, until: date) -> list[PropertyGaps]:
+    """Each property's free runs of nights from today until `until` (see
+    `bookings.availability.free_runs`), how many past guests could be told, and the
+    latest broadcast that already offered nights of each run. Four queries."""
+    properties = list(Property.objects.for_business(business).order_by("name", "id"))
+    runs = free_runs(business=business, today=today, until=until)
+    audience = audience_counts(business=business, today=today)
+    told = list(
+        Broadcast.objects.filter(business=business, free_until__gt=today, free_from__lt=until)
+        .order_by("-created_at")
+        .only("id", "property_id", "free_from", "free_until", "total", "created_at")
+    )
+    by_property: dict[int, list[Run]] = {p.pk: [] for p in properties}
+    for run in runs:
+        latest = next(
+            (
+                b
+                for b in told
+                if b.property_id == run.property_id
+                and b.free_from < run.free_until
+                and b.free_until > run.free_from
+            ),
+            None,
+        )
+        by_property[run.property_id].append(Run(run.free_from, run.free_until, latest))
+    return [
+        PropertyGaps(property=p, audience=audience.get(p.pk, 0), runs=by_property[p.pk])
+        for p in properties
+    ]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a broadcast's emails are: waiting their turn (or the end of quiet hours),
+    sent, failed for good, or not sent (skipped: too late, the dates were booked;
+    cancelled: the guest unsubscribed)."""
+
+    total: int
+    queued: int
+    sent: int
+    failed: int
+    skipped: int
+    cancelled: int
+    next_at: datetime | None  # when the next waiting email is due
+
+    @property
+    def done(self) -> bool:
+        return self.queued == 0
+
+    @property
+    def finished(self) -> int:
+        return self.total - self.queued
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "total": self.total,
+            "queued": self.queued,
+            "sent": self.sent,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "cancelled": self.cancelled,
+            "done": self.done,
+            "next_at": self.next_at.isoformat() if self.next_at else None,
+        }
+
+
+_STATE = ScheduledMessage.State
+
+
+def broadcast_progress_counts(broadcast_ids: list[int]) -> dict[int, Progress]:
+    """The progress of each broadcast by id, from its outbox rows. One query."""
+    rows = (
+        ScheduledMessage.objects.filter(broadcast_id__in=broadcast_ids)
+        .values("broadcast_id")
+        .annotate(
+            total=Count("id"),
+            queued=Count("id", filter=Q(state__in=(_STATE.SCHEDULED, _STATE.SENDING))),
+            sent=Count("id", filter=Q(state=_STATE.SENT)),
+            failed=Count("id", filter=Q(state=_STATE.FAILED)),
+            skipped=Count("id", filter=Q(state=_STATE.SKIPPED)),
+            cancelled=Count("id", filter=Q(state=_STATE.CANCELLED)),
+            next_at=Min("send_at", filter=Q(state=_STATE.SCHEDULED)),
+        )
+        .order_by()
+    )
+    found = {
+        row["broadcast_id"]: Progress(
+            total=row["total"],
+            queued=row["queued"],
+            sent=row["sent"],
+            failed=row["failed"],
+            skipped=row["skipped"],
+            cancelled=row["cancelled"],
+            next_at=row["next_at"],
+        )
+        for row in rows
+    }
+    empty = Progress(0, 0, 0, 0, 0, 0, None)
+    return {pk: found.get(pk, empty) for pk in broadcast_ids}
+
+
+def broadcast_for_business(*, business: Business, broadcast_id: int) -> Broadcast | None:
+    return (
+        Broadcast.objects.filter(business=business, pk=broadcast_id)
+        .select_related("property")
+        .first()
+    )
+
+
+def recent_broadcasts(*, business: Business, limit: int = 10) -> list[tuple[Broadcast, Progress]]:
+    """The latest broadcasts with their progress. Two queries."""
+    broadcasts = list(
+        Broadcast.objects.filter(business=business)
+        .select_related("property")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    progress = broadcast_progress_counts([b.pk for b in broadcasts])
+    return [(b, progress[b.pk]) for b in broadcasts]
+
+
+def broadcast_failures(*, broadcast: Broadcast, limit: int = 5) -> list[ScheduledMessage]:
+    return list(
+        ScheduledMessage.objects.filter(broadcast=broadcast, state=_STATE.FAILED).order_by(
+            "-updated_at"
+        )[:limit]
+    )

@@ -1,5 +1,6 @@
 """Broadcasts to past guests ("these dates are free") and guests unsubscribing from
-them. Every rule about who may get a broadcast lives here; the admin calls these."""
+them. Every rule about when a broadcast may go lives here, and who gets it in
+`messaging.audience`; the admin and the dashboard call these."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Booking
-from messaging.errors import InvalidBroadcast, NotFound
+from messaging.audience import broadcast_audience
+from messaging.errors import BroadcastDatesTaken, InvalidBroadcast, NotFound
 from messaging.models import KIND_PRIORITY, Broadcast, GuestOptOut, Kind, ScheduledMessage
 from messaging.selectors import local_moment, timing_for
 from messaging.services.outbox import message_plan, messages_cancel_pending, outbox_kick
@@ -26,7 +28,11 @@ def broadcast_send(
     now: datetime | None = None,
 ) -> Broadcast:
     """Tell every past guest of the property (once each, unsubscribed ones excluded)
-    that these dates are free. Goes through the outbox and the rate limit."""
+    that these dates are free. Goes through the outbox and the rate limit.
+
+    The calendar is read again here, whatever the page showed: a night booked, held or
+    blocked since refuses the broadcast (BroadcastDatesTaken). A booking that lands
+    after this is caught when each email is sent (messaging.services.sending)."""
     now = now or timezone.now()
     if property.business_id != business.pk:
         raise NotFound("No such property.")
@@ -37,6 +43,18 @@ def broadcast_send(
     if free_until <= today:
         message = "These dates are in the past."
         raise InvalidBroadcast(message, fields={"free_until": [message]})
+    taken = list(
+        Booking.objects.filter(property=property)
+        .active(now=now)
+        .overlapping(free_from, free_until)
+        .order_by("stay")[:4]
+    )
+    if taken:
+        message = (
+            f"Not free any more: {_nights_words(taken, free_from, free_until)}. "
+            "Pick free nights again."
+        )
+        raise BroadcastDatesTaken(message, fields={"free_from": [message]})
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
             business=business,
@@ -45,7 +63,7 @@ def broadcast_send(
             free_until=free_until,
             note=note,
         )
-        guests = _past_guests(business, property, today=today)
+        guests = broadcast_audience(property=property, today=today)
         expires_at = local_moment(property, free_until - timedelta(days=1), property.check_in_time)
         state, send_at, reason = message_plan(
             prop=property,
@@ -78,29 +96,21 @@ def broadcast_send(
     return broadcast
 
 
-def _past_guests(business: Business, prop: Property, *, today: date) -> dict[str, str]:
-    """{address: name} of the property's past guests who did not unsubscribe, one per
-    address whatever its case (the latest stay's name)."""
-    opted_out = {
-        e.lower()
-        for e in GuestOptOut.objects.filter(business=business).values_list("email", flat=True)
-    }
-    guests: dict[str, str] = {}
-    for email, name in (
-        Booking.objects.filter(
-            property=prop,
-            kind=Booking.Kind.STAY,
-            status=Booking.Status.CONFIRMED,
-            stay__endswith__lte=today,
-        )
-        .exclude(guest_email="")
-        .order_by("-stay")
-        .values_list("guest_email", "guest_name")
-    ):
-        address = email.strip().lower()
-        if address not in opted_out:
-            guests.setdefault(address, name)
-    return guests
+def _nights_words(taken: list[Booking], start: date, end: date) -> str:
+    """'the nights of 12-13 Sep and 20 Sep': what is taken within [start, end)."""
+    spans = []
+    for booking in taken[:3]:
+        first = max(booking.check_in, start)
+        last = min(booking.check_out, end) - timedelta(days=1)
+        if first == last:
+            spans.append(f"{first.day} {first:%b}")
+        elif first.month == last.month:
+            spans.append(f"{first.day}\u2013{last.day} {last:%b}")
+        else:
+            spans.append(f"{first.day} {first:%b}\u2013{last.day} {last:%b}")
+    more = " and more" if len(taken) > 3 else ""
+    word = "night" if len(spans) == 1 and "\u2013" not in spans[0] else "nights"
+    return f"the {word} of {', '.join(spans)}{more}"
 
 
 def guest_unsubscribe(*, business_id: int, email: str) -> GuestOptOut:

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.selectors import free_gaps
 from messaging.models import (
     AUDIENCE,
     Audience,
@@ -248,7 +249,20 @@ def _skip_reason(row: ScheduledMessage, now: datetime) -> str:
         and GuestOptOut.objects.filter(business=row.business, email=row.recipient.lower()).exists()
     ):
         return "The guest unsubscribed."
+    if row.kind == Kind.BROADCAST and row.broadcast is not None and _all_booked(row, now):
+        return "Every night it offered was booked in the meantime."
     return ""
+
+
+def _all_booked(row: ScheduledMessage, now: datetime) -> bool:
+    """Whether no night a broadcast offers is free any more (nor still to come)."""
+    broadcast = row.broadcast
+    assert broadcast is not None
+    prop = broadcast.property
+    start = max(broadcast.free_from, now.astimezone(prop.tz).date())
+    if start >= broadcast.free_until:
+        return True
+    return not free_gaps(property=prop, start=start, end=broadcast.free_until)
 
 
 def _paid(booking: Booking) -> bool:
