@@ -17,6 +17,15 @@ app = Celery("holidesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Queues by urgency: a burst on one never delays another. Photo processing is slow and
+# comes in bursts (an owner uploads 40 photos), so it has its own queue, consumed only
+# by the photo worker (`manage.py photo_worker`, PHOTO_PROCESSING_CONCURRENCY
+# processes); the other workers consume the default queue and never see it.
+PHOTO_QUEUE = "images"
+app.conf.task_routes = {
+    "properties.tasks.process_photo": {"queue": PHOTO_QUEUE},
+}
+
 
 @app.on_after_configure.connect
 def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
@@ -26,8 +35,10 @@ def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
     from bookings.payments.beat import BEAT_SCHEDULE as PAYMENTS_BEAT
     from integrations.beat import BEAT_SCHEDULE as INTEGRATIONS_BEAT
     from messaging.beat import BEAT_SCHEDULE as MESSAGING_BEAT
+    from properties.beat import BEAT_SCHEDULE as PROPERTIES_BEAT
 
     sender.conf.beat_schedule = {
+        **PROPERTIES_BEAT,
         **BOOKINGS_BEAT,
         **PAYMENTS_BEAT,
         **MESSAGING_BEAT,
