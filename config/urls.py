@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/v1/", include("config.api_urls")),
+    path("", include("properties.photos.urls")),
     path("", include("bookings.urls")),
     path("", include("messaging.urls")),
     path("", include("integrations.urls")),
