@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from properties.access import acting_business
-from properties.admin_base import TenantAdmin, TenantInline, site
+from properties.admin_base import TenantAdmin, site
 from properties.models import (
     ApiToken,
     Business,
@@ -19,6 +19,12 @@ from properties.models import (
     PropertyImage,
     SeasonalRate,
     User,
+)
+from properties.photos.admin import (
+    PropertyImageAdmin,
+    PropertyImageInline,
+    photo_progress_text,
+    save_photo_formset,
 )
 from properties.services import api_token_create, api_token_revoke
 
@@ -119,9 +125,7 @@ class PropertyGroupAdmin(TenantAdmin):
     search_fields = ("name",)
 
 
-class PropertyImageInline(TenantInline):
-    model = PropertyImage
-    fields = ("image", "caption", "position")
+site.register(PropertyImage, PropertyImageAdmin)
 
 
 @admin.register(Property, site=site)
@@ -131,6 +135,7 @@ class PropertyAdmin(TenantAdmin):
     search_fields = ("name", "address")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [PropertyImageInline]
+    readonly_fields = ("photos_ready",)
     fieldsets = (
         (None, {"fields": ("name", "slug", "group", "published", "description", "address")}),
         ("Capacity", {"fields": ("max_guests", "bedrooms", "bathrooms", "amenities")}),
@@ -152,7 +157,18 @@ class PropertyAdmin(TenantAdmin):
                 )
             },
         ),
+        ("Photos", {"fields": ("photos_ready",)}),
     )
+
+    @admin.display(description="Photos processed")
+    def photos_ready(self, obj: Property) -> str:
+        return photo_progress_text(obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is PropertyImage:
+            save_photo_formset(formset, parent=form.instance)
+            return
+        super().save_formset(request, form, formset, change)
 
 
 @admin.register(ApiToken, site=site)

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from properties.models import Business, Membership, Property, User
+from properties.photos.selectors import prefetch_public_photos
 
 HOST_CACHE_SECONDS = 60
 _MISSING = 0  # cached marker for "no such business", so unknown hosts do not hit the DB
@@ -65,7 +66,7 @@ def property_list_published(*, business: Business) -> QuerySet[Property]:
     return (
         Property.objects.for_business(business)
         .filter(published=True)
-        .prefetch_related("images")
+        .prefetch_related(prefetch_public_photos())
         .order_by("name")
     )
 
@@ -75,6 +76,6 @@ def property_get_published(*, business: Business, slug: str) -> Property | None:
         Property.objects.for_business(business)
         .filter(published=True, slug=slug)
         .select_related("business")
-        .prefetch_related("images")
+        .prefetch_related(prefetch_public_photos())
         .first()
     )
