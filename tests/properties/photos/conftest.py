@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 
 
 @pytest.fixture
-def photo_dirs(tmp_path: Path, settings: Any) -> Iterator[tuple[Path, Path]]:
+def photo_dirs(tmp_path: Path, settings: Any) -> tuple[Path, Path]:
     public, private = tmp_path / "media", tmp_path / "private"
     public.mkdir()
     private.mkdir()
@@ -26,7 +25,7 @@ def photo_dirs(tmp_path: Path, settings: Any) -> Iterator[tuple[Path, Path]]:
             "OPTIONS": {"location": str(private), "base_url": "/private-media-is-not-served/"},
         },
     }
-    yield public, private
+    return public, private
 
 
 def files_under(root: Path) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +65,10 @@ def _refused_quickly(file: Any, name: str) -> PhotoRejected:
 
 
 @pytest.fixture
-def settings_limits(settings: Any) -> Iterator[Any]:
+def settings_limits(settings: Any) -> Any:
     settings.PHOTO_MAX_BYTES = 20 * 1024 * 1024
     settings.PHOTO_MAX_PIXELS = 50_000_000
-    yield settings
+    return settings
 
 
 def test_small_png_declaring_400_megapixels_is_refused_without_decoding(
