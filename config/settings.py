@@ -321,6 +321,7 @@ if STORAGE == "s3":
             "location": "private",
             "custom_domain": None,
             "querystring_auth": True,
+            "signature_version": "s3v4",
         },
     }
 else:
