@@ -296,7 +296,13 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Test runs (the demo seed makes photos) write under .dev/, never into the media/ that
+# `make run` serves.
+_MEDIA_DEFAULT = BASE_DIR / ".dev" / "test-media" if TESTING else BASE_DIR / "media"
+_PRIVATE_MEDIA_DEFAULT = (
+    BASE_DIR / ".dev" / "test-private-media" if TESTING else BASE_DIR / "private-media"
+)
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(_MEDIA_DEFAULT)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -330,7 +336,7 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         # Outside MEDIA_ROOT, so never served at MEDIA_URL.
         "OPTIONS": {
-            "location": env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private-media")),
+            "location": env_str("PRIVATE_MEDIA_ROOT", str(_PRIVATE_MEDIA_DEFAULT)),
             "base_url": "/private-media-is-not-served/",
         },
     }

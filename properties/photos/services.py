@@ -65,6 +65,7 @@ def photo_create(
     caption: str = "",
     position: int | None = None,
     key: uuid.UUID | None = None,
+    enqueue: bool = True,
 ) -> PropertyImage:
     """The row for an original already in storage and already inspected."""
     check_property(business=business, property=property)
@@ -83,7 +84,8 @@ def photo_create(
             caption=caption.strip(),
             position=next_position(property=property) if position is None else position,
         )
-        photo_enqueue(image_id=image.pk)
+        if enqueue:
+            photo_enqueue(image_id=image.pk)
     return image
 
 
@@ -96,9 +98,11 @@ def photo_add(
     alt_text: str = "",
     caption: str = "",
     position: int | None = None,
+    enqueue: bool = True,
 ) -> PropertyImage:
-    """Validate `file`, store it as a private original and queue its processing.
-    Raises PhotoRejected (nothing stored) with a message naming `name`."""
+    """Validate `file`, store it as a private original and queue its processing
+    (`enqueue=False`: the caller processes it itself). Raises PhotoRejected (nothing
+    stored) with a message naming `name`."""
     check_property(business=business, property=property)
     header = photo_inspect(file, name=name)
     key = uuid.uuid4()
@@ -115,6 +119,7 @@ def photo_add(
             caption=caption,
             position=position,
             key=key,
+            enqueue=enqueue,
         )
     except BaseException:
         storage.delete(stored)
