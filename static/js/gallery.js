@@ -9,21 +9,33 @@
     var slides = track.querySelectorAll(".gallery-slide");
     var prev = controls.querySelector("[data-gallery-prev]");
     var next = controls.querySelector("[data-gallery-next]");
-    function current() {
-      return Math.round(track.scrollLeft / Math.max(track.clientWidth, 1));
+    // The slide a button click is heading for, until the scroll settles: a second
+    // click during the smooth scroll moves on from there, not from mid-way.
+    var target = null;
+    var settle = null;
+    function clamp(index) {
+      return Math.max(0, Math.min(slides.length - 1, index));
     }
-    function go(index) {
-      var target = slides[Math.max(0, Math.min(slides.length - 1, index))];
-      track.scrollTo({ left: target.offsetLeft - track.offsetLeft });
+    function current() {
+      if (target !== null) return target;
+      return clamp(Math.round(track.scrollLeft / Math.max(track.clientWidth, 1)));
     }
     function update() {
       var index = current();
       prev.disabled = index <= 0;
       next.disabled = index >= slides.length - 1;
     }
-    prev.addEventListener("click", function () { go(current() - 1); });
-    next.addEventListener("click", function () { go(current() + 1); });
-    track.addEventListener("scroll", function () { window.requestAnimationFrame(update); }, { passive: true });
+    function go(delta) {
+      target = clamp(current() + delta);
+      track.scrollTo({ left: slides[target].offsetLeft - track.offsetLeft });
+      update();
+    }
+    prev.addEventListener("click", function () { go(-1); });
+    next.addEventListener("click", function () { go(1); });
+    track.addEventListener("scroll", function () {
+      window.clearTimeout(settle);
+      settle = window.setTimeout(function () { target = null; update(); }, 150);
+    }, { passive: true });
     controls.hidden = false;
     update();
   }
