@@ -23,6 +23,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -212,12 +213,12 @@ def _delete_files(paths: list[str]) -> None:
 # --- Rendering ----------------------------------------------------------------------------
 
 
-def _decode(source: io.BufferedIOBase | object, header: PhotoHeader) -> tuple[Image.Image, int]:
+def _decode(source: IO[bytes], header: PhotoHeader) -> tuple[Image.Image, int]:
     """The photo, upright, in sRGB, RGB or RGBA; and the EXIF orientation applied."""
     largest = max(rendition_widths(header.upright_size[0]))
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = Image.open(source, formats=[header.format])  # type: ignore[arg-type]
+        image = Image.open(source, formats=[header.format])
         if header.format == "JPEG":
             # Let the JPEG decoder scale by 1/2, 1/4 or 1/8 while decoding: a 48 MP
             # phone photo never needs more than the largest rendition's pixels.

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageCms
 
 from properties.models import PropertyImage, PropertyImageRendition
 from properties.photos import processing
@@ -259,3 +259,44 @@ def test_progress_counts_ready_photos(tenant: Tenant, dirs: Any) -> None:
     progress = photo_progress(business=tenant.business, property=tenant.prop)
     assert str(progress) == "1 of 3 ready"
     assert (progress.failed, progress.pending) == (1, 1)
+
+
+def _encoded(mode: str, fmt: str) -> bytes:
+    image = Image.new(mode, (700, 500))
+    if mode == "P":
+        image.info["transparency"] = 0
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt"),
+    [("I;16", "PNG"), ("CMYK", "JPEG"), ("P", "PNG"), ("LA", "PNG"), ("L", "JPEG"), ("1", "PNG")],
+)
+def test_every_colour_mode_becomes_rgb_renditions(
+    tenant: Tenant, dirs: Any, mode: str, fmt: str
+) -> None:
+    public, _private = dirs
+    image = add(tenant, _encoded(mode, fmt), name=f"photo.{fmt.lower()}")
+    assert photo_process(image_id=image.pk) == "ready"
+    for rendition in image.renditions.all():
+        with open_rendition(public, rendition.path) as made:
+            assert made.mode in ("RGB", "RGBA")
+            if rendition.format == "jpeg":
+                assert made.mode == "RGB"
+
+
+def test_a_colour_profile_is_applied_then_dropped(tenant: Tenant, dirs: Any) -> None:
+    public, _private = dirs
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (200, 30, 30)).save(buffer, "JPEG", icc_profile=srgb)
+    image = add(tenant, buffer.getvalue())
+    assert photo_process(image_id=image.pk) == "ready"
+    for rendition in image.renditions.all():
+        raw = (public / rendition.path).read_bytes()
+        assert b"ICC_PROFILE" not in raw
+        assert srgb[:40] not in raw
+        with open_rendition(public, rendition.path) as made:
+            assert "icc_profile" not in made.info
