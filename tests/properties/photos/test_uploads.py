@@ -188,3 +188,20 @@ def test_another_business_can_neither_request_nor_confirm(
     with pytest.raises(PhotoUploadInvalid, match="another property"):
         photo_upload_confirm(business=outsider.business, property=outsider.prop, token=ticket.token)
     assert not PropertyImage.objects.exists()
+
+
+def test_the_upload_view_answers_400_to_a_missing_file_or_a_broken_body(
+    tenant: Tenant, photo_dirs: tuple[Path, Path]
+) -> None:
+    _public, private = photo_dirs
+    ticket = request(tenant)
+    path = urlsplit(ticket.url).path
+    client = Client(HTTP_HOST=APP_HOST)
+    missing = client.post(path, dict(ticket.fields))
+    assert missing.status_code == 400
+    assert missing.json()["error"]["fields"] == {"file": ["Send the photo as `file`."]}
+    broken = client.generic(
+        "POST", path, b"--x\r\nnonsense", content_type="multipart/form-data; boundary=y"
+    )
+    assert broken.status_code == 400
+    assert files_under(private) == []
