@@ -17,6 +17,13 @@ class PhotoTooLarge(PhotoRejected):
     http_status = 413
 
 
+class PhotoNotFound(DomainError):
+    """A property or photo of another business: answered exactly like a missing one."""
+
+    code = "not_found"
+    http_status = 404
+
+
 class PhotoUploadInvalid(DomainError):
     """A signed upload ticket that is forged, expired, or for another property."""
 

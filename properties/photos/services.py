@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from properties.db import after_commit, claim_due
 from properties.models import Business, Property, PropertyImage
-from properties.photos.errors import PhotoUploadInvalid
+from properties.photos.errors import PhotoNotFound
 from properties.photos.storage import (
     original_name,
     originals_storage,
@@ -37,7 +37,7 @@ SWEEP_BATCH = 500
 def check_property(*, business: Business, property: Property) -> None:
     """A property of another business is treated exactly like a missing one."""
     if property.business_id != business.pk:
-        raise PhotoUploadInvalid("No such property.", fields={"property": ["No such property."]})
+        raise PhotoNotFound("No such property.")
 
 
 def photo_enqueue(*, image_id: int) -> None:

@@ -15,7 +15,12 @@ from django.test import Client
 from django.utils import timezone
 
 from properties.models import PropertyImage
-from properties.photos.errors import PhotoRejected, PhotoTooLarge, PhotoUploadInvalid
+from properties.photos.errors import (
+    PhotoNotFound,
+    PhotoRejected,
+    PhotoTooLarge,
+    PhotoUploadInvalid,
+)
 from properties.photos.processing import photo_process
 from properties.photos.uploads import UploadTicket, photo_upload_confirm, photo_upload_request
 from tests.conftest import APP_HOST, Tenant
@@ -175,7 +180,7 @@ def test_confirm_before_the_upload_arrives_is_refused(
 def test_another_business_can_neither_request_nor_confirm(
     tenant: Tenant, outsider: Tenant, photo_dirs: tuple[Path, Path]
 ) -> None:
-    with pytest.raises(PhotoUploadInvalid, match="No such property"):
+    with pytest.raises(PhotoNotFound, match="No such property"):
         photo_upload_request(
             business=outsider.business,
             property=tenant.prop,
