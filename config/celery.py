@@ -20,6 +20,15 @@ app = Celery("holidesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Queues by urgency: a burst on one never delays another. Photo processing is slow and
+# comes in bursts (an owner uploads 40 photos), so it has its own queue, consumed only
+# by the photo worker (`manage.py photo_worker`, PHOTO_PROCESSING_CONCURRENCY
+# processes); the other workers consume the default queue and never see it.
+PHOTO_QUEUE = "images"
+app.conf.task_routes = {
+    "properties.tasks.process_photo": {"queue": PHOTO_QUEUE},
+}
+
 
 @app.on_after_configure.connect
 def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:

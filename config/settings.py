@@ -351,28 +351,53 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Test runs (the demo seed makes photos) write under .dev/, never into the media/ that
+# `make run` serves.
+_MEDIA_DEFAULT = BASE_DIR / ".dev" / "test-media" if TESTING else BASE_DIR / "media"
+_PRIVATE_MEDIA_DEFAULT = (
+    BASE_DIR / ".dev" / "test-private-media" if TESTING else BASE_DIR / "private-media"
+)
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(_MEDIA_DEFAULT)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 STORAGE = env_choice("STORAGE", ("local", "s3"), "local")
 if STORAGE == "s3":
-    _media_storage = {
+    _s3_options: dict[str, str | bool | None] = {
+        "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+        "region_name": env_str("AWS_S3_REGION_NAME", "eu-west-1"),
+        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+        "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN", "") or None,
+        "file_overwrite": False,
+        "default_acl": None,
+        "querystring_auth": False,
+    }
+    _media_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+    # Photo originals: the same bucket under a prefix CloudFront may not read
+    # (terraform/s3.tf); only renditions are public.
+    _originals_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
-            "region_name": env_str("AWS_S3_REGION_NAME", "eu-west-1"),
-            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
-            "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN", "") or None,
-            "file_overwrite": False,
-            "default_acl": None,
-            "querystring_auth": False,
+            **_s3_options,
+            "location": "private",
+            "custom_domain": None,
+            "querystring_auth": True,
+            "signature_version": "s3v4",
         },
     }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _originals_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Outside MEDIA_ROOT, so never served at MEDIA_URL.
+        "OPTIONS": {
+            "location": env_str("PRIVATE_MEDIA_ROOT", str(_PRIVATE_MEDIA_DEFAULT)),
+            "base_url": "/private-media-is-not-served/",
+        },
+    }
 STORAGES = {
     "default": _media_storage,
+    "photo_originals": _originals_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -381,6 +406,27 @@ STORAGES = {
         )
     },
 }
+
+# --- Property photos (docs/photos.md) ------------------------------------------------
+# Refused before anything is decoded: files over PHOTO_MAX_BYTES, images over
+# PHOTO_MAX_PIXELS (width x height from the header), formats other than these.
+PHOTO_MAX_BYTES = env_int("PHOTO_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 50_000_000, minimum=10_000)
+# Rendition widths in pixels (never wider than the original), each in WebP and JPEG.
+PHOTO_RENDITION_WIDTHS = (320, 640, 1024, 1600)
+# A signed upload (S3 presigned POST, or the local upload view) is valid this long.
+PHOTO_UPLOAD_EXPIRY_SECONDS = env_int("PHOTO_UPLOAD_EXPIRY_SECONDS", 900, minimum=60)
+# Processes of the dedicated `images` Celery worker (`manage.py photo_worker`): the
+# most photos processed at once per worker, whatever the burst; other queues never
+# wait for them.
+PHOTO_PROCESSING_CONCURRENCY = env_int("PHOTO_PROCESSING_CONCURRENCY", 10, minimum=1)
+# Attempts at processing one photo before it is failed for good.
+PHOTO_PROCESSING_MAX_ATTEMPTS = env_int("PHOTO_PROCESSING_MAX_ATTEMPTS", 3, minimum=1)
+# A photo still `uploaded` (its task lost) or `processing` (its worker lost) this long
+# is enqueued again by the periodic sweep.
+PHOTO_PROCESSING_STALE_SECONDS = env_int("PHOTO_PROCESSING_STALE_SECONDS", 300, minimum=30)
+# Enqueue processing right after an upload commits (off in tests: no worker listens).
+PHOTO_KICK_PROCESSING = env_bool("PHOTO_KICK_PROCESSING", default=not TESTING)
 
 # --- Internationalisation ----------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -40,6 +40,7 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("api/v1/", include("config.api_urls")),
+    path("", include("properties.photos.urls")),
     path("", include("bookings.urls")),
     path("", include("messaging.urls")),
     path("", include("integrations.urls")),

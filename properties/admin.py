@@ -12,7 +12,7 @@ from django.utils.html import format_html
 
 from properties import permissions
 from properties.access import acting_business
-from properties.admin_base import TenantAdmin, TenantInline, site
+from properties.admin_base import TenantAdmin, site
 from properties.models import (
     ApiToken,
     Business,
@@ -24,6 +24,12 @@ from properties.models import (
     User,
 )
 from properties.permissions import user_may
+from properties.photos.admin import (
+    PropertyImageAdmin,
+    PropertyImageInline,
+    photo_progress_text,
+    save_photo_formset,
+)
 from properties.selectors import slug_unavailable_reason
 from properties.services import (
     BUSINESS_EDITABLE_FIELDS,
@@ -268,9 +274,7 @@ class PropertyGroupAdmin(TenantAdmin):
     search_fields = ("name",)
 
 
-class PropertyImageInline(TenantInline):
-    model = PropertyImage
-    fields = ("image", "caption", "position")
+site.register(PropertyImage, PropertyImageAdmin)
 
 
 @admin.register(Property, site=site)
@@ -280,6 +284,7 @@ class PropertyAdmin(TenantAdmin):
     search_fields = ("name", "address")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [PropertyImageInline]
+    readonly_fields = ("photos_ready",)
     fieldsets = (
         (None, {"fields": ("name", "slug", "group", "published", "description", "address")}),
         ("Capacity", {"fields": ("max_guests", "bedrooms", "bathrooms", "amenities")}),
@@ -301,7 +306,18 @@ class PropertyAdmin(TenantAdmin):
                 )
             },
         ),
+        ("Photos", {"fields": ("photos_ready",)}),
     )
+
+    @admin.display(description="Photos processed")
+    def photos_ready(self, obj: Property) -> str:
+        return photo_progress_text(obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is PropertyImage:
+            save_photo_formset(formset, parent=form.instance)
+            return
+        super().save_formset(request, form, formset, change)
 
 
 @admin.register(ApiToken, site=site)

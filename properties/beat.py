@@ -14,4 +14,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": float(settings.HOLIDESK_DOMAIN_RECHECK_SECONDS),
         "options": {"expires": float(settings.HOLIDESK_DOMAIN_RECHECK_SECONDS)},
     },
+    # Photos whose processing task was lost (Redis flushed, worker killed).
+    "properties.requeue-stale-photos": {
+        "task": "properties.tasks.requeue_stale_photos",
+        "schedule": 60.0,
+    },
 }

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from properties.models import ApiToken, Business, Membership, Property, User
+from properties.photos.demo import demo_photos_seed
 from properties.services import api_token_create, business_create
 
 
@@ -164,6 +165,7 @@ def seed_businesses() -> list[DemoBusiness]:
                     "published": True,
                 },
             )
+            demo_photos_seed(property=prop)
             demo.properties.append(prop)
         seeded.append(demo)
     return seeded

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from properties.models import Business, Membership, Property, ReleasedSlug, User
+from properties.photos.selectors import prefetch_public_photos
 
 HOST_CACHE_SECONDS = 60
 _MISSING = 0  # cached marker for "no such business", so unknown hosts do not hit the DB
@@ -95,7 +96,7 @@ def property_list_published(*, business: Business) -> QuerySet[Property]:
     return (
         Property.objects.for_business(business)
         .filter(published=True)
-        .prefetch_related("images")
+        .prefetch_related(prefetch_public_photos())
         .order_by("name")
     )
 
@@ -105,6 +106,6 @@ def property_get_published(*, business: Business, slug: str) -> Property | None:
         Property.objects.for_business(business)
         .filter(published=True, slug=slug)
         .select_related("business")
-        .prefetch_related("images")
+        .prefetch_related(prefetch_public_photos())
         .first()
     )

@@ -1,5 +1,6 @@
-# ECS Fargate: one image, three services (web behind the ALB, Celery worker, Celery
-# beat as a singleton) and a one-off migration task definition.
+# ECS Fargate: one image, four services (web behind the ALB, Celery worker, the photo
+# worker of the `images` queue, Celery beat as a singleton) and a one-off migration task
+# definition.
 
 resource "aws_ecs_cluster" "main" {
   name = local.name
@@ -11,7 +12,7 @@ resource "aws_ecs_cluster" "main" {
 }
 
 resource "aws_cloudwatch_log_group" "app" {
-  for_each          = toset(["web", "worker", "beat", "migrate", "metrics-agent"])
+  for_each          = toset(["web", "worker", "images", "beat", "migrate", "metrics-agent"])
   name              = "/${var.name}/${var.environment}/${each.value}"
   retention_in_days = var.log_retention_days
   kms_key_id        = aws_kms_key.main.arn
@@ -64,6 +65,15 @@ locals {
       health       = null
       stop_timeout = 120
     }
+    # Photo processing only (the `images` queue): at most PHOTO_PROCESSING_CONCURRENCY
+    # photos decoded at once per task, and the worker above never waits for them.
+    images = {
+      command      = ["python", "manage.py", "photo_worker"]
+      env          = merge(local.app_env, { PHOTO_PROCESSING_CONCURRENCY = tostring(var.photo_processing_concurrency) })
+      ports        = []
+      health       = null
+      stop_timeout = 120
+    }
     beat = {
       command      = ["celery", "-A", "config", "beat", "--loglevel=INFO", "--schedule=/tmp/celerybeat-schedule"]
       env          = local.app_env
@@ -83,6 +93,7 @@ locals {
   task_sizes = {
     web     = { cpu = var.web_cpu, memory = var.web_memory }
     worker  = { cpu = var.worker_cpu, memory = var.worker_memory }
+    images  = { cpu = var.images_cpu, memory = var.images_memory }
     beat    = { cpu = var.beat_cpu, memory = var.beat_memory }
     migrate = { cpu = 512, memory = 1024 }
   }
@@ -204,6 +215,32 @@ resource "aws_ecs_service" "worker" {
 
   lifecycle {
     ignore_changes = [desired_count] # owned by the autoscaler
+  }
+}
+
+# A fixed number of photo workers (not autoscaled): their count times
+# PHOTO_PROCESSING_CONCURRENCY is the most photos processed at once.
+resource "aws_ecs_service" "images" {
+  name                               = "images"
+  cluster                            = aws_ecs_cluster.main.id
+  task_definition                    = aws_ecs_task_definition.app["images"].arn
+  desired_count                      = var.images_count
+  launch_type                        = "FARGATE"
+  platform_version                   = "LATEST"
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  enable_ecs_managed_tags            = true
+  propagate_tags                     = "SERVICE"
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = aws_subnet.private[*].id
+    security_groups  = [aws_security_group.jobs.id]
+    assign_public_ip = false
   }
 }
 

@@ -42,6 +42,18 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "media" {
   }
 }
 
+# Browsers on the app host post photos straight to the bucket with a presigned POST
+# (the policy, signed by the app, fixes the key, the type and the size).
+resource "aws_s3_bucket_cors_configuration" "media" {
+  bucket = aws_s3_bucket.media.id
+  cors_rule {
+    allowed_methods = ["POST"]
+    allowed_origins = ["https://${local.app_host}"]
+    allowed_headers = ["*"]
+    max_age_seconds = 3000
+  }
+}
+
 resource "aws_s3_bucket_lifecycle_configuration" "media" {
   bucket = aws_s3_bucket.media.id
 
@@ -77,6 +89,18 @@ data "aws_iam_policy_document" "media_bucket" {
       test     = "StringEquals"
       variable = "AWS:SourceArn"
       values   = [aws_cloudfront_distribution.media.arn]
+    }
+  }
+
+  # Photo originals (private/) keep their EXIF, GPS position included: never served.
+  statement {
+    sid       = "CloudFrontNeverReadsPrivateObjects"
+    effect    = "Deny"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.media.arn}/private/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
     }
   }
 

@@ -128,6 +128,30 @@ variable "worker_max_count" {
   default     = 6
 }
 
+variable "images_cpu" {
+  description = "Fargate CPU units of a photo worker task."
+  type        = number
+  default     = 2048
+}
+
+variable "images_memory" {
+  description = "Fargate memory (MiB) of a photo worker task: about 250 MiB per process for the largest accepted photo."
+  type        = number
+  default     = 4096
+}
+
+variable "images_count" {
+  description = "Photo worker tasks (fixed; not autoscaled)."
+  type        = number
+  default     = 1
+}
+
+variable "photo_processing_concurrency" {
+  description = "Photos one photo worker task processes at once (PHOTO_PROCESSING_CONCURRENCY)."
+  type        = number
+  default     = 10
+}
+
 variable "beat_cpu" {
   description = "Fargate CPU units of the beat task (always exactly one)."
   type        = number

@@ -17,6 +17,7 @@ from properties.models import (
     Membership,
     Property,
     PropertyGroup,
+    PropertyImage,
     SeasonalRate,
 )
 from properties.services import api_token_create
@@ -36,6 +37,9 @@ TENANT_OBJECT_FACTORIES: dict[type[models.Model], TenantObjectFactory] = {
         start=date(2030, 7, 1),
         end=date(2030, 9, 1),
         nightly_price=Decimal("150.00"),
+    ),
+    PropertyImage: lambda business: PropertyImage.objects.create(
+        business=business, property=PropertyFactory(business=business), alt_text="A photo"
     ),
     ApiToken: lambda business: api_token_create(
         business=business, user=business.memberships.first().user

@@ -73,7 +73,7 @@ def test_beat_is_a_singleton(terraform: dict[str, list[Any]]) -> None:
 
 def test_services_run_in_private_subnets(terraform: dict[str, list[Any]]) -> None:
     services = _resources(terraform, "aws_ecs_service")
-    assert set(services) == {"web", "worker", "beat"}
+    assert set(services) == {"web", "worker", "images", "beat"}
     for service in services.values():
         network = service["network_configuration"][0]
         assert network["assign_public_ip"] is False
@@ -134,6 +134,33 @@ def test_media_is_served_through_cloudfront_oac(terraform: dict[str, list[Any]])
     assert behaviour["viewer_protocol_policy"] == "redirect-to-https"
 
 
+def test_cloudfront_never_reads_photo_originals(terraform: dict[str, list[Any]]) -> None:
+    policy = next(
+        block["aws_iam_policy_document"]["media_bucket"]
+        for block in terraform["data"]
+        if "media_bucket" in block.get("aws_iam_policy_document", {})
+    )
+    denies = [s for s in policy["statement"] if s.get("effect") == "Deny"]
+    private = [s for s in denies if s["resources"] == ["${aws_s3_bucket.media.arn}/private/*"]]
+    assert private
+    assert private[0]["actions"] == ["s3:GetObject"]
+    assert private[0]["principals"][0]["identifiers"] == ["cloudfront.amazonaws.com"]
+
+
+def test_photos_have_their_own_worker_with_a_fixed_cap(terraform: dict[str, list[Any]]) -> None:
+    containers = _locals(terraform)["containers"]
+    assert containers["images"]["command"] == ["python", "manage.py", "photo_worker"]
+    assert "PHOTO_PROCESSING_CONCURRENCY" in containers["images"]["env"]
+    assert "photo_worker" not in str(containers["worker"]["command"])
+    images = _resources(terraform, "aws_ecs_service")["images"]
+    assert images["desired_count"] == "${var.images_count}"
+    assert "images" not in _locals(terraform)["autoscaled"]
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    assert compose["services"]["photo-worker"]["command"] == ["python", "manage.py", "photo_worker"]
+    procfile = (ROOT / "Procfile.dev").read_text()
+    assert "manage.py photo_worker" in procfile
+
+
 def test_http_redirects_to_https(terraform: dict[str, list[Any]]) -> None:
     listeners = _resources(terraform, "aws_lb_listener")
     redirect = listeners["http"]["default_action"][0]
@@ -178,13 +205,13 @@ def test_task_env_vars_are_settings(terraform: dict[str, list[Any]]) -> None:
 def test_compose_env_vars_are_settings() -> None:
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
     settings_names = settings_env_names()
-    app_services = ("migrate", "web", "worker", "beat")
+    app_services = ("migrate", "web", "worker", "photo-worker", "beat")
     for name in app_services:
         service = compose["services"][name]
         unknown = set(service["environment"]) - settings_names
         assert not unknown, (name, unknown)
         assert service["environment"]["DEBUG"] == "false"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "photo-worker", "beat"):
         depends = compose["services"][name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
 

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from properties.models import ApiToken, Business, Property, User
+from properties.models import (
+    ApiToken,
+    Business,
+    Property,
+    PropertyImage,
+    PropertyImageRendition,
+    User,
+)
+from tests.properties.photos.conftest import photo_dirs  # noqa: F401 - a fixture
 
 
 def _seed(*args: str) -> dict:
@@ -61,3 +70,27 @@ def test_seeded_logins_work() -> None:
     assert response["Location"] == "/dashboard/"
     for page in ("/dashboard/", "/dashboard/calendar/", "/dashboard/bookings/"):
         assert client.get(page).status_code == 200, page
+
+
+@pytest.mark.django_db
+def test_every_demo_property_gets_processed_photos_once(photo_dirs: Any) -> None:  # noqa: F811
+    data = _seed()
+    properties = Property.objects.filter(business__slug__in=["seaside", "alpine"])
+    assert properties.count() == 5
+    for prop in properties:
+        photos = list(PropertyImage.objects.filter(property=prop).order_by("position"))
+        assert [p.caption for p in photos] == ["Outside", "Living room", "Bedroom"]
+        for photo in photos:
+            assert photo.state == PropertyImage.State.READY
+            assert prop.name in photo.alt_text
+            assert photo.renditions.count() == 8  # 320, 640, 1024 and 1280 (no upscaling)
+    images, renditions = PropertyImage.objects.count(), PropertyImageRendition.objects.count()
+    _seed()
+    assert (PropertyImage.objects.count(), PropertyImageRendition.objects.count()) == (
+        images,
+        renditions,
+    )
+    site = data["businesses"][0]["site_url"].split("//", 1)[1].split(":", 1)[0]
+    body = Client(HTTP_HOST=site).get("/").content.decode()
+    assert body.count("<picture>") == 3
+    assert 'alt="Illustration of Harbour View from outside, under a sunny sky"' in body

@@ -36,6 +36,7 @@ from integrations.services.channels import channel_outbound_secrets
 from properties import request_id
 from properties.db import claim_due
 from properties.models import Business, Property
+from properties.photos.selectors import largest_jpeg, photos_public
 from properties.urls_util import app_url
 
 log = logging.getLogger(__name__)
@@ -154,13 +155,18 @@ def availability_payload(link: ListingLink, *, today: Any = None) -> dict[str, A
 def listing_payload(link: ListingLink) -> dict[str, Any]:
     prop: Property = link.property
     images = []
-    for image in prop.images.all():
-        url = image.image.url if image.image else ""
+    # Only processed photos, each as its largest JPEG rendition (partners get what
+    # visitors get: upright, no metadata); a photo still processing joins the listing
+    # with the push its readiness triggers.
+    for image in photos_public(business=prop.business, property=prop):
+        source = largest_jpeg(image)
+        if source is None:
+            continue
         images.append(
             {
-                "url": url if url.startswith("http") else app_url(url),
-                "width": image.width,
-                "height": image.height,
+                "url": source.url if source.url.startswith("http") else app_url(source.url),
+                "width": source.width,
+                "height": source.height,
                 "caption": image.caption,
             }
         )

@@ -1,0 +1,75 @@
+"""Reads for property photos: what a visitor may see, and how far processing is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from properties.models import Business, Property, PropertyImage, PropertyImageRendition
+from properties.photos.storage import renditions_storage
+
+State = PropertyImage.State
+Format = PropertyImageRendition.Format
+
+
+@dataclass(frozen=True)
+class PhotoProgress:
+    ready: int
+    total: int
+    failed: int
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.ready - self.failed
+
+    def __str__(self) -> str:
+        return f"{self.ready} of {self.total} ready"
+
+
+def photo_progress(*, business: Business, property: Property) -> PhotoProgress:
+    """ "N of M ready" for one property (failed photos count in M: they need action)."""
+    counts = PropertyImage.objects.filter(business=business, property=property).aggregate(
+        total=Count("id"),
+        ready=Count("id", filter=Q(state=State.READY)),
+        failed=Count("id", filter=Q(state=State.FAILED)),
+    )
+    return PhotoProgress(ready=counts["ready"], total=counts["total"], failed=counts["failed"])
+
+
+def public_photos_queryset() -> QuerySet[PropertyImage]:
+    """Photos a visitor or a partner may see: processed, and described (alt text)."""
+    return (
+        PropertyImage.objects.filter(state=State.READY)
+        .exclude(alt_text="")
+        .prefetch_related("renditions")
+        .order_by("position", "id")
+    )
+
+
+def prefetch_public_photos() -> Prefetch:
+    """For property querysets: `property.public_photos`, a list, renditions included."""
+    return Prefetch("images", queryset=public_photos_queryset(), to_attr="public_photos")
+
+
+def photos_public(*, business: Business, property: Property) -> list[PropertyImage]:
+    return list(public_photos_queryset().filter(business=business, property=property))
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    width: int
+    height: int
+
+
+def rendition_sources(image: PropertyImage, fmt: str) -> list[Source]:
+    """The photo's renditions in one format, narrowest first (uses prefetched rows)."""
+    storage = renditions_storage()
+    rows = sorted((r for r in image.renditions.all() if r.format == fmt), key=lambda r: r.width)
+    return [Source(url=storage.url(r.path), width=r.width, height=r.height) for r in rows]
+
+
+def largest_jpeg(image: PropertyImage) -> Source | None:
+    sources = rendition_sources(image, Format.JPEG)
+    return sources[-1] if sources else None

@@ -1,0 +1,67 @@
+"""The property page's photo gallery in headless Chromium: the buttons appear with the
+script, move one photo at a time, and the strip scrolls from the keyboard; axe finds
+nothing serious."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("playwright.sync_api")
+
+from properties.photos.processing import photo_process
+from properties.photos.services import photo_add
+from tests.browser.test_booking_flow import CHROMIUM, assert_accessible, browser  # noqa: F401
+from tests.conftest import make_tenant
+from tests.properties.photos.conftest import photo_dirs  # noqa: F401
+from tests.properties.photos.images import jpeg_bytes
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed"),
+]
+
+SCROLLED = "document.querySelector('.gallery-track').scrollLeft"
+
+
+def test_gallery_buttons_and_keyboard(
+    live_server: Any,
+    browser: Any,  # noqa: F811
+    photo_dirs: tuple[Path, Path],  # noqa: F811
+) -> None:
+    tenant = make_tenant("seaside")
+    for n, room in enumerate(["Terrace", "Kitchen", "Bedroom"]):
+        image = photo_add(
+            business=tenant.business,
+            property=tenant.prop,
+            file=io.BytesIO(jpeg_bytes(1600, 900)),
+            name=f"{n}.jpg",
+            alt_text=f"The {room.lower()}",
+            caption=room,
+            position=n,
+        )
+        photo_process(image_id=image.pk)
+    port = live_server.url.rsplit(":", 1)[1]
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(f"http://{tenant.business.slug}.localhost:{port}/p/{tenant.prop.slug}/")
+    assert_accessible(page, "property with photos")
+
+    previous = page.get_by_role("button", name="Previous photo")
+    following = page.get_by_role("button", name="Next photo")
+    assert following.is_visible()
+    assert previous.is_disabled()
+    following.click()
+    page.wait_for_function(f"{SCROLLED} > 300")
+    page.wait_for_function("!document.querySelector('[data-gallery-prev]').disabled")
+    following.click()
+    page.wait_for_function("document.querySelector('[data-gallery-next]').disabled")
+
+    previous.click()
+    previous.click()
+    page.wait_for_function(f"{SCROLLED} === 0")
+    page.focus(".gallery-track")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"{SCROLLED} > 0")
