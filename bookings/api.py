@@ -109,8 +109,16 @@ def _booking(business: Business, reference: str) -> Booking:
 # --- Output serializers -----------------------------------------------------------------
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}:\d{2}$", "example": "16:00:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in the property's zone ("16:00:00"), without an offset, which
+    OpenAPI's `format: time` (RFC 3339, offset required) would demand."""
+
+
 class PropertyOutput(serializers.ModelSerializer[Property]):
     currency = serializers.CharField(source="business.currency")
+    check_in_time = LocalTimeField()
+    check_out_time = LocalTimeField()
     timezone = serializers.SerializerMethodField()
 
     class Meta:
@@ -217,11 +225,27 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
 
+def paginated(item: type[serializers.Serializer[Any]], name: str) -> serializers.Serializer[Any]:
+    """The schema of one page of `item`s, as `Pagination` answers it."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
 # --- Properties -------------------------------------------------------------------------
 
 
 class PropertyListApi(APIView):
-    @extend_schema(responses={200: PropertyOutput(many=True), **_errors(401, 403)})
+    @extend_schema(
+        operation_id="v1_properties_list",
+        responses={200: paginated(PropertyOutput, "PropertyPage"), **_errors(401, 403)},
+    )
     def get(self, request: Request) -> Response:
         props = (
             Property.objects.for_business(_business(request))
@@ -335,7 +359,8 @@ class BookingListApi(APIView):
 
     @extend_schema(
         parameters=[FilterSerializer],
-        responses={200: BookingOutput(many=True), **_errors(400, 401, 403)},
+        operation_id="v1_bookings_list",
+        responses={200: paginated(BookingOutput, "BookingPage"), **_errors(400, 401, 403)},
         description=(
             "Stays and blocks of the business; start/end select stays overlapping [start, end)."
         ),

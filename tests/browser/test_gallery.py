@@ -5,6 +5,7 @@ nothing serious."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +55,23 @@ def test_gallery_buttons_and_keyboard(
     assert following.is_visible()
     assert previous.is_disabled()
     following.click()
-    page.wait_for_function(f"{SCROLLED} > 300")
-    page.wait_for_function("!document.querySelector('[data-gallery-prev]').disabled")
+    wait_until(page, f"{SCROLLED} > 300")
+    wait_until(page, "!document.querySelector('[data-gallery-prev]').disabled")
     following.click()
-    page.wait_for_function("document.querySelector('[data-gallery-next]').disabled")
+    wait_until(page, "document.querySelector('[data-gallery-next]').disabled")
 
     previous.click()
     previous.click()
-    page.wait_for_function(f"{SCROLLED} === 0")
+    wait_until(page, f"{SCROLLED} === 0")
     page.focus(".gallery-track")
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"{SCROLLED} > 0")
+    wait_until(page, f"{SCROLLED} > 0")
+
+
+def wait_until(page: Any, expression: str, timeout: float = 5.0) -> None:
+    """Poll a page expression from here: the page's CSP forbids the `eval` that
+    Playwright's wait_for_function runs inside the page."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
