@@ -57,7 +57,7 @@ def register() -> None:
             "Guests pay by card through your own Stripe account. Finish Stripe's onboarding "
             "and Holidesk links the account here."
         ),
-        url=lambda: reverse("admin:bookings_stripeaccount_changelist"),
+        url=lambda: reverse("admin:payments_stripeaccount_changelist"),
         done=panels.stripe_connected,
         order=30,
     )

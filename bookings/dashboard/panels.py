@@ -92,7 +92,7 @@ def refunds(acting: Acting) -> Panel:
         items=items,
         total=total,
         empty="No refused refunds.",
-        more_url=reverse("admin:bookings_refund_changelist") + "?status__exact=failed",
+        more_url=reverse("admin:payments_refund_changelist") + "?status__exact=failed",
         more_label="All refused refunds",
     )
 
