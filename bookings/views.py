@@ -32,7 +32,15 @@ from bookings.payments.services.refunds import AUTOMATIC_REFUND_REASONS, booking
 from bookings.payments.services.stripe_events import payment_sync
 from bookings.selectors import property_calendar
 from bookings.services import CANCELLATION_POLICIES, refund_quote
-from bookings.site import parse_date, parse_guests, quote_checked, site_origin, visitor
+from bookings.site import (
+    parse_date,
+    parse_guests,
+    quote_checked,
+    site_origin,
+    trip_sections,
+    visitor,
+    visitor_trips,
+)
 from properties.access import site_business
 from properties.models import Property
 from properties.money import format_money
@@ -174,12 +182,8 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
 
 def _own_booking(request: HttpRequest, reference: str) -> Booking:
     booking = (
-        Booking.objects.filter(
-            business=site_business(request),
-            reference=reference.upper(),
-            guest_user=visitor(request),
-            kind=Booking.Kind.STAY,
-        )
+        visitor_trips(request)
+        .filter(reference=reference.upper())
         .select_related("property", "property__business")
         .prefetch_related(
             Prefetch("payments", queryset=Payment.objects.order_by("created_at")),
@@ -251,7 +255,8 @@ def _trip_context(booking: Booking) -> dict[str, Any]:
 @login_required
 def trip_detail(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _own_booking(request, reference)
-    return render(request, "site/trip_detail.html", _trip_context(booking))
+    context = {**_trip_context(booking), "sections": trip_sections(request, booking)}
+    return render(request, "site/trip_detail.html", context)
 
 
 @login_required

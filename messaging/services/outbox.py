@@ -26,6 +26,7 @@ from messaging.models import (
     PRIORITY_SAME_DAY,
     Audience,
     Broadcast,
+    Conversation,
     ScheduledMessage,
     Turnover,
 )
@@ -103,6 +104,7 @@ def message_schedule(
     booking: Booking | None = None,
     turnover: Turnover | None = None,
     broadcast: Broadcast | None = None,
+    conversation: Conversation | None = None,
     recipient_name: str = "",
     context: dict[str, Any] | None = None,
     timing: Timing | None = None,
@@ -136,6 +138,7 @@ def message_schedule(
             booking=booking,
             turnover=turnover,
             broadcast=broadcast,
+            conversation=conversation,
             kind=kind,
             recipient=recipient,
             recipient_name=recipient_name[:150],
