@@ -61,8 +61,7 @@ def thread_messages(
 
 def unread_conversations(*, business: Business, limit: int = 5) -> tuple[list[Conversation], int]:
     qs = _conversations(business).filter(unread=True).order_by("-last_message_at", "-id")
-    rows = list(qs[:limit])
-    return rows, len(rows) if len(rows) < limit else qs.count()
+    return list(qs[:limit]), qs.count()
 
 
 def stay_conversation(booking: Booking) -> Conversation | None:

@@ -140,7 +140,10 @@ def thread_page(request: HttpRequest, acting: Acting, conversation_id: int) -> H
     conversation = conversation_get(business=acting.business, conversation_id=conversation_id)
     if conversation is None:
         raise Http404("No such conversation.")
-    form = MessageForm(request.POST if request.method == "POST" else None, label="Your reply")
+    form = MessageForm(
+        request.POST if request.method == "POST" else None,
+        label=f"Reply to {conversation.display_name}",
+    )
     if request.method != "POST":
         if conversation.unread:
             conversation_mark_read(conversation=conversation)
@@ -191,7 +194,7 @@ def stay_thread_page(request: HttpRequest, acting: Acting, reference: str) -> Ht
         return redirect(thread_url(existing))
     form = MessageForm(
         request.POST if request.method == "POST" else None,
-        label=f"Message to {booking.guest_name or 'the guest'}",
+        label=f"Write to {booking.guest_name or 'the guest'}",
     )
     status = 200
     if request.method == "POST":

@@ -27,11 +27,17 @@ def thread_url(conversation: Conversation) -> str:
     return reverse("dashboard:inbox-thread", args=[conversation.pk])
 
 
+# A partner thread not linked to a stay yet is coloured by its channel's platform name.
+PARTNER_CSS = {"airbnb": "src-airbnb", "booking.com": "src-booking", "vrbo": "src-vrbo"}
+
+
 def source_css(conversation: Conversation) -> str:
     if conversation.kind == Conversation.Kind.DIRECT:
         return "src-direct"
     booking = conversation.booking
-    return f"src-{booking.source}" if booking is not None else "src-api"
+    if booking is not None:
+        return f"src-{booking.source}"
+    return PARTNER_CSS.get(conversation.partner_name.lower(), "src-api")
 
 
 def stay_line(conversation: Conversation) -> str:
