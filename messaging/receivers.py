@@ -44,15 +44,36 @@ def on_refund_issued(
 
 
 @receiver(signals.partner_message_received, dispatch_uid="messaging.partner_message_received")
-def on_partner_message(sender: Any, signal: Any = None, **kwargs: Any) -> None:
-    conversation_partner_message_record(**kwargs)
+def on_partner_message(sender: Any, **kw: Any) -> None:
+    conversation_partner_message_record(
+        business_id=kw["business_id"],
+        channel_id=kw["channel_id"],
+        channel_name=kw["channel_name"],
+        reservation_id=kw["reservation_id"],
+        message_id=kw["message_id"],
+        role=kw["role"],
+        body=kw["body"],
+        sent_at=kw["sent_at"],
+        booking_id=kw["booking_id"],
+    )
 
 
 @receiver(signals.partner_reservation_applied, dispatch_uid="messaging.partner_reservation")
-def on_partner_reservation(sender: Any, signal: Any = None, **kwargs: Any) -> None:
-    conversation_partner_booking_link(**kwargs)
+def on_partner_reservation(sender: Any, **kw: Any) -> None:
+    conversation_partner_booking_link(
+        business_id=kw["business_id"],
+        channel_id=kw["channel_id"],
+        reservation_id=kw["reservation_id"],
+        booking_id=kw["booking_id"],
+    )
 
 
 @receiver(signals.partner_reply_delivery, dispatch_uid="messaging.partner_reply_delivery")
-def on_partner_reply_delivery(sender: Any, signal: Any = None, **kwargs: Any) -> None:
-    conversation_reply_delivery(**kwargs)
+def on_partner_reply_delivery(sender: Any, **kw: Any) -> None:
+    conversation_reply_delivery(
+        business_id=kw["business_id"],
+        channel_id=kw["channel_id"],
+        message_id=kw["message_id"],
+        state=kw["state"],
+        error=kw["error"],
+    )

@@ -26,6 +26,7 @@ from messaging.services.conversations import (
     conversation_mark_read,
     conversation_reply,
     stay_conversation_reply,
+    stay_write_refusal,
 )
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge
@@ -106,6 +107,7 @@ def _render_thread(
     booking: Booking | None,
     form: MessageForm,
     status: int = 200,
+    closed: str = "",
 ) -> HttpResponse:
     partner = (
         conversation.source_label
@@ -130,7 +132,8 @@ def _render_thread(
             for m in rows
         ],
         "form": form,
-        "can_reply": acting.may(MANAGE_MESSAGES),
+        "can_reply": acting.may(MANAGE_MESSAGES) and not closed,
+        "closed": closed,
         "action": request.path,
     }
     return render_page(request, acting, "dashboard/messaging/thread.html", context, status=status)
@@ -197,6 +200,18 @@ def stay_thread_page(request: HttpRequest, acting: Acting, reference: str) -> Ht
         label=f"Write to {booking.guest_name or 'the guest'}",
     )
     status = 200
+    refusal = stay_write_refusal(booking)
+    if refusal:
+        # Nothing to write here (a platform's guest, a block): the page says why.
+        return _render_thread(
+            request,
+            acting,
+            conversation=None,
+            booking=booking,
+            form=form,
+            status=409 if request.method == "POST" else 200,
+            closed=refusal,
+        )
     if request.method == "POST":
         if not acting.may(MANAGE_MESSAGES):
             return render_page(request, acting, "dashboard/forbidden.html", status=403)

@@ -15,6 +15,7 @@ from messaging.inbox_selectors import (
     thread_messages,
     unread_conversations,
 )
+from messaging.services.conversations import stay_write_refusal
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
 from properties.permissions import MANAGE_MESSAGES
@@ -87,7 +88,7 @@ def booking_conversation(acting: Acting, booking: Booking) -> list[DetailSection
     if booking.is_block:
         return []
     conversation = stay_conversation(booking)
-    if conversation is None and booking.source != Booking.Source.DIRECT:
+    if conversation is None and stay_write_refusal(booking):
         return []
     latest = thread_messages(conversation, limit=BOOKING_PAGE_MESSAGES) if conversation else []
     return [
@@ -103,7 +104,7 @@ def booking_conversation(acting: Acting, booking: Booking) -> list[DetailSection
                     if conversation
                     else reverse("dashboard:inbox-stay", args=[booking.reference])
                 ),
-                "can_write": acting.may(MANAGE_MESSAGES) and bool(booking.guest_email),
+                "can_write": acting.may(MANAGE_MESSAGES),
             },
             order=25,
         )

@@ -348,14 +348,39 @@ def conversation_reply(
         return _reply(locked, user=user, body=body, nonce=nonce, now=now)
 
 
+# Stays made on a platform: their guests are written to there (a partner thread starts
+# when the guest writes), never at an address the platform may only relay.
+PLATFORM_SOURCES = (
+    Booking.Source.AIRBNB,
+    Booking.Source.BOOKING,
+    Booking.Source.VRBO,
+    Booking.Source.ICAL,
+)
+
+
+def stay_write_refusal(booking: Booking) -> str:
+    """Why the owner may not start a thread with this stay's guest ("" when they may)."""
+    if booking.is_block:
+        return "A block has no guest to write to."
+    if booking.source in PLATFORM_SOURCES:
+        return (
+            f"Write to this guest on {booking.get_source_display()}; their messages "
+            "arrive here as soon as they write."
+        )
+    if not booking.guest_email:
+        return "This guest has no email address to write to."
+    return ""
+
+
 def stay_conversation_reply(
     *, booking: Booking, user: User, body: str, nonce: str = "", now: datetime | None = None
 ) -> ConversationMessage:
     """The owner writes first to a direct guest: the stay's thread begins with it."""
     body = message_body_clean(body)
     now = now or timezone.now()
-    if booking.is_block:
-        raise ReplyNotSent("A block has no guest to write to.")
+    refusal = stay_write_refusal(booking)
+    if refusal:
+        raise ReplyNotSent(refusal)
     with transaction.atomic():
         return _reply(_direct_thread(booking), user=user, body=body, nonce=nonce, now=now)
 

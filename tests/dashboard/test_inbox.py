@@ -325,3 +325,20 @@ def test_inbox_and_today_cost_the_same_queries_for_one_or_many_conversations(
         )
     assert Conversation.objects.count() == 8
     assert (_queries(owner, INBOX), _queries(owner, "/dashboard/")) == small
+
+
+def test_a_platform_guest_is_not_emailed_behind_the_platform(
+    tenant: Tenant, connected: Partner
+) -> None:
+    reference = partner_books(connected)
+    owner = tenant.admin_client()
+    url = f"{INBOX}stay/{reference}/"
+    page = owner.get(url).content.decode()
+    assert "Write to this guest on Airbnb" in page
+    assert "<textarea" not in page
+    before = written()
+    assert owner.post(url, {"body": "Hello", "nonce": "p"}).status_code == 409
+    assert written() == before
+    assert not Conversation.objects.exists()
+    detail = owner.get(f"/dashboard/bookings/{reference}/").content.decode()
+    assert 'id="conversation"' not in detail
