@@ -15,9 +15,10 @@ from integrations.services import push
 from properties.photos.processing import photo_process
 from properties.photos.services import photo_add
 from tests.conftest import Tenant
-from tests.integrations.conftest import PartnerServer, make_partner
+from tests.integrations.conftest import make_partner
 from tests.properties.photos.conftest import photo_dirs  # noqa: F401 - a fixture
 from tests.properties.photos.images import jpeg_bytes
+from tests.support.partner_server import PartnerServer
 
 pytestmark = pytest.mark.django_db
 Status = PushOutbox.Status
