@@ -36,3 +36,27 @@ conflict_recorded = Signal()
 # Sent once the gateway accepted the refund. kwargs: business_id, booking_id,
 # refund_id, summary (one sentence for the guest)
 refund_issued = Signal()
+
+# --- Partner conversations -------------------------------------------------------------
+# Messaging keeps the owner's inbox; integrations speaks to partners. Neither imports the
+# other: these four signals are all they say to each other about conversations.
+#
+# A partner sent a message about one of its reservations. Sent by integrations inside
+# the inbound event's transaction, so the thread commits or rolls back with the event.
+# kwargs: business_id, channel_id (the channel's public id), channel_name, reservation_id,
+# message_id, role ("guest" | "host"), body, sent_at, booking_id (or None)
+partner_message_received = Signal()
+# A partner reservation was applied to a booking (integrations, inside the event's
+# transaction): threads that began before the booking existed are linked to it.
+# kwargs: business_id, channel_id, reservation_id, booking_id
+partner_reservation_applied = Signal()
+# The owner replied in a partner thread. Sent by messaging inside the reply's
+# transaction: the receiver queues the outbound push there, so the reply and its push
+# commit together or not at all. A receiver returns True once queued, or raises a
+# DomainError saying why the reply cannot go (shown to the owner).
+# kwargs: business_id, channel_id, reservation_id, message_id, body, sent_at
+partner_reply_written = Signal()
+# A reply's push was delivered, is being retried, or gave up (integrations, inside the
+# push's transaction). kwargs: business_id, channel_id, message_id,
+# state ("pending" | "sent" | "failed"), error ("" when none)
+partner_reply_delivery = Signal()

@@ -1,17 +1,47 @@
 """What the visitor pages of direct booking share (bookings.views, bookings.payments.views):
-the signed-in visitor, the site's origin, dates and guests read from a request, and a
-quote checked against the calendar."""
+the signed-in visitor and their trips, the site's origin, dates and guests read from a
+request, a quote checked against the calendar, and what other apps add to a trip page.
+
+`TRIP_SECTIONS`: `fn(request, booking) -> list[TripSection]`, sections of the visitor's
+trip page (messaging adds the conversation with the business). Apps register with
+`properties.dashboard.registry.register_extension` in their `ready()`, as they do for
+the owner's pages; bookings never imports them.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from bookings.errors import BookingError, StayUnavailable
+from bookings.models import Booking
 from bookings.pricing import Quote, quote
 from bookings.selectors import unavailable_ranges
+from properties.access import site_business
+from properties.dashboard.registry import extensions
 from properties.models import Property, User
+
+TRIP_SECTIONS = "bookings.trip_sections"
+
+
+@dataclass(frozen=True)
+class TripSection:
+    key: str
+    title: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    order: int = 100
+
+
+def trip_sections(request: HttpRequest, booking: Booking) -> list[TripSection]:
+    sections: list[TripSection] = []
+    for fn in extensions(TRIP_SECTIONS):
+        sections.extend(fn(request, booking))
+    return sorted(sections, key=lambda section: (section.order, section.key))
 
 
 def visitor(request: HttpRequest) -> User:
@@ -19,6 +49,15 @@ def visitor(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)  # login_required
     return user
+
+
+def visitor_trips(request: HttpRequest) -> QuerySet[Booking]:
+    """The signed-in visitor's own stays at this host's business. Every trip page, and
+    every app's page about a trip, looks it up here: another visitor's booking, or
+    another business's, is a 404 like a missing one."""
+    return Booking.objects.filter(
+        business=site_business(request), guest_user=visitor(request), kind=Booking.Kind.STAY
+    )
 
 
 def site_origin(request: HttpRequest) -> str:

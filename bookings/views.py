@@ -34,7 +34,15 @@ from bookings.payments.services.stripe_events import payment_sync
 from bookings.rules import month_from_param
 from bookings.selectors import property_calendar
 from bookings.services.cancellation import CANCELLATION_POLICIES, refund_quote
-from bookings.site import parse_date, parse_guests, quote_checked, site_origin, visitor
+from bookings.site import (
+    parse_date,
+    parse_guests,
+    quote_checked,
+    site_origin,
+    trip_sections,
+    visitor,
+    visitor_trips,
+)
 from properties.access import published_property, site_business
 from properties.models import Property
 from properties.money import format_money
@@ -185,12 +193,8 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
 
 def _own_booking(request: HttpRequest, reference: str) -> Booking:
     booking = (
-        Booking.objects.filter(
-            business=site_business(request),
-            reference=reference.upper(),
-            guest_user=visitor(request),
-            kind=Booking.Kind.STAY,
-        )
+        visitor_trips(request)
+        .filter(reference=reference.upper())
         .select_related("property", "property__business")
         .prefetch_related(
             Prefetch("payments", queryset=Payment.objects.order_by("created_at")),
@@ -262,7 +266,8 @@ def _trip_context(booking: Booking) -> dict[str, Any]:
 @login_required
 def trip_detail(request: HttpRequest, reference: str) -> HttpResponse:
     booking = _own_booking(request, reference)
-    return render(request, "site/trip_detail.html", _trip_context(booking))
+    context = {**_trip_context(booking), "sections": trip_sections(request, booking)}
+    return render(request, "site/trip_detail.html", context)
 
 
 @login_required

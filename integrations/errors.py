@@ -49,3 +49,11 @@ class InvalidChannelSetup(IntegrationError):
 class ConflictClosed(IntegrationError):
     code = "conflict_closed"
     http_status = 409
+
+
+class ReplyRefused(IntegrationError):
+    """A host reply that cannot be pushed (the channel is paused, gone, or has no
+    endpoint URL): the owner is told, and nothing is written."""
+
+    code = "reply_refused"
+    http_status = 409

@@ -280,6 +280,8 @@ class BookingConflict(models.Model):
 class PushOutbox(models.Model):
     """One push of full state to a partner, for one listing. At most one row per
     (listing, kind) is pending at a time: changes in quick succession coalesce into it.
+    A host's reply (`message`) is pushed once per message instead: it has no listing,
+    is never coalesced or superseded, and is retried like every push.
 
         pending --claim--> sending --2xx--> delivered
                                    \\--error--> pending (retry later) | dead
@@ -289,6 +291,7 @@ class PushOutbox(models.Model):
     class Kind(models.TextChoices):
         AVAILABILITY = "availability", "availability.updated"
         LISTING = "listing", "listing.updated"
+        MESSAGE = "message", "message.created"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -300,7 +303,12 @@ class PushOutbox(models.Model):
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="+")
     push_id = models.CharField(max_length=40, unique=True, default=new_push_id, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="pushes")
-    listing = models.ForeignKey(ListingLink, on_delete=models.CASCADE, related_name="pushes")
+    listing = models.ForeignKey(
+        ListingLink, on_delete=models.CASCADE, null=True, blank=True, related_name="pushes"
+    )
+    message = models.ForeignKey(
+        PartnerMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="pushes"
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -323,7 +331,19 @@ class PushOutbox(models.Model):
                 fields=["listing", "kind"],
                 condition=Q(status="pending"),
                 name="push_one_pending_per_listing",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["message"],
+                condition=Q(status="pending"),
+                name="push_one_pending_per_message",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="message", message__isnull=False, listing__isnull=True)
+                    | (~Q(kind="message") & Q(listing__isnull=False, message__isnull=True))
+                ),
+                name="push_target_by_kind",
+            ),
         ]
         indexes = [
             models.Index(

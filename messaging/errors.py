@@ -69,3 +69,17 @@ class BroadcastDatesTaken(InvalidBroadcast):
 
     code = "dates_taken"
     http_status = 409
+
+
+class InvalidMessage(MessagingError):
+    """An empty or oversized message: nothing is written."""
+
+    code = "invalid_message"
+    http_status = 400
+
+
+class ReplyNotSent(MessagingError):
+    """A reply that has nowhere to go (no guest email, a channel no longer connected)."""
+
+    code = "reply_not_sent"
+    http_status = 409

@@ -43,6 +43,8 @@ class Kind(models.TextChoices):
     OWNER_PROBLEM = "owner_problem", "Owner: staff problem report"
     OWNER_UNACCEPTED = "owner_unaccepted", "Owner: cleaning job not accepted"
     OWNER_KEY_CODE = "owner_key_code", "Owner: key code not confirmed"
+    GUEST_REPLY = "guest_reply", "Reply to a guest"
+    OWNER_GUEST_MESSAGE = "owner_guest_message", "Owner: new guest message"
 
 
 AUDIENCE: dict[str, str] = {
@@ -63,6 +65,8 @@ AUDIENCE: dict[str, str] = {
     Kind.OWNER_PROBLEM: Audience.OWNER,
     Kind.OWNER_UNACCEPTED: Audience.OWNER,
     Kind.OWNER_KEY_CODE: Audience.OWNER,
+    Kind.GUEST_REPLY: Audience.GUEST,
+    Kind.OWNER_GUEST_MESSAGE: Audience.OWNER,
 }
 
 # Lower goes first when more is due than the rate limit allows (a Saturday changeover):
@@ -87,6 +91,8 @@ KIND_PRIORITY: dict[str, int] = {
     Kind.OWNER_CONFLICT: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_PROBLEM: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_UNACCEPTED: PRIORITY_TRANSACTIONAL,
+    Kind.GUEST_REPLY: PRIORITY_TRANSACTIONAL,
+    Kind.OWNER_GUEST_MESSAGE: PRIORITY_TRANSACTIONAL,
     Kind.REMINDER: PRIORITY_REMINDER,
     Kind.CHECKOUT_REMINDER: PRIORITY_REMINDER,
     Kind.THANK_YOU: PRIORITY_REMINDER,
@@ -457,6 +463,13 @@ class ScheduledMessage(models.Model):
     broadcast = models.ForeignKey(
         Broadcast, on_delete=models.CASCADE, null=True, blank=True, related_name="messages"
     )
+    conversation = models.ForeignKey(
+        "messaging.Conversation",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="emails",
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     recipient = models.EmailField()
     recipient_name = models.CharField(max_length=150, blank=True)
@@ -530,3 +543,8 @@ class SentEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.to}"
+
+
+# The inbox's models live in their own module (its size); importing them here registers
+# them with the app.
+from messaging.inbox_models import Conversation, ConversationMessage  # noqa: E402, F401

@@ -8,6 +8,11 @@ from django.dispatch import receiver
 
 from bookings import signals
 from messaging.services.calendar_sync import stay_schedule_changed
+from messaging.services.conversations import (
+    conversation_partner_booking_link,
+    conversation_partner_message_record,
+    conversation_reply_delivery,
+)
 from messaging.services.outbox import outbox_kick
 from messaging.services.stay_messages import conflict_notice_schedule, refund_notice_schedule
 
@@ -36,3 +41,39 @@ def on_refund_issued(
     sender: Any, business_id: int, booking_id: int, refund_id: int, summary: str, **kw: Any
 ) -> None:
     refund_notice_schedule(booking_id=booking_id, refund_id=refund_id, summary=summary)
+
+
+@receiver(signals.partner_message_received, dispatch_uid="messaging.partner_message_received")
+def on_partner_message(sender: Any, **kw: Any) -> None:
+    conversation_partner_message_record(
+        business_id=kw["business_id"],
+        channel_id=kw["channel_id"],
+        channel_name=kw["channel_name"],
+        reservation_id=kw["reservation_id"],
+        message_id=kw["message_id"],
+        role=kw["role"],
+        body=kw["body"],
+        sent_at=kw["sent_at"],
+        booking_id=kw["booking_id"],
+    )
+
+
+@receiver(signals.partner_reservation_applied, dispatch_uid="messaging.partner_reservation")
+def on_partner_reservation(sender: Any, **kw: Any) -> None:
+    conversation_partner_booking_link(
+        business_id=kw["business_id"],
+        channel_id=kw["channel_id"],
+        reservation_id=kw["reservation_id"],
+        booking_id=kw["booking_id"],
+    )
+
+
+@receiver(signals.partner_reply_delivery, dispatch_uid="messaging.partner_reply_delivery")
+def on_partner_reply_delivery(sender: Any, **kw: Any) -> None:
+    conversation_reply_delivery(
+        business_id=kw["business_id"],
+        channel_id=kw["channel_id"],
+        message_id=kw["message_id"],
+        state=kw["state"],
+        error=kw["error"],
+    )

@@ -22,12 +22,20 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import Context, engines
 from django.template.backends.django import DjangoTemplates
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import escape, linebreaks, urlize
 from icalendar import Calendar, Event
 
 from bookings.models import Booking
 from messaging import links
-from messaging.models import AUDIENCE, Audience, EmailTemplate, Kind, ScheduledMessage
+from messaging.models import (
+    AUDIENCE,
+    Audience,
+    ConversationMessage,
+    EmailTemplate,
+    Kind,
+    ScheduledMessage,
+)
 from messaging.selectors import (
     check_in_moment,
     check_out_moment,
@@ -35,7 +43,7 @@ from messaging.selectors import (
     timing_for,
 )
 from properties.models import Business, Property
-from properties.urls_util import business_site_url
+from properties.urls_util import app_url, business_site_url
 
 # The documented variables (docs/scheduling.md). Values are always strings; a variable
 # that does not apply to a message is empty.
@@ -75,6 +83,8 @@ VARIABLES: dict[str, str] = {
     "problem": "The problem a staff member reported",
     "confirm_url": "Owner key-code alert: the admin page to confirm or correct the code",
     "job_url": "Owner key-code alert: the cleaning job in the admin",
+    "message": "A reply to a guest; in a new-message notice, the guest's new messages",
+    "thread_url": "New-message notice: the conversation in your inbox",
 }
 
 SUBJECTS: dict[str, str] = {
@@ -95,6 +105,8 @@ SUBJECTS: dict[str, str] = {
     Kind.OWNER_PROBLEM: "Problem reported at {{ property_name }}",
     Kind.OWNER_UNACCEPTED: "Cleaning job not accepted: {{ property_name }}",
     Kind.OWNER_KEY_CODE: "Key code not confirmed: {{ property_name }}",
+    Kind.GUEST_REPLY: "A message from {{ business_name }} about your stay",
+    Kind.OWNER_GUEST_MESSAGE: "New message from {{ guest_name }} ({{ summary }})",
 }
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -202,6 +214,8 @@ def row_context(row: ScheduledMessage, *, now: datetime) -> dict[str, str]:
                 )
     if row.kind == Kind.OWNER_KEY_CODE:
         context["key_code"] = str(extra.get("key_code", ""))
+    if row.conversation_id is not None:
+        conversation_context(row, context)
     if row.broadcast_id is not None:
         broadcast = row.broadcast
         assert broadcast is not None
@@ -217,6 +231,43 @@ def row_context(row: ScheduledMessage, *, now: datetime) -> dict[str, str]:
             unsubscribe_url=links.unsubscribe_url(business_id=business.pk, email=row.recipient),
         )
     return context
+
+
+# A new-message notice quotes at most this many of the guest's unread messages.
+DIGEST_MESSAGES = 10
+
+
+def conversation_context(row: ScheduledMessage, context: dict[str, str]) -> None:
+    """A reply's text, or for the owner the guest's messages since they last read the
+    thread (as they are when the email goes, so a digest covers everything new)."""
+    conversation = row.conversation
+    assert conversation is not None
+    reply = getattr(row, "conversation_message", None)
+    if row.kind == Kind.GUEST_REPLY and reply is not None:
+        context["message"] = reply.body
+        return
+    tz = row.business.tz
+    new = conversation.messages.filter(direction=ConversationMessage.Direction.IN)
+    if conversation.read_at is not None:
+        new = new.filter(created_at__gt=conversation.read_at)
+    latest = list(new.order_by("-created_at", "-id")[: DIGEST_MESSAGES + 1])
+    shown = list(reversed(latest[:DIGEST_MESSAGES]))
+    parts = [
+        f"{m.author or 'Guest'}, {m.created_at.astimezone(tz):%a %-d %b %H:%M}:\n{m.body}"
+        for m in shown
+    ]
+    if len(latest) > DIGEST_MESSAGES:
+        parts.insert(0, "(Earlier messages are in the conversation.)")
+    stay = conversation.booking
+    where = [conversation.source_label]
+    if stay is not None:
+        where.append(f"{stay.property.name}, {stay.check_in:%-d %b} to {stay.check_out:%-d %b %Y}")
+    context.update(
+        guest_name=conversation.display_name,
+        message="\n\n".join(parts),
+        summary=" · ".join(where),
+        thread_url=app_url(reverse("dashboard:inbox-thread", args=[conversation.pk])),
+    )
 
 
 def sample_context(business: Business, kind: str) -> dict[str, str]:
@@ -257,6 +308,8 @@ def sample_context(business: Business, kind: str) -> dict[str, str]:
         problem="The dishwasher is leaking.",
         confirm_url="#confirm",
         job_url="#job",
+        message="Is there a cot we could use for our baby?",
+        thread_url="#conversation",
     )
     if kind == Kind.OWNER_KEY_CODE:
         context["summary"] = (
@@ -264,6 +317,9 @@ def sample_context(business: Business, kind: str) -> dict[str, str]:
             "arriving Sat 5 Jul 16:00) was sent 4821, the code confirmed on the box. "
             "Sam Cleaner was emailed the job, accepted it, not done yet."
         )
+    if kind == Kind.OWNER_GUEST_MESSAGE:
+        context["summary"] = f"Direct · {name}, 5 Jul to 12 Jul 2031"
+        context["message"] = "Ada Lovelace, Sat 5 Jul 10:03:\n" + context["message"]
     if kind == Kind.REFUND_NOTICE:
         context["summary"] = (
             "Your payment of €350.00 arrived after those nights could no longer be kept "

@@ -1,5 +1,11 @@
+"""Business-host pages: a guest's messages to the business about their trip."""
+
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from messaging import site_views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("trips/<str:reference>/messages/", site_views.trip_messages, name="site-trip-messages"),
+]

@@ -138,9 +138,10 @@ def booking_sections(acting: Acting, booking: Booking) -> list[DetailSection]:
     if booking.source not in PARTNER_SOURCES:
         return []
     origin = partner_origin(booking)
-    if origin.reservation is None and origin.ical_event is None and not origin.messages:
+    if origin.reservation is None and origin.ical_event is None:
         return []
-    sections = [
+    # The guest's messages are in the inbox (messaging adds them to this page).
+    return [
         DetailSection(
             key="partner",
             title="From the partner",
@@ -150,17 +151,6 @@ def booking_sections(acting: Acting, booking: Booking) -> list[DetailSection]:
             side=True,
         )
     ]
-    if origin.messages:
-        sections.append(
-            DetailSection(
-                key="conversation",
-                title="Messages on the partner's site",
-                template="dashboard/integrations/_booking_conversation.html",
-                context={"messages": origin.messages},
-                order=40,
-            )
-        )
-    return sections
 
 
 def lock_reason(booking: Booking) -> str:

@@ -14,7 +14,6 @@ from integrations.models import (
     Channel,
     IcalEvent,
     IcalFeed,
-    PartnerMessage,
     PartnerReservation,
     PushAttempt,
     PushOutbox,
@@ -91,6 +90,13 @@ class ChannelHealth:
     dead_pushes: list[PushOutbox] = field(default_factory=list)
 
     @property
+    def dead_replies_only(self) -> bool:
+        """Every push that gave up is a host's reply (sent again as written)."""
+        return bool(self.dead_pushes) and all(
+            p.kind == PushOutbox.Kind.MESSAGE for p in self.dead_pushes
+        )
+
+    @property
     def failing(self) -> bool:
         """The last push went wrong and nothing has gone right since."""
         c = self.channel
@@ -125,7 +131,7 @@ def channels_health(*, business: Business) -> list[ChannelHealth]:
     dead: dict[int, list[PushOutbox]] = {}
     for push in (
         PushOutbox.objects.filter(business=business, status=PushOutbox.Status.DEAD)
-        .select_related("listing__property")
+        .select_related("listing__property", "message")
         .order_by("-updated_at")
     ):
         dead.setdefault(push.channel_id, []).append(push)
@@ -171,7 +177,6 @@ def channels_in_trouble(*, business: Business) -> list[ChannelHealth]:
 class PartnerOrigin:
     reservation: PartnerReservation | None
     ical_event: IcalEvent | None
-    messages: list[PartnerMessage]
 
 
 def partner_origin(booking: Booking) -> PartnerOrigin:
@@ -185,9 +190,4 @@ def partner_origin(booking: Booking) -> PartnerOrigin:
         .select_related("feed")
         .first()
     )
-    messages = list(
-        PartnerMessage.objects.filter(business_id=booking.business_id, booking=booking).order_by(
-            "sent_at", "id"
-        )
-    )
-    return PartnerOrigin(reservation=reservation, ical_event=event, messages=messages)
+    return PartnerOrigin(reservation=reservation, ical_event=event)

@@ -44,12 +44,15 @@ from integrations.models import (
     Channel,
     InboundEvent,
     ListingLink,
-    PartnerMessage,
     PartnerReservation,
 )
 from integrations.services.channels import channel_inbound_secrets
 from integrations.services.conflicts import conflict_record, conflicts_close
 from integrations.services.events import RESERVATION_TYPES, ParsedEvent, parse_event
+from integrations.services.partner_messages import (
+    partner_message_receive,
+    partner_reservation_messages_link,
+)
 
 
 @dataclass(frozen=True)
@@ -250,9 +253,9 @@ def _apply_reservation(
     )
     state.booking = booking
     state.save()
-    PartnerMessage.objects.filter(
-        channel=channel, reservation_id=data["reservation_id"], booking__isnull=True
-    ).update(booking=booking)
+    partner_reservation_messages_link(
+        channel=channel, reservation_id=data["reservation_id"], booking=booking
+    )
     return InboundResult("processed", booking=booking.reference)
 
 
@@ -312,16 +315,5 @@ def _apply_message(channel: Channel, event: ParsedEvent) -> InboundResult:
         channel=channel, reservation_id=data["reservation_id"]
     ).first()
     booking = state.booking if state else None
-    PartnerMessage.objects.get_or_create(
-        channel=channel,
-        message_id=data["message_id"],
-        defaults={
-            "business_id": channel.business_id,
-            "reservation_id": data["reservation_id"],
-            "booking": booking,
-            "sender": data["sender"],
-            "body": data["body"],
-            "sent_at": data["sent_at"],
-        },
-    )
+    partner_message_receive(channel=channel, data=data, booking=booking)
     return InboundResult("processed", booking=booking.reference if booking else None)

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -33,6 +34,7 @@ from bookings.selectors import unavailable_ranges
 from integrations import signatures, ssrf
 from integrations.models import Channel, ListingLink, PushAttempt, PushOutbox
 from integrations.services.channels import channel_outbound_secrets
+from integrations.services.partner_messages import message_payload, replies_redrive, reply_announce
 from properties import request_id
 from properties.db import claim_due
 from properties.models import Business, Property
@@ -185,9 +187,13 @@ def listing_payload(link: ListingLink) -> dict[str, Any]:
 
 def push_envelope(push: PushOutbox, *, now: datetime) -> dict[str, Any]:
     link = push.listing
-    if push.kind == Kind.LISTING:
+    if push.kind == Kind.MESSAGE:
+        event_type, data = "message.created", message_payload(push)
+    elif push.kind == Kind.LISTING:
+        assert link is not None
         event_type, data = "listing.updated", listing_payload(link)
     else:
+        assert link is not None
         event_type, data = "availability.updated", availability_payload(link)
     return {
         "id": push.push_id,
@@ -200,24 +206,23 @@ def push_envelope(push: PushOutbox, *, now: datetime) -> dict[str, Any]:
 # --- Delivery ---------------------------------------------------------------------------
 
 
+def _siblings(push: PushOutbox) -> QuerySet[PushOutbox]:
+    """Rows that push the same thing: the same listing's state, or the same message
+    (a re-driven reply)."""
+    if push.kind == Kind.MESSAGE:
+        same = PushOutbox.objects.filter(message_id=push.message_id, kind=Kind.MESSAGE)
+    else:
+        same = PushOutbox.objects.filter(listing_id=push.listing_id, kind=push.kind)
+    return same.exclude(pk=push.pk)
+
+
 def _newer_pending(push: PushOutbox) -> PushOutbox | None:
-    return (
-        PushOutbox.objects.filter(listing_id=push.listing_id, kind=push.kind, status=Status.PENDING)
-        .exclude(pk=push.pk)
-        .first()
-    )
+    return _siblings(push).filter(status=Status.PENDING).first()
 
 
 def _sibling_in_flight(push: PushOutbox, now: datetime) -> bool:
-    return (
-        PushOutbox.objects.filter(
-            listing_id=push.listing_id,
-            kind=push.kind,
-            status=Status.SENDING,
-            sending_at__gt=now - SENDING_LEASE,
-        )
-        .exclude(pk=push.pk)
-        .exists()
+    return bool(
+        _siblings(push).filter(status=Status.SENDING, sending_at__gt=now - SENDING_LEASE).exists()
     )
 
 
@@ -227,7 +232,7 @@ def push_deliver(*, push_id: int, now: datetime | None = None) -> str:
     with transaction.atomic():
         push = (
             PushOutbox.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("channel", "listing__property__business")
+            .select_related("channel", "listing__property__business", "message")
             .filter(pk=push_id, status=Status.PENDING, next_attempt_at__lte=now)
             .first()
         )
@@ -240,8 +245,13 @@ def push_deliver(*, push_id: int, now: datetime | None = None) -> str:
             return "busy"
         channel = push.channel
         if not channel.active or not channel.endpoint_url:
-            push.status = Status.SUPERSEDED
             push.last_error = "The channel is inactive or has no endpoint URL."
+            if push.kind == Kind.MESSAGE:
+                # Unlike a calendar, a reply is not sent again by the next change.
+                push.status = Status.DEAD
+                reply_announce(push, "failed", push.last_error)
+            else:
+                push.status = Status.SUPERSEDED
             push.save(update_fields=["status", "last_error", "updated_at"])
             return "skipped"
         push.status = Status.SENDING
@@ -324,6 +334,9 @@ def _after_attempt(
                 current.next_attempt_at = now + timedelta(seconds=backoff_delay(current.attempts))
                 outcome = "retry"
         current.save()
+        if outcome != "superseded":
+            state = {"delivered": "sent", "dead": "failed"}.get(outcome, "pending")
+            reply_announce(push, state, error)
         if newer is not None:
             newer_id = newer.pk
             transaction.on_commit(lambda: _kick_one(newer_id), robust=True)
@@ -421,18 +434,24 @@ def push_reconcile(*, now: datetime | None = None) -> int:
 
 def push_redrive(*, business: Business, push_ids: list[int], now: datetime | None = None) -> int:
     """The owner's "send again" on dead letters: a fresh pending push of the current
-    state for each of their listings; the dead rows stay as history, marked re-driven."""
+    state for each of their listings, or of the same message for a reply; the dead rows
+    stay as history, marked re-driven."""
     now = now or timezone.now()
     dead = PushOutbox.objects.filter(business=business, pk__in=push_ids, status=Status.DEAD)
     links_by_kind: dict[str, list[ListingLink]] = {}
-    for push in dead.select_related("listing"):
-        links_by_kind.setdefault(push.kind, []).append(push.listing)
+    replies: list[PushOutbox] = []
+    for push in dead.select_related("listing", "channel", "message"):
+        if push.kind == Kind.MESSAGE:
+            replies.append(push)
+        elif push.listing is not None:
+            links_by_kind.setdefault(push.kind, []).append(push.listing)
     count = 0
     with transaction.atomic():
         for kind, links in links_by_kind.items():
             unique = list({link.pk: link for link in links}.values())
             count += push_enqueue(links=unique, kind=kind, now=now - timedelta(seconds=60))
         dead.update(status=Status.SUPERSEDED, last_error="Re-driven by the owner.", updated_at=now)
+        count += replies_redrive(replies, now=now)
     return count
 
 

@@ -14,7 +14,7 @@ from properties.permissions import MANAGE_MESSAGES
 
 def register() -> None:
     from bookings.dashboard.slots import BOOKING_FACTS, BOOKING_SECTIONS
-    from messaging.dashboard import broadcasts, panels, views
+    from messaging.dashboard import broadcasts, inbox, inbox_panels, panels, views
 
     register_today_panel("cleaning", "Cleaning today", panels.cleaning_today, order=40)
     register_today_panel(
@@ -50,3 +50,12 @@ def register() -> None:
         name="broadcast-progress-json",
     )
     register_nav("Broadcasts", "dashboard:broadcasts", order=35)
+
+    register_page("inbox/", inbox.inbox_page, name="inbox")
+    register_page("inbox/<int:conversation_id>/", inbox.thread_page, name="inbox-thread")
+    register_page("inbox/stay/<str:reference>/", inbox.stay_thread_page, name="inbox-stay")
+    register_nav("Inbox", "dashboard:inbox", order=30)
+    register_today_panel(
+        "inbox", "Unread guest messages", inbox_panels.unread_panel, order=5, kind="attention"
+    )
+    register_extension(BOOKING_SECTIONS, inbox_panels.booking_conversation)

@@ -232,7 +232,11 @@ def _skip_reason(row: ScheduledMessage, now: datetime) -> str:
         return f"Too late: only useful until {row.expires_at:%Y-%m-%d %H:%M} UTC."
     booking = row.booking
     if booking is not None and AUDIENCE[row.kind] == Audience.GUEST:
-        if row.kind != Kind.CANCELLATION and booking.status != Booking.Status.CONFIRMED:
+        # The owner's own reply goes whatever became of the stay.
+        if (
+            row.kind not in (Kind.CANCELLATION, Kind.GUEST_REPLY)
+            and booking.status != Booking.Status.CONFIRMED
+        ):
             return f"The booking is {booking.get_status_display().lower()}."
         if row.kind in (Kind.WELCOME, Kind.KEY_UPDATE) and not _paid(booking):
             return "The stay is not paid in full: no key code is sent."
@@ -244,6 +248,12 @@ def _skip_reason(row: ScheduledMessage, now: datetime) -> str:
         and row.turnover.state == Turnover.State.CANCELLED
     ):
         return "The cleaning job was cancelled."
+    if (
+        row.kind == Kind.OWNER_GUEST_MESSAGE
+        and row.conversation is not None
+        and not row.conversation.unread
+    ):
+        return "The owner has read the conversation since."
     if (
         row.kind == Kind.BROADCAST
         and GuestOptOut.objects.filter(business=row.business, email=row.recipient.lower()).exists()

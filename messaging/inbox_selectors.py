@@ -1,0 +1,91 @@
+"""Reads of the inbox, for the owner's dashboard and the guest's trip page: the list, one
+thread, unread ones for Today, a stay's thread. Business (or a stay already scoped to
+it) first; a constant number of queries each."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from bookings.models import Booking
+from messaging.inbox_models import Conversation, ConversationMessage
+from properties.models import Business
+
+PAGE_SIZE = 50
+# A thread page shows this many of its latest messages (a longer one links to the
+# booking's emails and the partner's site for its history).
+THREAD_LIMIT = 200
+
+
+def _conversations(business: Business) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(business=business).select_related(
+        "booking__property", "property"
+    )
+
+
+def inbox_rows(
+    *, business: Business, unread_only: bool, page: int
+) -> tuple[list[Conversation], bool]:
+    """One page of the inbox, latest message first, and whether there is a next one."""
+    qs = _conversations(business).order_by("-last_message_at", "-id")
+    if unread_only:
+        qs = qs.filter(unread=True)
+    start = (page - 1) * PAGE_SIZE
+    rows = list(qs[start : start + PAGE_SIZE + 1])
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def inbox_counts(*, business: Business) -> dict[str, int]:
+    counts = Conversation.objects.filter(business=business).aggregate(
+        all=Count("id"), unread=Count("id", filter=Q(unread=True))
+    )
+    return {key: int(value or 0) for key, value in counts.items()}
+
+
+def conversation_get(*, business: Business, conversation_id: int) -> Conversation | None:
+    return _conversations(business).select_related("business").filter(pk=conversation_id).first()
+
+
+def thread_messages(
+    conversation: Conversation, *, limit: int = THREAD_LIMIT
+) -> list[ConversationMessage]:
+    """The thread's latest messages, oldest first."""
+    latest = list(
+        ConversationMessage.objects.filter(
+            business_id=conversation.business_id, conversation=conversation
+        )
+        .select_related("email")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return list(reversed(latest))
+
+
+def unread_conversations(*, business: Business, limit: int = 5) -> tuple[list[Conversation], int]:
+    qs = _conversations(business).filter(unread=True).order_by("-last_message_at", "-id")
+    return list(qs[:limit]), qs.count()
+
+
+def stay_conversation(booking: Booking) -> Conversation | None:
+    """The thread of a stay: its direct one, else the partner reservation's."""
+    rows = list(
+        Conversation.objects.filter(business_id=booking.business_id, booking=booking).order_by(
+            "kind", "-last_message_at"
+        )
+    )
+    return rows[0] if rows else None
+
+
+def direct_conversation(booking: Booking) -> Conversation | None:
+    """The thread between the business and a stay's guest (the trip page's)."""
+    return Conversation.objects.filter(
+        business_id=booking.business_id, kind=Conversation.Kind.DIRECT, booking=booking
+    ).first()
+
+
+def stay_get(*, business: Business, reference: str) -> Booking | None:
+    return (
+        Booking.objects.filter(
+            business=business, reference=reference.upper(), kind=Booking.Kind.STAY
+        )
+        .select_related("property")
+        .first()
+    )
