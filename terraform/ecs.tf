@@ -34,6 +34,10 @@ locals {
     AWS_S3_REGION_NAME      = var.aws_region
     AWS_S3_CUSTOM_DOMAIN    = local.media_host
     LOG_LEVEL               = var.log_level
+    # Behind the ALB: one proxy in front of every request (client IPs for sign-in
+    # throttling), and gunicorn believes X-Forwarded-* only from the VPC's addresses.
+    HOLIDESK_TRUSTED_PROXY_COUNT = "1"
+    FORWARDED_ALLOW_IPS          = var.vpc_cidr
   }
 
   # Secrets, injected by ECS from Secrets Manager (secrets.tf).
