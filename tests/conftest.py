@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -89,3 +91,17 @@ def prop(tenant: Tenant) -> Property:
 @pytest.fixture
 def make_property():
     return PropertyFactory
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_keys() -> Iterator[None]:
+    """Cached state (sign-in rate limits above all) never leaks from one test into the
+    next one in the same process: each test writes under a key prefix of its own."""
+    from django.core.cache import cache
+
+    base = cache.key_prefix
+    cache.key_prefix = f"{base}-{uuid.uuid4().hex[:10]}"
+    try:
+        yield
+    finally:
+        cache.key_prefix = base

@@ -141,13 +141,17 @@ def test_the_request_id_follows_into_the_task_and_the_partner_push(
     row = PushOutbox.objects.get(status=PushOutbox.Status.PENDING)
     PushOutbox.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
 
+    # Declared before publishing: the memory transport drops a message for a queue
+    # nobody declared (whether the publisher declares it depends on Celery's queue
+    # state, which other tests in this process may have narrowed).
+    queue = memory_broker.SimpleQueue(app.conf.task_default_queue)
     response = Client(HTTP_HOST=APP_HOST).get(
         f"/enqueue-push?push={row.pk}", headers={"X-Request-ID": "req-from-the-edge-42"}
     )
     assert response.status_code == 200
 
     # The message in the broker carries the id in its headers...
-    message = memory_broker.SimpleQueue(app.conf.task_default_queue).get(timeout=2)
+    message = queue.get(timeout=2)
     assert message.headers[HEADER] == "req-from-the-edge-42"
     # ...and a worker running it (as `celery worker` does) works under that id.
     assert request_id.current_request_id() == ""
