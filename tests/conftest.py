@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.support.workers",
     "tests.support.stripe_fake",
     "tests.support.partner_server",
+    "tests.support.browser",
 ]
 
 APP_HOST = "localhost"

@@ -15,10 +15,10 @@ pytest.importorskip("playwright.sync_api")
 
 from properties.photos.processing import photo_process
 from properties.photos.services import photo_add
-from tests.browser.test_booking_flow import CHROMIUM, assert_accessible, browser  # noqa: F401
 from tests.conftest import make_tenant
 from tests.properties.photos.conftest import photo_dirs  # noqa: F401
 from tests.properties.photos.images import jpeg_bytes
+from tests.support.browser import CHROMIUM, assert_accessible
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +30,7 @@ SCROLLED = "document.querySelector('.gallery-track').scrollLeft"
 
 def test_gallery_buttons_and_keyboard(
     live_server: Any,
-    browser: Any,  # noqa: F811
+    browser: Any,
     photo_dirs: tuple[Path, Path],  # noqa: F811
 ) -> None:
     tenant = make_tenant("seaside")

@@ -6,7 +6,6 @@ corrects the code on the admin's key box page. Screenshots of each step are save
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 from django.conf import settings as django_settings  # noqa: E402
-from django.db import connections  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -27,19 +25,8 @@ from messaging.models import KeyBox, KeyCodeConfirmation, PropertyMessaging, Tur
 from messaging.services.key_box import key_code_confirm  # noqa: E402
 from tests.conftest import Tenant, make_tenant  # noqa: E402
 from tests.messaging.conftest import stay, with_cleaner  # noqa: E402
+from tests.support.browser import CHROMIUM, assert_accessible  # noqa: E402
 
-CHROMIUM = next(
-    (p for p in ("/usr/lib/chromium/chromium", "/usr/bin/chromium") if Path(p).exists()), None
-)
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = [
@@ -51,37 +38,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    db_settings = connections["default"].settings_dict
-    max_age = db_settings["CONN_MAX_AGE"]
-    db_settings["CONN_MAX_AGE"] = 0
-    try:
-        with playwright_sync.sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            yield chromium
-            chromium.close()
-            connections.close_all()
-    finally:
-        db_settings["CONN_MAX_AGE"] = max_age
-
-
-@pytest.fixture
 def shots(tmp_path: Path) -> Path:
     kept = os.environ.get("HOLIDESK_SCREENSHOTS")
     folder = Path(kept) if kept else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def assert_accessible(page: Any, name: str) -> None:
-    results = axe_sync.Axe().run(page)
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v.get("impact") in ("serious", "critical")
-    ]
-    assert bad == [], f"{name}: {bad}"
 
 
 def harbour(tenant: Tenant) -> Turnover:

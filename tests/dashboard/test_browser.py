@@ -5,7 +5,6 @@ scrolling of the page, and is photographed for docs/dashboard.md."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +15,6 @@ import pytest
 playwright_sync = pytest.importorskip("playwright.sync_api")
 axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
 
-from django.db import connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bookings.models import Booking  # noqa: E402
@@ -29,18 +27,8 @@ from tests.dashboard.conftest import make_busy_day, paid, stay, with_cleaner  # 
 from tests.factories import PropertyFactory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = next(
-    (p for p in ("/usr/lib/chromium/chromium", "/usr/bin/chromium") if Path(p).exists()), None
-)
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.support.browser import CHROMIUM, assert_accessible  # noqa: E402
+
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 
 pytestmark = [
@@ -49,34 +37,6 @@ pytestmark = [
         CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"
     ),
 ]
-
-
-@pytest.fixture
-def browser(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # As in tests/browser: Playwright's loop runs in this thread; live-server threads
-    # must not keep connections that would stop the test database from being dropped.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    db_settings = connections["default"].settings_dict
-    max_age = db_settings["CONN_MAX_AGE"]
-    db_settings["CONN_MAX_AGE"] = 0
-    try:
-        with playwright_sync.sync_playwright() as pw:
-            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            yield chromium
-            chromium.close()
-            connections.close_all()
-    finally:
-        db_settings["CONN_MAX_AGE"] = max_age
-
-
-def assert_accessible(page: Any, name: str) -> None:
-    results = axe_sync.Axe().run(page)
-    bad = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v.get("impact") in ("serious", "critical")
-    ]
-    assert bad == [], f"{name}: {bad}"
 
 
 WIDER_THAN_VIEWPORT = """(width) => Array.from(document.querySelectorAll('body *'))

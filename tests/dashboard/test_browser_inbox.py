@@ -32,7 +32,6 @@ from tests.dashboard.test_browser import (
     ROOT,
     assert_accessible,
     assert_no_page_scroll,
-    browser,  # noqa: F401  (the fixture)
     sign_in,
 )
 from tests.factories import PropertyFactory, UserFactory
@@ -139,7 +138,7 @@ def populate(tenant: Tenant) -> tuple[Conversation, Booking]:
 
 def test_the_inbox_reads_and_answers_on_desktop_and_phone(
     live_server: Any,
-    browser: Any,  # noqa: F811
+    browser: Any,
     settings: Any,
     tmp_path: Path,
 ) -> None:

@@ -24,7 +24,6 @@ from tests.dashboard.test_browser import (  # skips the module without Playwrigh
     ROOT,
     assert_accessible,
     assert_no_page_scroll,
-    browser,  # noqa: F401 (the fixture)
     populate,
     sign_in,
 )
@@ -87,7 +86,7 @@ def history(tenant: Tenant, today: date) -> None:
 
 def test_owner_reads_the_year_and_offers_free_nights(
     live_server: Any,
-    browser: Any,  # noqa: F811 (the fixture imported above)
+    browser: Any,
     settings: Any,
     tmp_path: Path,
 ) -> None:
