@@ -131,8 +131,7 @@ def test_a_business_site_request_logs_its_business(tenant: Tenant, log_lines: io
 @pytest.mark.urls("tests.test_logs")
 @pytest.mark.xfail(
     reason="after some other tests in the same process the publish misses the in-memory "
-    "broker (passes alone and in most orders); the header itself is checked by "
-    "test_a_task_from_beat_gets_a_request_id_of_its_own and the push test below",
+    "broker; it passes alone and in most orders",
     strict=False,
 )
 def test_the_request_id_follows_into_the_task_and_the_partner_push(
