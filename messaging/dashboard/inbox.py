@@ -3,7 +3,9 @@ stay's thread before its first message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -155,29 +157,35 @@ def thread_page(request: HttpRequest, acting: Acting, conversation_id: int) -> H
         )
     if not acting.may(MANAGE_MESSAGES):
         return render_page(request, acting, "dashboard/forbidden.html", status=403)
-    status = 400
-    if form.is_valid():
-        try:
-            conversation_reply(
-                conversation=conversation,
-                user=acting.user,
-                body=form.cleaned_data["body"],
-                nonce=form.cleaned_data["nonce"],
-            )
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-            status = exc.http_status
-        else:
-            messages.success(request, _sent_note(conversation))
-            return redirect(thread_url(conversation) + "#latest")
+    sent = _send_reply(
+        request, form, partial(conversation_reply, conversation=conversation, user=acting.user)
+    )
+    if isinstance(sent, HttpResponse):
+        return sent
     return _render_thread(
         request,
         acting,
         conversation=conversation,
         booking=conversation.booking,
         form=form,
-        status=status,
+        status=sent,
     )
+
+
+def _send_reply(
+    request: HttpRequest, form: MessageForm, send: Callable[..., ConversationMessage]
+) -> HttpResponse | int:
+    """Post the form's reply through `send(body=, nonce=)`: a redirect to the end of the
+    thread once it is sent, or the status to show the form again with."""
+    if not form.is_valid():
+        return 400
+    try:
+        message = send(body=form.cleaned_data["body"], nonce=form.cleaned_data["nonce"])
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return exc.http_status
+    messages.success(request, _sent_note(message.conversation))
+    return redirect(thread_url(message.conversation) + "#latest")
 
 
 def _sent_note(conversation: Conversation) -> str:
@@ -215,21 +223,12 @@ def stay_thread_page(request: HttpRequest, acting: Acting, reference: str) -> Ht
     if request.method == "POST":
         if not acting.may(MANAGE_MESSAGES):
             return render_page(request, acting, "dashboard/forbidden.html", status=403)
-        status = 400
-        if form.is_valid():
-            try:
-                message = stay_conversation_reply(
-                    booking=booking,
-                    user=acting.user,
-                    body=form.cleaned_data["body"],
-                    nonce=form.cleaned_data["nonce"],
-                )
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                messages.success(request, _sent_note(message.conversation))
-                return redirect(thread_url(message.conversation) + "#latest")
+        sent = _send_reply(
+            request, form, partial(stay_conversation_reply, booking=booking, user=acting.user)
+        )
+        if isinstance(sent, HttpResponse):
+            return sent
+        status = sent
     return _render_thread(
         request, acting, conversation=None, booking=booking, form=form, status=status
     )
