@@ -11,7 +11,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from bookings.availability import free_runs
 from bookings.models import Booking
 from messaging.audience import audience_counts
-from messaging.models import Broadcast, KeyCode, ScheduledMessage, Staff, Turnover
+from messaging.models import Broadcast, KeyBox, KeyCode, ScheduledMessage, Staff, Turnover
 from properties.models import Business, Property
 
 # A scheduled email this late, or one mid-send this long, is stuck: the dispatcher
@@ -22,10 +22,22 @@ PROBLEM_WINDOW = timedelta(days=30)
 
 
 def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
-    """The code on the box when each guest arrives (see messaging.selectors
-    `code_for_arrival`), for many stays in one query."""
+    """The code each guest is sent now (messaging.selectors `code_for_arrival`): the
+    code confirmed on the property's box, else, before anything was confirmed there,
+    the code planned for their arrival. A guest who arrived already keeps the code
+    planned for their arrival (the box may have moved on since). Three queries for
+    many stays."""
     if not bookings:
         return {}
+    property_ids = {b.property_id for b in bookings}
+    boxes = {
+        box.property_id: box.key_code
+        for box in KeyBox.objects.filter(property_id__in=property_ids).select_related("key_code")
+    }
+    today = {
+        p.pk: p.local_today()
+        for p in Property.objects.filter(pk__in=property_ids).select_related("business")
+    }
     codes = list(
         KeyCode.objects.filter(
             property_id__in={b.property_id for b in bookings},
@@ -43,6 +55,8 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
             ),
             None,
         )
+        if booking.check_in >= today[booking.property_id]:
+            code = boxes.get(booking.property_id) or code
         if code is not None:
             found[booking.pk] = code
     return found
