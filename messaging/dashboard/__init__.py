@@ -69,3 +69,10 @@ def register() -> None:
         action=MANAGE_MESSAGES,
     )
     register_nav("Staff and keys", "dashboard:staff-keys", order=37)
+    register_today_panel(
+        "key_codes",
+        "Key codes to check before arrivals",
+        staff_keys.key_codes_panel,
+        order=15,
+        kind="attention",
+    )

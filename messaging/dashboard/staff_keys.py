@@ -26,7 +26,7 @@ from messaging.models import KeyCodeConfirmation, Turnover
 from messaging.selectors import ArrivalCode, KeyBoxState, key_box_states
 from messaging.services.key_box import key_code_confirm
 from properties.dashboard.access import Acting
-from properties.dashboard.registry import Badge
+from properties.dashboard.registry import Badge, Item, Panel
 from properties.dashboard.views import render_page
 from properties.permissions import MANAGE_MESSAGES
 
@@ -161,3 +161,47 @@ def key_box_confirm_page(request: HttpRequest, acting: Acting, property_id: int)
         "Guests who were sent another code get this one.",
     )
     return redirect(back)
+
+
+# --- Today ---------------------------------------------------------------------------------
+
+# Arrivals this close are worth the owner's attention when their code is in doubt.
+SOON_DAYS = 2
+
+
+def key_codes_panel(acting: Acting) -> Panel:
+    """Guests arriving within SOON_DAYS whose code is in doubt: the box has no confirmed
+    code, a correction is going out, the welcome waits for the cleaner, or no code was
+    sent. Each links to its property's key box on the staff and key codes page."""
+    now = timezone.now()
+    page = reverse("dashboard:staff-keys")
+    found: list[tuple[Any, Item]] = []
+    for state in key_box_states(business=acting.business, now=now, days=SOON_DAYS):
+        for arrival in state.arrivals:
+            badge = ARRIVAL_BADGES.get(arrival.status, Badge(arrival.status.capitalize()))
+            if state.confirmed is not None and badge.tone not in ("warn", "bad"):
+                continue
+            badges = [badge]
+            if state.confirmed is None:
+                badges.append(Badge("No code confirmed on the box", "bad"))
+            local = arrival.check_in.astimezone(acting.business.tz)
+            found.append(
+                (
+                    arrival.check_in,
+                    Item(
+                        title=f"{arrival.booking.guest_name or arrival.booking.reference}, "
+                        f"{state.property.name}",
+                        url=f"{page}#keys-{state.property.pk}",
+                        detail=arrival.reason[:200],
+                        meta=f"{local:%a %H:%M}",
+                        badges=tuple(badges),
+                    ),
+                )
+            )
+    found.sort(key=lambda pair: pair[0])
+    return Panel(
+        items=[item for _, item in found],
+        empty="Every guest arriving soon gets a confirmed code.",
+        more_url=page,
+        more_label="Staff and key codes",
+    )

@@ -327,3 +327,32 @@ def test_the_whole_business_read_agrees_with_one_property_at_a_time(
             (a.booking, a.code, a.planned, a.status, a.reason) for a in one.arrivals
         ]
         assert state.arrivals, state.property.name
+
+
+def test_today_lists_guests_arriving_soon_whose_code_is_in_doubt(owner: Client, keys: Keys) -> None:
+    def panel() -> str:
+        html = owner.get("/dashboard/").content.decode()
+        if 'id="panel-key_codes"' not in html:
+            return ""
+        return html.split('id="panel-key_codes"', 1)[1].split("</section>", 1)[0]
+
+    listed = panel()
+    # Hill Barn has no code confirmed and Alan arrives today; Sea View's box is confirmed
+    # and Grace, arriving in two days, gets its code.
+    assert "Alan Turing, Hill Barn" in listed
+    assert f'href="/dashboard/staff/#keys-{keys.hill.pk}"' in listed
+    assert "No code confirmed on the box" in listed
+    assert "Grace Hopper" not in listed
+    owner.post(confirm_url(keys.hill), {"code": "4242"})
+    assert "Alan Turing" not in panel()
+
+
+def test_the_booking_page_shows_the_code_the_guest_is_sent_and_links_to_the_box(
+    owner: Client, keys: Keys
+) -> None:
+    html = owner.get(f"/dashboard/bookings/{keys.arriving.reference}/").content.decode()
+    section = html.split("Key code for the guest", 1)[1].split("</dl>", 1)[0]
+    assert "1357" in section  # on the box, not the new code nobody confirmed yet
+    assert keys.next_code.code not in section.split("Cleaning before arrival", 1)[0]
+    assert "confirmed on the box" in section
+    assert f'href="/dashboard/staff/#keys-{keys.sea.pk}"' in section
