@@ -15,7 +15,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import Booking
-from messaging.models import KeyBox, KeyCode, KeyCodeConfirmation, Staff, Turnover
+from messaging.models import (
+    KeyBox,
+    KeyCode,
+    KeyCodeConfirmation,
+    Kind,
+    ScheduledMessage,
+    Staff,
+    Turnover,
+)
 from messaging.selectors import key_box_state, key_box_states
 from messaging.services.key_box import key_code_confirm
 from properties import permissions
@@ -314,6 +322,34 @@ def test_the_whole_business_read_agrees_with_one_property_at_a_time(
     one property at a time: the same boxes, codes, arrivals and reasons."""
     owner.post(confirm_url(keys.hill), {"code": "4242"})
     now = timezone.now()
+    # Guests told a code already: Grace the one on the box, Katherine an older one
+    # (twice: the later telling counts), one with a delivery nobody knows.
+    welcome = ScheduledMessage.objects.get(booking=keys.first, kind=Kind.WELCOME)
+    ScheduledMessage.objects.filter(pk=welcome.pk).update(
+        state=ScheduledMessage.State.SENT,
+        sending_at=now - timedelta(hours=2),
+        context={**welcome.context, "key_code": "1357"},
+    )
+    katherine = Booking.objects.get(guest_name="Katherine Johnson")
+    told = ScheduledMessage.objects.get(booking=katherine, kind=Kind.WELCOME)
+    ScheduledMessage.objects.filter(pk=told.pk).update(
+        state=ScheduledMessage.State.FAILED,
+        needs_review=True,
+        sending_at=now - timedelta(hours=3),
+        context={**told.context, "key_code": "1111"},
+    )
+    ScheduledMessage.objects.create(
+        business=tenant.business,
+        booking=katherine,
+        kind=Kind.KEY_UPDATE,
+        recipient=katherine.guest_email,
+        key=f"test:update:{katherine.pk}",
+        send_at=now - timedelta(hours=1),
+        state=ScheduledMessage.State.SENT,
+        sending_at=now - timedelta(hours=1),
+        context={"key_code": "2222"},
+    )
+    statuses = set()
     for state in key_box_states(business=tenant.business, now=now):
         one = key_box_state(state.property, now=now)
         assert state.confirmed == one.confirmed
@@ -327,6 +363,9 @@ def test_the_whole_business_read_agrees_with_one_property_at_a_time(
             (a.booking, a.code, a.planned, a.status, a.reason) for a in one.arrivals
         ]
         assert state.arrivals, state.property.name
+        statuses |= {(a.booking.guest_name, a.code, a.status) for a in state.arrivals}
+    assert ("Grace Hopper", "1357", "sent") in statuses
+    assert ("Katherine Johnson", "2222", "correction due") in statuses
 
 
 def test_today_lists_guests_arriving_soon_whose_code_is_in_doubt(owner: Client, keys: Keys) -> None:
