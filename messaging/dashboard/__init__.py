@@ -1,5 +1,6 @@
 """Messaging's contributions to the owner dashboard (Today panels, the booking page's
-emails and cleaning, free-night broadcasts), registered from `MessagingConfig.ready()`."""
+emails and cleaning, free-night broadcasts, the inbox, staff and key codes),
+registered from `MessagingConfig.ready()`."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from properties.permissions import MANAGE_MESSAGES
 
 def register() -> None:
     from bookings.dashboard.slots import BOOKING_FACTS, BOOKING_SECTIONS
-    from messaging.dashboard import broadcasts, inbox, inbox_panels, panels, views
+    from messaging.dashboard import broadcasts, inbox, inbox_panels, panels, staff_keys, views
 
     register_today_panel("cleaning", "Cleaning today", panels.cleaning_today, order=40)
     register_today_panel(
@@ -59,3 +60,19 @@ def register() -> None:
         "inbox", "Unread guest messages", inbox_panels.unread_panel, order=5, kind="attention"
     )
     register_extension(BOOKING_SECTIONS, inbox_panels.booking_conversation)
+
+    register_page("staff/", staff_keys.staff_keys_page, name="staff-keys")
+    register_page(
+        "staff/key-box/<int:property_id>/",
+        staff_keys.key_box_confirm_page,
+        name="key-box-confirm",
+        action=MANAGE_MESSAGES,
+    )
+    register_nav("Staff and keys", "dashboard:staff-keys", order=37)
+    register_today_panel(
+        "key_codes",
+        "Key codes to check before arrivals",
+        staff_keys.key_codes_panel,
+        order=15,
+        kind="attention",
+    )

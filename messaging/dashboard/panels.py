@@ -58,9 +58,12 @@ def stay_facts(acting: Acting, bookings: list[Booking]) -> dict[int, list[Badge]
     for stay in stays:
         badges = []
         code = codes.get(stay.pk)
-        badges.append(
-            Badge(f"Key code {code.code}", "info") if code else Badge("No key code", "warn")
-        )
+        if code is None:
+            badges.append(Badge("No key code", "warn"))
+        elif code.confirmed_at is None:
+            badges.append(Badge(f"Key code {code.code}, not confirmed on the box", "warn"))
+        else:
+            badges.append(Badge(f"Key code {code.code}", "info"))
         turnover = before.get(stay.pk)
         if turnover is not None:
             badges.append(turnover_badge(turnover))
@@ -164,6 +167,7 @@ def booking_sections(acting: Acting, booking: Booking) -> list[DetailSection]:
         template="dashboard/messaging/_booking_cleaning.html",
         context={
             "code": code,
+            "keys_url": reverse("dashboard:staff-keys") + f"#keys-{booking.property_id}",
             "before": before,
             "before_badge": turnover_badge(before) if before else None,
             "after": after,

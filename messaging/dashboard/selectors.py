@@ -11,7 +11,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from bookings.availability import free_runs
 from bookings.models import Booking
 from messaging.audience import audience_counts
-from messaging.models import Broadcast, KeyCode, ScheduledMessage, Turnover
+from messaging.models import Broadcast, KeyBox, KeyCode, ScheduledMessage, Staff, Turnover
 from properties.models import Business, Property
 
 # A scheduled email this late, or one mid-send this long, is stuck: the dispatcher
@@ -22,10 +22,22 @@ PROBLEM_WINDOW = timedelta(days=30)
 
 
 def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
-    """The code on the box when each guest arrives (see messaging.selectors
-    `code_for_arrival`), for many stays in one query."""
+    """The code each guest is sent now (messaging.selectors `code_for_arrival`): the
+    code confirmed on the property's box, else, before anything was confirmed there,
+    the code planned for their arrival. A guest who arrived already keeps the code
+    planned for their arrival (the box may have moved on since). Three queries for
+    many stays."""
     if not bookings:
         return {}
+    property_ids = {b.property_id for b in bookings}
+    boxes = {
+        box.property_id: box.key_code
+        for box in KeyBox.objects.filter(property_id__in=property_ids).select_related("key_code")
+    }
+    today = {
+        p.pk: p.local_today()
+        for p in Property.objects.filter(pk__in=property_ids).select_related("business")
+    }
     codes = list(
         KeyCode.objects.filter(
             property_id__in={b.property_id for b in bookings},
@@ -43,6 +55,8 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
             ),
             None,
         )
+        if booking.check_in >= today[booking.property_id]:
+            code = boxes.get(booking.property_id) or code
         if code is not None:
             found[booking.pk] = code
     return found
@@ -265,4 +279,83 @@ def broadcast_failures(*, broadcast: Broadcast, limit: int = 5) -> list[Schedule
         ScheduledMessage.objects.filter(broadcast=broadcast, state=_STATE.FAILED).order_by(
             "-updated_at"
         )[:limit]
+    )
+
+
+# --- Staff and key codes ------------------------------------------------------------------
+
+# A problem a cleaner reported stays on the staff page this long after the job began.
+PROBLEMS_SHOWN_FOR = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class StaffJobs:
+    """One staff member's cleaning jobs from today on (and problems they reported
+    lately); `staff` None gathers the jobs nobody is assigned to."""
+
+    staff: Staff | None
+    jobs: list[Turnover]
+
+    def count(self, *states: str) -> int:
+        return sum(1 for job in self.jobs if job.state in states)
+
+    @property
+    def waiting(self) -> int:
+        return self.count(Turnover.State.PENDING)
+
+    @property
+    def accepted(self) -> int:
+        return self.count(Turnover.State.ACCEPTED)
+
+    @property
+    def done(self) -> int:
+        return self.count(Turnover.State.DONE)
+
+    @property
+    def problems(self) -> list[Turnover]:
+        return [
+            job
+            for job in self.jobs
+            if job.state == Turnover.State.PROBLEM
+            or job.code_outcome == Turnover.CodeOutcome.NOT_SET
+        ]
+
+
+def staff_jobs(*, business: Business, now: datetime, days: int = 30) -> list[StaffJobs]:
+    """Each active staff member (cleaners first, then repairs and others, by name) with
+    their jobs starting from the business's today until `days` ahead, and jobs of the
+    last PROBLEMS_SHOWN_FOR with a problem; then the jobs without a cleaner. Two
+    queries, whatever the number of staff and jobs."""
+    start, _ = _local_day(business, now.astimezone(business.tz).date())
+    problem = Q(state=Turnover.State.PROBLEM) | Q(code_outcome=Turnover.CodeOutcome.NOT_SET)
+    jobs = list(
+        Turnover.objects.filter(business=business, starts_at__lt=now + timedelta(days=days))
+        .filter(Q(starts_at__gte=start) | problem & Q(starts_at__gte=now - PROBLEMS_SHOWN_FOR))
+        .exclude(state=Turnover.State.CANCELLED)
+        .select_related("property", "cleaner", "booking", "next_booking", "key_code")
+        .order_by("starts_at", "id")
+    )
+    kinds = [k for k, _ in Staff.StaffKind.choices]
+    staff = sorted(
+        Staff.objects.filter(business=business, active=True),
+        key=lambda s: (kinds.index(s.kind) if s.kind in kinds else len(kinds), s.name, s.pk),
+    )
+    # A job's cleaner who is no longer active still has the job until it is reassigned.
+    known = {s.pk for s in staff}
+    for job in jobs:
+        if job.cleaner is not None and job.cleaner.pk not in known:
+            known.add(job.cleaner.pk)
+            staff.append(job.cleaner)
+    rows = [StaffJobs(staff=s, jobs=[j for j in jobs if j.cleaner_id == s.pk]) for s in staff]
+    unassigned = [j for j in jobs if j.cleaner_id is None]
+    if unassigned:
+        rows.append(StaffJobs(staff=None, jobs=unassigned))
+    return rows
+
+
+def property_for_business(*, business: Business, property_id: int) -> Property | None:
+    return (
+        Property.objects.filter(business=business, pk=property_id)
+        .select_related("business")
+        .first()
     )
