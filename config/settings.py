@@ -178,6 +178,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "properties.context_processors.business",
+                "bookings.payments.context_processors.bookings_paused",
             ],
         },
     },

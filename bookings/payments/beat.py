@@ -11,4 +11,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 600.0,
         "options": {"expires": 600.0},
     },
+    # Owners whose subscription's grace period just ended are told bookings stopped.
+    "payments.billing-grace-sweep": {
+        "task": "payments.billing_grace_sweep",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
 }

@@ -117,12 +117,12 @@ class StripePlatform:
         session = self._call(
             "subscription checkout",
             lambda: self.client.v1.checkout.sessions.create(
-                params={
+                params={  # type: ignore[arg-type]
                     "mode": "subscription",
                     "customer": customer_id,
                     "client_reference_id": str(business_id),
                     "line_items": [{"price": price_id, "quantity": quantity}],
-                    "subscription_data": subscription_data,  # type: ignore[typeddict-item]
+                    "subscription_data": subscription_data,
                     "metadata": metadata,
                     "success_url": success_url,
                     "cancel_url": cancel_url,

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -202,22 +203,26 @@ def _locked_row(customer: Any, metadata: dict[str, Any]) -> Subscription | None:
     return row
 
 
+def _notice(business_id: int, stage: str, key: str, grace_ends: datetime) -> Callable[[], Any]:
+    def send() -> Any:
+        return billing_notice.send(
+            sender=Subscription,
+            business_id=business_id,
+            stage=stage,
+            key=key,
+            grace_ends=grace_ends,
+        )
+
+    return send
+
+
 def _lapse(row: Subscription, now: datetime, stage: str) -> None:
     if row.lapsed_at is None:
         row.lapsed_at = now
         row.paused_notice_at = None
         grace_ends = now + timedelta(days=settings.BILLING_GRACE_DAYS)
         business_id, key = row.business_id, f"billing:{row.pk}:{int(now.timestamp())}"
-        after_commit(
-            lambda: billing_notice.send(
-                sender=Subscription,
-                business_id=business_id,
-                stage=stage,
-                key=key,
-                grace_ends=grace_ends,
-            ),
-            what="billing notice",
-        )
+        after_commit(_notice(business_id, stage, key, grace_ends), what="billing notice")
 
 
 def _recover(row: Subscription) -> None:
@@ -316,11 +321,6 @@ def billing_grace_sweep(*, now: datetime | None = None) -> int:
             business_id = row.business_id
             key = f"billing:{row.pk}:{int(lapsed_at.timestamp())}"
             grace_ends = lapsed_at + timedelta(days=settings.BILLING_GRACE_DAYS)
-            after_commit(
-                lambda b=business_id, k=key, g=grace_ends: billing_notice.send(
-                    sender=Subscription, business_id=b, stage="paused", key=k, grace_ends=g
-                ),
-                what="billing notice",
-            )
+            after_commit(_notice(business_id, "paused", key, grace_ends), what="billing notice")
             told += 1
     return told
