@@ -262,10 +262,14 @@ def test_unknown_plan_is_refused_on_the_page(tenant: Tenant, stripe_on: FakeStri
 
 def test_subscription_events_drive_the_status(tenant: Tenant, stripe_on: FakeStripe) -> None:
     row = subscribed(tenant, "trialing")
-    assert row.status == "trialing" and row.plan == "standard" and row.quantity == 2
-    assert row.trial_used and row.trial_end is not None
+    assert row.status == "trialing"
+    assert row.plan == "standard"
+    assert row.quantity == 2
+    assert row.trial_used
+    assert row.trial_end is not None
     page = tenant.admin_client().get("/dashboard/billing/").content.decode()
-    assert "Free trial" in page and "Open the billing portal" in page
+    assert "Free trial" in page
+    assert "Open the billing portal" in page
     portal = tenant.admin_client().post("/dashboard/billing/portal/")
     assert portal["Location"] == f"{stripe_on.url}/portal/cus_unit_1"
 
@@ -299,9 +303,11 @@ def test_failed_payment_starts_grace_then_bookings_pause_and_owner_is_told(
     with django_capture_on_commit_callbacks(execute=True):
         deliver("invoice.payment_failed", {"customer": row.customer_id})
     row.refresh_from_db()
-    assert row.status == "past_due" and row.lapsed_at is not None
+    assert row.status == "past_due"
+    assert row.lapsed_at is not None
     standing = billing_standing(business=tenant.business)
-    assert standing.state == "grace" and standing.takes_bookings
+    assert standing.state == "grace"
+    assert standing.takes_bookings
     notice = ScheduledMessage.objects.get(kind=Kind.OWNER_BILLING)
     assert "did not go through" in notice.context["summary"]
     # Within grace the site still sells and shows nothing.
