@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -26,6 +26,7 @@ from bookings.payments.services.billing import (
 )
 from bookings.payments.services.connect import stripe_account_refresh, stripe_onboarding_start
 from properties.dashboard.access import Acting
+from properties.dashboard.views import render_page
 from properties.errors import DomainError
 from properties.models import Property
 
@@ -58,11 +59,11 @@ def _requirements(account: StripeAccount | None) -> list[str]:
 
 def stripe_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     account = StripeAccount.objects.filter(business=acting.business).first()
-    return render(
+    return render_page(
         request,
+        acting,
         "dashboard/payments/stripe.html",
         {
-            "acting": acting,
             "account": account,
             "requirements": _requirements(account),
             "stripe_ready": platform_ready(),
@@ -118,11 +119,11 @@ def billing_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     current = next(
         (p for p in plans if subscription is not None and p["key"] == subscription.plan), None
     )
-    return render(
+    return render_page(
         request,
+        acting,
         "dashboard/payments/billing.html",
         {
-            "acting": acting,
             "subscription": subscription,
             "standing": standing,
             "plans": plans,
