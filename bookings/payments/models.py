@@ -241,6 +241,9 @@ class Subscription(models.Model):
     # Holidesk's own Stripe customer for this business (platform account).
     customer_id = models.CharField(max_length=64, blank=True)
     subscription_id = models.CharField(max_length=64, blank=True)
+    # The subscription's one item (the plan's price x properties): its quantity follows
+    # the business's property count (`billing_quantities_sync`).
+    item_id = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NONE)
     plan = models.CharField(max_length=40, blank=True)
     price_id = models.CharField(max_length=64, blank=True)

@@ -131,6 +131,16 @@ class StripePlatform:
         )
         return str(session.url or "")
 
+    def subscription_quantity(self, *, item_id: str, quantity: int, idempotency_key: str) -> None:
+        self._call(
+            "subscription quantity",
+            lambda: self.client.v1.subscription_items.update(
+                item_id,
+                params={"quantity": quantity, "proration_behavior": "create_prorations"},
+                options={"idempotency_key": idempotency_key},
+            ),
+        )
+
     def portal_session(self, *, customer_id: str, return_url: str) -> str:
         session = self._call(
             "billing portal",

@@ -18,3 +18,11 @@ def billing_grace_sweep() -> int:
     from bookings.payments.services.billing import billing_grace_sweep as sweep
 
     return sweep()
+
+
+@shared_task(name="payments.billing_quantities_sync", ignore_result=True)
+def billing_quantities_sync() -> int:
+    """Bill each subscribed business for the properties it has now."""
+    from bookings.payments.services.billing import billing_quantities_sync as sync
+
+    return sync()

@@ -19,6 +19,7 @@ from bookings.payments.models import StripeAccount, StripeEvent, Subscription
 from bookings.payments.services.billing import (
     BookingsPaused,
     billing_grace_sweep,
+    billing_quantities_sync,
     billing_standing,
 )
 from bookings.payments.services.checkout import checkout_start
@@ -107,7 +108,9 @@ def subscription_obj(row: Subscription, status: str = "trialing", **extra: Any) 
         "current_period_end": int(time.time()) + 30 * 86400,
         "cancel_at_period_end": False,
         "metadata": {"business_id": str(row.business_id)},
-        "items": {"data": [{"price": {"id": "price_test_standard"}, "quantity": 2}]},
+        "items": {
+            "data": [{"id": "si_unit_1", "price": {"id": "price_test_standard"}, "quantity": 2}]
+        },
     }
     obj.update(extra)
     return obj
@@ -372,3 +375,20 @@ def test_plans_setting_fails_loudly_on_a_bad_value() -> None:
     for bad in ("{", "{}", '[{"key": "x"}]', json.dumps([{**PLANS[0], "price": "9"}])):
         with pytest.raises(ImproperlyConfigured, match="BILLING_PLANS"):
             billing_plans(bad, name="BILLING_PLANS")
+
+
+def test_billed_properties_follow_the_property_count(tenant: Tenant, stripe_on: FakeStripe) -> None:
+    row = subscribed(tenant, "active")
+    assert row.quantity == 2  # Stripe's word; the business has one property
+    stripe_on.subscriptions[row.subscription_id] = subscription_obj(row, "active")
+    assert billing_quantities_sync() == 1
+    update = next(r for r in stripe_on.requests if r["path"] == "/v1/subscription_items/si_unit_1")
+    assert update["form"]["quantity"] == "1"
+    # Our row changes when Stripe says so.
+    row.refresh_from_db()
+    assert row.quantity == 2
+    event = stripe_on.events[-1]
+    assert deliver(event["type"], event["data"]["object"]).status_code == 200
+    row.refresh_from_db()
+    assert row.quantity == 1
+    assert billing_quantities_sync() == 0

@@ -247,6 +247,18 @@ class FakeStripe:
                 "status": "open",
                 "url": f"{self.url}/pay/{session_id}",
             }
+        elif path.startswith("/v1/subscription_items/"):
+            item_id = path.rsplit("/", 1)[-1]
+            found = next(
+                (s for s in self.subscriptions.values() if s["items"]["data"][0]["id"] == item_id),
+                None,
+            )
+            if found is None:
+                return 404, {"error": {"type": "invalid_request_error", "message": "No such."}}
+            item = found["items"]["data"][0]
+            item["quantity"] = int(form["quantity"])
+            self.send_event("customer.subscription.updated", found)
+            answer = dict(item)
         elif path == "/v1/billing_portal/sessions":
             n = self.next_n()
             customer = form["customer"]

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookings.errors import BookingError
+from bookings.payments.gateway import PaymentUnavailable
 from bookings.payments.models import Subscription
 from bookings.payments.platform import StripePlatform
 from bookings.payments.services.connect import _platform
@@ -260,6 +261,7 @@ def subscription_event_apply(
     price_id = str((first.get("price") or {}).get("id") or "")
     plan = plan_for_price(price_id)
     row.subscription_id = subscription_id
+    row.item_id = str(first.get("id") or "")[:64]
     row.status = status
     row.price_id = price_id[:64]
     row.plan = plan["key"] if plan else ""
@@ -324,3 +326,41 @@ def billing_grace_sweep(*, now: datetime | None = None) -> int:
             after_commit(_notice(business_id, "paused", key, grace_ends), what="billing notice")
             told += 1
     return told
+
+
+def billing_quantities_sync(
+    *, platform: StripePlatform | None = None, now: datetime | None = None
+) -> int:
+    """Bill each subscribed business for the properties it has now: where Stripe's
+    quantity differs from the property count, ask Stripe to change it (prorated). Our
+    row changes only when Stripe's `customer.subscription.updated` says so, so a failed
+    call is simply tried again on the next run. Returns how many were changed."""
+    from django.db.models import Count, F
+
+    if not billing_enabled():
+        return 0
+    now = now or timezone.now()
+    rows = list(
+        Subscription.objects.filter(status__in=list(IN_GOOD_STANDING | {S.PAST_DUE}))
+        .exclude(item_id="")
+        .annotate(properties=Count("business__properties"))
+        .exclude(quantity=F("properties"))
+        .filter(properties__gt=0)
+        .order_by("pk")[:200]
+    )
+    if not rows:
+        return 0
+    platform = _platform(platform)
+    changed = 0
+    for row in rows:
+        quantity = row.properties
+        try:
+            platform.subscription_quantity(
+                item_id=row.item_id,
+                quantity=quantity,
+                idempotency_key=f"holidesk-quantity-{row.item_id}-{quantity}-{now:%Y%m%d}",
+            )
+        except PaymentUnavailable:
+            continue
+        changed += 1
+    return changed
