@@ -7,8 +7,10 @@ it cannot parse instead of falling back to a default.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -74,6 +76,43 @@ def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
             f"Environment variable {name}={value!r} must be one of: {', '.join(choices)}."
         )
     return value
+
+
+PLAN_FIELDS = ("key", "name", "price", "amount", "currency", "interval")
+
+
+def billing_plans(value: str, *, name: str) -> tuple[dict[str, str], ...]:
+    """The subscription plans, from a JSON list of objects with PLAN_FIELDS (the
+    Stripe Price id in `price`, the amount shown to owners in `amount` and `currency`)."""
+    try:
+        raw = json.loads(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"Environment variable {name} is not JSON.") from None
+    if not isinstance(raw, list):
+        raise ImproperlyConfigured(f"Environment variable {name} must be a JSON list.")
+    plans: list[dict[str, str]] = []
+    for entry in raw:
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(field), str) and entry[field] for field in PLAN_FIELDS
+        ):
+            raise ImproperlyConfigured(
+                f"Environment variable {name}: each plan needs {', '.join(PLAN_FIELDS)}."
+            )
+        if not entry["price"].startswith("price_") or entry["interval"] not in ("month", "year"):
+            raise ImproperlyConfigured(
+                f"Environment variable {name}: plan {entry['key']!r} needs a price_... id "
+                "and an interval of month or year."
+            )
+        try:
+            Decimal(entry["amount"])
+        except ArithmeticError:
+            raise ImproperlyConfigured(
+                f"Environment variable {name}: plan {entry['key']!r} amount is not a number."
+            ) from None
+        plans.append({field: entry[field] for field in PLAN_FIELDS})
+    if len({plan["key"] for plan in plans}) != len(plans):
+        raise ImproperlyConfigured(f"Environment variable {name}: plan keys must be unique.")
+    return tuple(plans)
 
 
 def database_from_url(url: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
+    billing_plans,
     database_from_url,
     email_from_url,
     env_bool,
@@ -177,6 +178,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "properties.context_processors.business",
+                "bookings.payments.context_processors.bookings_paused",
             ],
         },
     },
@@ -329,6 +331,27 @@ if PAYMENTS_BACKEND == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SE
     raise ImproperlyConfigured(
         "PAYMENTS_BACKEND=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET."
     )
+
+# Connect onboarding from the dashboard creates this kind of connected account:
+# `standard` (the business keeps its own full Stripe dashboard) or `express`.
+STRIPE_CONNECT_ACCOUNT_TYPE = env_choice(
+    "STRIPE_CONNECT_ACCOUNT_TYPE", ("standard", "express"), "standard"
+)
+# Signing secret of the platform-events endpoint (the business's Holidesk subscription:
+# customer.subscription.*, invoice.*), next to the Connect endpoint's secret above.
+# Both endpoints may point at the same URL; an event verifies against either secret.
+STRIPE_PLATFORM_WEBHOOK_SECRET = env_str("STRIPE_PLATFORM_WEBHOOK_SECRET", "")
+
+# --- Holidesk subscription (Stripe Billing on the platform account) ------------------
+# The plans owners may choose, as JSON: a list of {"key", "name", "price" (the Stripe
+# Price id, per property per interval), "amount", "currency", "interval"}. Empty: billing
+# is off (no plan page, nothing enforced).
+BILLING_PLANS = billing_plans(env_str("BILLING_PLANS", "[]"), name="BILLING_PLANS")
+BILLING_TRIAL_DAYS = env_int("BILLING_TRIAL_DAYS", 14, minimum=0)
+# A business whose subscription payment failed keeps taking bookings this many days.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7, minimum=0)
+if BILLING_PLANS and not STRIPE_PLATFORM_WEBHOOK_SECRET and PAYMENTS_BACKEND == "stripe":
+    raise ImproperlyConfigured("BILLING_PLANS needs STRIPE_PLATFORM_WEBHOOK_SECRET.")
 
 # --- Secrets at rest ---------------------------------------------------------------
 # Fernet key for channel secrets (which we must read back to sign). In development it

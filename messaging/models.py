@@ -45,6 +45,7 @@ class Kind(models.TextChoices):
     OWNER_KEY_CODE = "owner_key_code", "Owner: key code not confirmed"
     GUEST_REPLY = "guest_reply", "Reply to a guest"
     OWNER_GUEST_MESSAGE = "owner_guest_message", "Owner: new guest message"
+    OWNER_BILLING = "owner_billing", "Owner: Holidesk plan needs payment"
 
 
 AUDIENCE: dict[str, str] = {
@@ -67,6 +68,7 @@ AUDIENCE: dict[str, str] = {
     Kind.OWNER_KEY_CODE: Audience.OWNER,
     Kind.GUEST_REPLY: Audience.GUEST,
     Kind.OWNER_GUEST_MESSAGE: Audience.OWNER,
+    Kind.OWNER_BILLING: Audience.OWNER,
 }
 
 # Lower goes first when more is due than the rate limit allows (a Saturday changeover):
@@ -89,6 +91,7 @@ KIND_PRIORITY: dict[str, int] = {
     Kind.OWNER_NEW_BOOKING: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_CANCELLATION: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_CONFLICT: PRIORITY_TRANSACTIONAL,
+    Kind.OWNER_BILLING: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_PROBLEM: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_UNACCEPTED: PRIORITY_TRANSACTIONAL,
     Kind.GUEST_REPLY: PRIORITY_TRANSACTIONAL,

@@ -7,6 +7,8 @@ from typing import Any
 from django.dispatch import receiver
 
 from bookings import signals
+from bookings.payments import signals as payment_signals
+from messaging.services.billing_notices import billing_notice_schedule
 from messaging.services.calendar_sync import stay_schedule_changed
 from messaging.services.conversations import (
     conversation_partner_booking_link,
@@ -77,3 +79,10 @@ def on_partner_reply_delivery(sender: Any, **kw: Any) -> None:
         state=kw["state"],
         error=kw["error"],
     )
+
+
+@receiver(payment_signals.billing_notice, dispatch_uid="messaging.billing_notice")
+def on_billing_notice(
+    sender: Any, business_id: int, stage: str, key: str, grace_ends: Any, **kw: Any
+) -> None:
+    billing_notice_schedule(business_id=business_id, stage=stage, key=key, grace_ends=grace_ends)

@@ -107,6 +107,7 @@ SUBJECTS: dict[str, str] = {
     Kind.OWNER_KEY_CODE: "Key code not confirmed: {{ property_name }}",
     Kind.GUEST_REPLY: "A message from {{ business_name }} about your stay",
     Kind.OWNER_GUEST_MESSAGE: "New message from {{ guest_name }} ({{ summary }})",
+    Kind.OWNER_BILLING: "Your Holidesk plan needs you: {{ business_name }}",
 }
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -320,6 +321,11 @@ def sample_context(business: Business, kind: str) -> dict[str, str]:
     if kind == Kind.OWNER_GUEST_MESSAGE:
         context["summary"] = f"Direct · {name}, 5 Jul to 12 Jul 2031"
         context["message"] = "Ada Lovelace, Sat 5 Jul 10:03:\n" + context["message"]
+    if kind == Kind.OWNER_BILLING:
+        context["summary"] = (
+            "The payment for your Holidesk plan did not go through. Your site keeps taking "
+            "bookings until Sat 12 Jul 2031 10:00; update your card before then."
+        )
     if kind == Kind.REFUND_NOTICE:
         context["summary"] = (
             "Your payment of €350.00 arrived after those nights could no longer be kept "

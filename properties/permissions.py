@@ -52,6 +52,11 @@ GRANT_OWNER = "membership.grant_owner"
 CREATE_API_TOKEN = "api_token.create"  # noqa: S105 - an action's name, not a secret
 REVOKE_API_TOKEN = "api_token.revoke"  # noqa: S105
 
+# --- Money -----------------------------------------------------------------------------
+# Connect the business's Stripe account (where guests' money lands) and manage its
+# Holidesk subscription (plan, card, invoices).
+MANAGE_BILLING = "billing.manage"
+
 ACTIONS = frozenset(
     {
         VIEW_DASHBOARD,
@@ -67,9 +72,12 @@ ACTIONS = frozenset(
         GRANT_OWNER,
         CREATE_API_TOKEN,
         REVOKE_API_TOKEN,
+        MANAGE_BILLING,
     }
 )
-OWNER_ONLY = frozenset({RENAME_SITE, SET_CUSTOM_DOMAIN, GRANT_OWNER, CREATE_API_TOKEN})
+OWNER_ONLY = frozenset(
+    {RENAME_SITE, SET_CUSTOM_DOMAIN, GRANT_OWNER, CREATE_API_TOKEN, MANAGE_BILLING}
+)
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     Membership.Role.OWNER: ACTIONS,

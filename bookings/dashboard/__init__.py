@@ -57,10 +57,10 @@ def register() -> None:
         "stripe",
         "Connect Stripe",
         text=(
-            "Guests pay by card through your own Stripe account. Finish Stripe's onboarding "
-            "and Holidesk links the account here."
+            "Guests pay by card through your own Stripe account: connect it with Stripe's "
+            "onboarding, from here."
         ),
-        url=lambda: reverse("admin:payments_stripeaccount_changelist"),
+        url=lambda: reverse("dashboard:stripe"),
         done=panels.stripe_connected,
         order=30,
     )

@@ -77,7 +77,7 @@ def refunds_refused(*, business: Business, limit: int = 5) -> tuple[list[Refund]
 
 
 def has_stripe_account(*, business: Business) -> bool:
-    return StripeAccount.objects.filter(business=business).exists()
+    return StripeAccount.objects.filter(business=business, charges_enabled=True).exists()
 
 
 # --- The bookings list ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Payments in the tenant-scoped admin: owners read payments and refunds of their own
-business (they are written only by the payment services); the platform sets each
-business's connected Stripe account once its Connect onboarding is done."""
+business (they are written only by the payment services), the connected Stripe account
+(made by the dashboard's onboarding, or set by a platform superuser) and the Holidesk
+subscription (written only from Stripe's events)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from bookings.payments.models import Payment, Refund, StripeAccount
+from bookings.payments.models import Payment, Refund, StripeAccount, Subscription
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
 
 
@@ -43,7 +44,22 @@ class RefundAdmin(ReadOnlyTenantAdmin):
 class StripeAccountAdmin(TenantAdmin):
     """Owners see which account receives their payments; only the platform sets it."""
 
-    list_display = ["business", "account_id", "charges_enabled", "created_at"]
+    list_display = [
+        "business",
+        "account_id",
+        "charges_enabled",
+        "payouts_enabled",
+        "details_submitted",
+        "status_checked_at",
+    ]
+    readonly_fields = [
+        "account_type",
+        "details_submitted",
+        "payouts_enabled",
+        "requirements_due",
+        "disabled_reason",
+        "status_checked_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return bool(request.user.is_superuser)
@@ -53,3 +69,18 @@ class StripeAccountAdmin(TenantAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
+
+
+@admin.register(Subscription, site=site)
+class SubscriptionAdmin(ReadOnlyTenantAdmin):
+    list_display = [
+        "business",
+        "plan",
+        "status",
+        "quantity",
+        "trial_end",
+        "current_period_end",
+        "lapsed_at",
+    ]
+    list_filter = ["status", "plan"]
+    search_fields = ["customer_id", "subscription_id"]

@@ -9,3 +9,8 @@ class PaymentsConfig(AppConfig):
     name = "bookings.payments"
     label = "payments"
     verbose_name = "Payments"
+
+    def ready(self) -> None:
+        from bookings.payments.dashboard import register
+
+        register()

@@ -11,4 +11,16 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 600.0,
         "options": {"expires": 600.0},
     },
+    # Each subscription bills the business's current number of properties.
+    "payments.billing-quantities-sync": {
+        "task": "payments.billing_quantities_sync",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    # Owners whose subscription's grace period just ended are told bookings stopped.
+    "payments.billing-grace-sweep": {
+        "task": "payments.billing_grace_sweep",
+        "schedule": 900.0,
+        "options": {"expires": 900.0},
+    },
 }

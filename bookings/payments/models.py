@@ -42,6 +42,17 @@ class StripeAccount(models.Model):
     charges_enabled = models.BooleanField(
         default=True, help_text="Off stops new checkouts (refunds still go through)."
     )
+    # What Stripe last said about the account (`account.updated`, or read back when the
+    # owner returns from onboarding). Accounts linked by hand in the admin keep the
+    # defaults until Stripe's first word.
+    account_type = models.CharField(max_length=10, blank=True)
+    details_submitted = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    requirements_due = models.JSONField(
+        default=list, blank=True, help_text="Information Stripe still needs (currently due)."
+    )
+    disabled_reason = models.CharField(max_length=100, blank=True)
+    status_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = BusinessQuerySet.as_manager()
@@ -202,3 +213,76 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type}"
+
+
+class Subscription(models.Model):
+    """The business's Holidesk subscription: Stripe Billing on the *platform* account
+    (Holidesk is paid; nothing here touches the business's connected account).
+
+    Written only by `bookings.payments.services.billing`, from Stripe's events. The
+    business's standing (taking bookings, in grace, paused) is computed from `status`
+    and `lapsed_at` by `billing_standing`.
+    """
+
+    class Status(models.TextChoices):
+        NONE = "none", "Not subscribed"
+        INCOMPLETE = "incomplete", "Awaiting first payment"
+        INCOMPLETE_EXPIRED = "incomplete_expired", "First payment never made"
+        TRIALING = "trialing", "Trial"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Payment failed"
+        UNPAID = "unpaid", "Unpaid"
+        CANCELED = "canceled", "Cancelled"
+        PAUSED = "paused", "Paused"
+
+    business = models.OneToOneField(
+        Business, on_delete=models.CASCADE, related_name="holidesk_subscription"
+    )
+    # Holidesk's own Stripe customer for this business (platform account).
+    customer_id = models.CharField(max_length=64, blank=True)
+    subscription_id = models.CharField(max_length=64, blank=True)
+    # The subscription's one item (the plan's price x properties): its quantity follows
+    # the business's property count (`billing_quantities_sync`).
+    item_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.NONE)
+    plan = models.CharField(max_length=40, blank=True)
+    price_id = models.CharField(max_length=64, blank=True)
+    quantity = models.PositiveIntegerField(default=0, help_text="Properties billed.")
+    trial_used = models.BooleanField(default=False)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    # When payment trouble began (a failed invoice, or the subscription ended); cleared
+    # once it is paid. Bookings stop BILLING_GRACE_DAYS after it.
+    lapsed_at = models.DateTimeField(null=True, blank=True)
+    # The owner was told bookings stopped (once per lapse).
+    paused_notice_at = models.DateTimeField(null=True, blank=True)
+    # `created` of the last subscription event applied: an older one arriving late
+    # (Stripe does not order deliveries) is ignored.
+    event_created_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_id"], condition=~Q(customer_id=""), name="subscription_customer"
+            ),
+            models.UniqueConstraint(
+                fields=["subscription_id"],
+                condition=~Q(subscription_id=""),
+                name="subscription_unique_id",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["lapsed_at"],
+                name="subscription_lapsed",
+                condition=Q(lapsed_at__isnull=False),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.business} {self.plan or '-'} ({self.status})"

@@ -251,14 +251,26 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         return error_response(413, "payload_too_large", "The body is larger than 512 KiB.")
     payload = request.body
     signature = request.headers.get("Stripe-Signature", "")
-    secret = settings.STRIPE_WEBHOOK_SECRET
-    if not signature or not secret:
+    # The Connect endpoint (guests' payments, connected accounts) and the platform
+    # endpoint (Holidesk's subscriptions) each have their own signing secret; both may
+    # deliver here. Either one proves Stripe sent the body.
+    secrets = [
+        s for s in (settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_PLATFORM_WEBHOOK_SECRET) if s
+    ]
+    if not signature or not secrets:
         return error_response(400, "invalid_signature", "Missing Stripe-Signature header.")
+    verified = False
     try:
-        stripe.Webhook.construct_event(payload, signature, secret)
+        for secret in secrets:
+            try:
+                stripe.Webhook.construct_event(payload, signature, secret)
+            except stripe.SignatureVerificationError:
+                continue
+            verified = True
+            break
+        if not verified:
+            return error_response(400, "invalid_signature", "The Stripe signature does not verify.")
         event = json.loads(payload)
-    except stripe.SignatureVerificationError:
-        return error_response(400, "invalid_signature", "The Stripe signature does not verify.")
     except ValueError:
         return error_response(400, "invalid_payload", "The body is not a JSON event.")
     if not isinstance(event, dict) or not event.get("id") or not event.get("type"):

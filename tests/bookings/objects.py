@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bookings.models import Booking
-from bookings.payments.models import Payment, Refund, StripeAccount
+from bookings.payments.models import Payment, Refund, StripeAccount, Subscription
 from bookings.services.stays import booking_create
 from properties.models import Business
 from properties.money import to_minor_units
@@ -55,3 +55,15 @@ def make_refund(business: Business) -> Refund:
 @register(StripeAccount)
 def make_stripe_account(business: Business) -> StripeAccount:
     return StripeAccount.objects.create(business=business, account_id=f"acct_{business.slug}")
+
+
+@register(Subscription)
+def make_subscription(business: Business) -> Subscription:
+    return Subscription.objects.create(
+        business=business,
+        customer_id=f"cus_{business.slug}",
+        subscription_id=f"sub_{business.slug}",
+        status=Subscription.Status.ACTIVE,
+        plan="standard",
+        quantity=1,
+    )

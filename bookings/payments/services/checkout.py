@@ -35,6 +35,7 @@ from bookings.payments.gateway import (
     get_gateway,
 )
 from bookings.payments.models import Payment, Refund
+from bookings.payments.services.billing import billing_ensure_taking_bookings
 from bookings.payments.services.refunds import refund_record, refunds_execute
 from bookings.services.cancellation import booking_cancel_without_refund
 from bookings.services.holds import extension_holds_release
@@ -200,7 +201,9 @@ def checkout_start(
     nights for them and open a checkout for the quoted total.
 
     Raises StayUnavailable (someone holds or booked the nights: "just taken"), a
-    RuleViolation, or PaymentUnavailable (the hold is released again)."""
+    RuleViolation, BookingsPaused (the business's Holidesk subscription lapsed beyond
+    its grace period: nothing is held), or PaymentUnavailable (the hold is released
+    again)."""
     resumed = checkout_open(
         property=property,
         user=user,
@@ -211,6 +214,7 @@ def checkout_start(
     )
     if resumed is not None:
         return resumed
+    billing_ensure_taking_bookings(business=property.business, now=now)
     gateway = gateway or get_gateway()
     gateway.ensure_ready(property.business)
     booking = booking_hold(

@@ -21,6 +21,7 @@ from bookings.errors import BeyondHorizon, InvalidDates, InvalidTransition, Stay
 from bookings.models import Booking
 from bookings.payments.gateway import PaymentGateway, PaymentUnavailable, get_gateway
 from bookings.payments.models import Payment
+from bookings.payments.services.billing import billing_ensure_taking_bookings
 from bookings.payments.services.checkout import (
     REPLACED_EXTENSION,
     CheckoutStarted,
@@ -119,6 +120,7 @@ def extension_start(
             booking=booking, check_in=check_in, check_out=check_out, now=now
         )
         return CheckoutStarted(changed, None, f"{site_origin}/trips/{booking.reference}/")
+    billing_ensure_taking_bookings(business=booking.business, now=now)
     gateway.ensure_ready(booking.business)
     with transaction.atomic():
         # Only the newest extension checkout stands; should an older one be paid anyway,

@@ -21,18 +21,36 @@ from django.utils import timezone
 
 from bookings.payments.gateway import PaymentGateway, get_gateway
 from bookings.payments.models import Payment, Refund, StripeEvent
+from bookings.payments.services.billing import (
+    BillingOutcome,
+    invoice_event_apply,
+    subscription_event_apply,
+)
 from bookings.payments.services.checkout import (
     Outcome,
     payment_abandon,
     payment_apply,
     payment_mismatch,
 )
+from bookings.payments.services.connect import stripe_account_apply
 from bookings.payments.services.refunds import refund_record, refunds_execute
 from properties.money import from_minor_units
 
 HANDLED_EVENT_TYPES = frozenset(
     {"checkout.session.completed", "checkout.session.expired", "charge.refunded"}
 )
+# Events about the platform's own customers (Holidesk's subscription of a business):
+# they never carry a connected `account`. A connected account's own billing events (a
+# business billing its own customers) reach the Connect endpoint with `account` set and
+# are ignored.
+SUBSCRIPTION_EVENT_TYPES = frozenset(
+    {
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    }
+)
+INVOICE_EVENT_TYPES = frozenset({"invoice.paid", "invoice.payment_failed"})
 
 
 @dataclass(frozen=True)
@@ -162,6 +180,31 @@ _HANDLERS: dict[str, Callable[[dict[str, Any], str, datetime], Outcome]] = {
 }
 
 
+def _is_platform_event(event_type: str) -> bool:
+    return (
+        event_type == "account.updated"
+        or event_type in SUBSCRIPTION_EVENT_TYPES
+        or event_type in INVOICE_EVENT_TYPES
+    )
+
+
+def _platform_event(
+    event_type: str, obj: dict[str, Any], account: str, created: Any, now: datetime
+) -> BillingOutcome:
+    if event_type == "account.updated":
+        # Only the account's own event counts: a Connect event names the account it is
+        # about in `account`, and it must be the object itself.
+        updated = stripe_account_apply(account_id=account, obj=obj, now=now)
+        if updated is None:
+            return BillingOutcome("ignored", "Unknown connected account.")
+        return BillingOutcome("processed", "Account status recorded.", updated.business_id)
+    if account:
+        return BillingOutcome("ignored", "A connected account's own billing event.")
+    if event_type in SUBSCRIPTION_EVENT_TYPES:
+        return subscription_event_apply(obj=obj, event_type=event_type, created=created, now=now)
+    return invoice_event_apply(obj=obj, event_type=event_type, now=now)
+
+
 def stripe_event_handle(*, event: dict[str, Any], now: datetime | None = None) -> EventResult:
     """Act on one verified Stripe event, exactly once per event id."""
     now = now or timezone.now()
@@ -178,6 +221,12 @@ def stripe_event_handle(*, event: dict[str, Any], now: datetime | None = None) -
             return EventResult("duplicate", "Event already received.")
         handler = _HANDLERS.get(event_type)
         obj = (event.get("data") or {}).get("object")
+        if isinstance(obj, dict) and _is_platform_event(event_type):
+            result = _platform_event(event_type, obj, account, event.get("created"), now)
+            row.outcome = f"{result.status}: {result.message}"[:300]
+            row.business_id = result.business_id
+            row.save(update_fields=["outcome", "business"])
+            return EventResult(result.status, row.outcome)
         if handler is None or not isinstance(obj, dict):
             row.outcome = "Ignored: event type not handled."
             row.save(update_fields=["outcome"])

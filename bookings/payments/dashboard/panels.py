@@ -1,0 +1,69 @@
+"""The Today panel of payments: what about the business's Stripe account or its
+Holidesk subscription needs the owner now (two queries)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils import timezone
+
+from bookings.payments.models import StripeAccount, Subscription
+from bookings.payments.services.billing import standing_of
+from properties.dashboard.access import Acting
+from properties.dashboard.registry import Badge, Item, Panel
+from properties.models import Business
+
+
+def has_subscribed(business: Business) -> bool:
+    return Subscription.objects.filter(business=business).exclude(subscription_id="").exists()
+
+
+def billing_attention(acting: Acting) -> Panel:
+    items: list[Item] = []
+    subscription = Subscription.objects.filter(business=acting.business).first()
+    standing = standing_of(subscription, timezone.now())
+    billing_url = reverse("dashboard:billing")
+    if standing.state == "paused":
+        items.append(
+            Item(
+                title="Your site is not taking bookings",
+                url=billing_url,
+                detail=(
+                    "Your Holidesk subscription is unpaid and the grace period is over. "
+                    "Update your card to take bookings again."
+                ),
+                badges=(Badge("Bookings paused", "bad"),),
+            )
+        )
+    elif standing.state == "grace" and standing.grace_ends is not None:
+        local = timezone.localtime(standing.grace_ends)
+        items.append(
+            Item(
+                title="Your Holidesk payment did not go through",
+                url=billing_url,
+                detail=(
+                    f"Bookings continue until {local:%-d %b %Y %H:%M}. Update your card to "
+                    "keep your site open."
+                ),
+                badges=(Badge("Payment failed", "warn"),),
+            )
+        )
+    account = StripeAccount.objects.filter(business=acting.business).first()
+    if account is not None and (not account.charges_enabled or account.requirements_due):
+        items.append(
+            Item(
+                title="Stripe needs more information",
+                url=reverse("dashboard:stripe"),
+                detail=(
+                    "Guests cannot pay online until Stripe has what it asks for."
+                    if not account.charges_enabled
+                    else "Stripe asks for more details; payments may stop if they are not given."
+                ),
+                badges=(
+                    Badge(
+                        "Charges off" if not account.charges_enabled else "Details due",
+                        "bad" if not account.charges_enabled else "warn",
+                    ),
+                ),
+            )
+        )
+    return Panel(items=items, empty="Payments and your plan are in order.")
