@@ -148,8 +148,11 @@ def photo_reprocess(*, image: PropertyImage) -> PropertyImage:
     return image
 
 
-def photo_delete(*, image: PropertyImage) -> None:
-    """Delete the photo and, once that commits, its files."""
+def photo_delete(*, image: PropertyImage, by: User | AnonymousUser | None = None) -> None:
+    """Delete the photo and, once that commits, its files. `by`: the member deleting,
+    if a page acts for one."""
+    if by is not None:
+        require(by, EDIT_PROPERTIES, business=image.business, obj=image)
     original = image.original
     renditions = list(image.renditions.values_list("path", flat=True))
 
