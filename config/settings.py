@@ -450,7 +450,10 @@ if STORAGE == "s3":
     _upload_origins = (
         [f"{_s3_endpoint.scheme}://{_s3_endpoint.netloc}"]
         if _s3_endpoint.netloc
-        else [f"https://{_bucket}.s3.{_region}.amazonaws.com", f"https://{_bucket}.s3.amazonaws.com"]
+        else [
+            f"https://{_bucket}.s3.{_region}.amazonaws.com",
+            f"https://{_bucket}.s3.amazonaws.com",
+        ]
     )
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -199,9 +199,7 @@ def photos_page(request: HttpRequest, acting: Acting, property_id: int) -> HttpR
         "api_list_url": api_base,
         "api_request_url": reverse("api-property-photo-uploads", args=[prop.pk]),
     }
-    return render_page(
-        request, acting, "dashboard/properties/photos.html", context, status=status
-    )
+    return render_page(request, acting, "dashboard/properties/photos.html", context, status=status)
 
 
 def _upload(request: HttpRequest, acting: Acting, prop: Property) -> tuple[int, list[str]]:

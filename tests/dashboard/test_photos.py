@@ -17,10 +17,15 @@ from properties.photos.processing import photo_process
 from properties.photos.services import photo_add
 from tests.conftest import APP_HOST, Tenant
 from tests.factories import MembershipFactory
-from tests.properties.photos.conftest import files_under, photo_dirs  # noqa: F401
+from tests.properties.photos.conftest import files_under, temporary_photo_storages
 from tests.properties.photos.images import eps_bytes, jpeg_bytes
 
 State = PropertyImage.State
+
+
+@pytest.fixture
+def photo_dirs(tmp_path: Path, settings: Any) -> tuple[Path, Path]:
+    return temporary_photo_storages(tmp_path, settings)
 
 
 def page(tenant: Tenant) -> str:
@@ -66,7 +71,8 @@ def test_the_photo_page_shows_each_state_and_the_progress(
     html = owner.get(page(tenant)).content.decode()
     assert "1 of 3 ready" in html
     assert "1 failed" in html
-    assert ">Ready<" in html and ">Uploaded<" in html and ">Failed<" in html
+    for state in ("Ready", "Uploaded", "Failed"):
+        assert f">{state}<" in html
     assert "Why it failed: The file is damaged." in html
     assert "On your site" in html
     assert 'src="/static/js/dashboard-photos.js"' in html
