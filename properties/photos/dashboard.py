@@ -119,6 +119,9 @@ def photos_page(request: HttpRequest, acting: Acting, property_id: int) -> HttpR
     errors: dict[str, list[str]] = {}
     upload_errors: list[str] = []
     publish_error = ""
+    # The order on the page, kept when the page comes back without saving it (a refused
+    # publish, a delete after reordering by dragging).
+    page_order: list[int] = []
     if request.method == "POST":
         post = request.POST
         submitted = {k: v for k, v in post.items() if k.startswith(("alt-", "caption-"))}
@@ -142,6 +145,7 @@ def photos_page(request: HttpRequest, acting: Acting, property_id: int) -> HttpR
                     raise Http404("No such photo.")
                 photo_delete(image=image, by=acting.user)
                 messages.success(request, "Photo deleted.")
+                page_order = _ids(post.getlist("order"))
             elif post.get("action") == "upload":
                 uploaded, upload_errors = _upload(request, acting, prop)
                 if uploaded:
@@ -154,7 +158,7 @@ def photos_page(request: HttpRequest, acting: Acting, property_id: int) -> HttpR
                     return redirect("dashboard:property-photos", property_id=prop.pk)
                 status = 400
             elif post.get("action") == "publish":
-                ids = _ids(post.getlist("order"))
+                ids = page_order = _ids(post.getlist("order"))
                 published = photos_publish(
                     by=acting.user,
                     business=acting.business,
@@ -182,6 +186,9 @@ def photos_page(request: HttpRequest, acting: Acting, property_id: int) -> HttpR
         except PhotoDetailsInvalid as exc:
             status, errors, publish_error = 400, exc.fields, exc.message
     photos = photos_of_property(business=acting.business, property=prop)
+    if page_order:
+        rank = {photo_id: index for index, photo_id in enumerate(page_order)}
+        photos.sort(key=lambda photo: rank.get(photo.pk, len(rank)))
     progress = photo_progress(business=acting.business, property=prop)
     api_base = reverse("api-property-photos", args=[prop.pk])
     context = {

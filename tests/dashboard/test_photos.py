@@ -168,6 +168,8 @@ def test_publish_without_alt_text_is_refused_on_the_page_and_saves_nothing(
     assert "Describe every photo before publishing" in html
     assert f'id="alt-{b.pk}-error"' in html
     assert 'value="New text"' in html  # what was typed stays on the page
+    # ...and so does the order it was given in.
+    assert html.index(f'data-photo-id="{b.pk}"') < html.index(f'data-photo-id="{a.pk}"')
     a.refresh_from_db()
     assert (a.alt_text, a.position) == ("Old", 0)
 
