@@ -14,13 +14,13 @@ import pytest
 pytest.importorskip("playwright.sync_api")
 pytest.importorskip("axe_playwright_python.sync_playwright")
 
-from properties.models import PropertyImage  # noqa: E402
-from properties.photos.demo import SCENES, demo_picture  # noqa: E402
-from properties.photos.processing import photo_process  # noqa: E402
-from tests.conftest import make_tenant  # noqa: E402
-from tests.dashboard.test_browser import assert_no_page_scroll, sign_in  # noqa: E402
-from tests.properties.photos.conftest import temporary_photo_storages  # noqa: E402
-from tests.support.browser import CHROMIUM, assert_accessible  # noqa: E402
+from properties.models import PropertyImage
+from properties.photos.demo import SCENES, demo_picture
+from properties.photos.processing import photo_process
+from tests.conftest import make_tenant
+from tests.dashboard.test_browser import assert_no_page_scroll, sign_in
+from tests.properties.photos.conftest import temporary_photo_storages
+from tests.support.browser import CHROMIUM, assert_accessible
 
 ROOT = Path(__file__).resolve().parents[2]
 
