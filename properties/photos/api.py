@@ -108,7 +108,7 @@ class ProgressOutput(serializers.Serializer[Any]):
     total = serializers.IntegerField()
     failed = serializers.IntegerField()
     pending = serializers.IntegerField()
-    label = serializers.CharField(help_text='"37 of 50 ready"')
+    label = serializers.CharField(help_text='"37 of 50 ready"')  # type: ignore[assignment]
 
 
 def _progress(business: Business, prop: Property) -> dict[str, Any]:
@@ -184,7 +184,7 @@ class PhotoUploadRequestApi(APIView):
 
     class OutputSerializer(serializers.Serializer[Any]):
         url = serializers.URLField(help_text="POST the `fields`, then the file as `file`, here")
-        fields = serializers.DictField(child=serializers.CharField())
+        fields = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]
         token = serializers.CharField(help_text="Send it back to confirm the upload")
         max_bytes = serializers.IntegerField()
         expires_at = serializers.DateTimeField()
@@ -228,7 +228,7 @@ class PublishPhotoInput(serializers.Serializer[Any]):
 
 class PhotoPublishApi(APIView):
     class InputSerializer(serializers.Serializer[Any]):
-        photos = PublishPhotoInput(many=True, allow_empty=False, max_length=500)
+        photos = PublishPhotoInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
 
     @extend_schema(
         operation_id="v1_property_photos_publish",

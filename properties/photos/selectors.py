@@ -118,11 +118,11 @@ def properties_with_photo_progress(*, business: Business) -> list[PropertyPhotos
         PropertyPhotos(
             property=row,
             progress=PhotoProgress(
-                ready=row.photos_ready,  # type: ignore[attr-defined]
-                total=row.photos_total,  # type: ignore[attr-defined]
-                failed=row.photos_failed,  # type: ignore[attr-defined]
+                ready=row.photos_ready,
+                total=row.photos_total,
+                failed=row.photos_failed,
             ),
-            public=row.photos_public,  # type: ignore[attr-defined]
+            public=row.photos_public,
         )
         for row in rows
     ]
