@@ -134,7 +134,7 @@ def _photo_list(business: Business, prop: Property) -> dict[str, Any]:
 
 
 class PhotoListApi(APIView):
-    class ConfirmInput(serializers.Serializer[Any]):
+    class PhotoConfirmInput(serializers.Serializer[Any]):
         token = serializers.CharField(help_text="The `token` of the upload request")
         alt_text = serializers.CharField(
             max_length=250, required=False, allow_blank=True, default=""
@@ -158,12 +158,12 @@ class PhotoListApi(APIView):
         description="Call after POSTing the file to the upload request's `url`. The file "
         "is checked (size, format, pixels) and deleted if refused. Confirming the same "
         "token again returns the same photo. A photo with alt text is public once ready.",
-        request=ConfirmInput,
+        request=PhotoConfirmInput,
         responses={201: PhotoOutput, **_errors(400, 401, 403, 404, 413, 415)},
     )
     def post(self, request: Request, property_id: int) -> Response:
         prop = _property(request, property_id)
-        data = _validated(self.ConfirmInput, request.data)
+        data = _validated(self.PhotoConfirmInput, request.data)
         image = photo_upload_confirm(
             business=_business(request),
             property=prop,
@@ -177,12 +177,12 @@ class PhotoListApi(APIView):
 
 
 class PhotoUploadRequestApi(APIView):
-    class InputSerializer(serializers.Serializer[Any]):
+    class PhotoUploadRequestInput(serializers.Serializer[Any]):
         filename = serializers.CharField(max_length=200)
         content_type = serializers.ChoiceField(choices=sorted(CONTENT_TYPES))
         size = serializers.IntegerField(min_value=1, help_text="Bytes")
 
-    class OutputSerializer(serializers.Serializer[Any]):
+    class PhotoUploadTicket(serializers.Serializer[Any]):
         url = serializers.URLField(help_text="POST the `fields`, then the file as `file`, here")
         fields = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]
         token = serializers.CharField(help_text="Send it back to confirm the upload")
@@ -196,12 +196,12 @@ class PhotoUploadRequestApi(APIView):
         "binds the key, the content type and the size range; locally they name the app's "
         "own upload endpoint, which applies the same limits. Expires after "
         "PHOTO_UPLOAD_EXPIRY_SECONDS.",
-        request=InputSerializer,
-        responses={201: OutputSerializer, **_errors(400, 401, 403, 404, 413, 415)},
+        request=PhotoUploadRequestInput,
+        responses={201: PhotoUploadTicket, **_errors(400, 401, 403, 404, 413, 415)},
     )
     def post(self, request: Request, property_id: int) -> Response:
         prop = _property(request, property_id)
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.PhotoUploadRequestInput, request.data)
         ticket = photo_upload_request(
             business=_business(request),
             property=prop,
@@ -217,7 +217,7 @@ class PhotoUploadRequestApi(APIView):
             "max_bytes": ticket.max_bytes,
             "expires_at": ticket.expires_at,
         }
-        return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
+        return Response(self.PhotoUploadTicket(body).data, status=status.HTTP_201_CREATED)
 
 
 class PublishPhotoInput(serializers.Serializer[Any]):
@@ -227,7 +227,7 @@ class PublishPhotoInput(serializers.Serializer[Any]):
 
 
 class PhotoPublishApi(APIView):
-    class InputSerializer(serializers.Serializer[Any]):
+    class PhotoPublishInput(serializers.Serializer[Any]):
         photos = PublishPhotoInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
 
     @extend_schema(
@@ -236,13 +236,13 @@ class PhotoPublishApi(APIView):
         description="The listed photos come first, in the listed order (others keep "
         "theirs after them). Every listed photo needs alt text, or nothing is saved "
         "(alt_text_required, naming each photo in `fields`). Each is public once ready.",
-        request=InputSerializer,
+        request=PhotoPublishInput,
         responses={200: PhotoList, **_errors(400, 401, 403, 404, 415)},
     )
     def post(self, request: Request, property_id: int) -> Response:
         business = _business(request)
         prop = _property(request, property_id)
-        data = _validated(self.InputSerializer, request.data)
+        data = _validated(self.PhotoPublishInput, request.data)
         photos_publish(
             by=request.user,
             business=business,
