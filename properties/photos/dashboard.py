@@ -38,7 +38,7 @@ from properties.photos.selectors import (
     properties_with_photo_progress,
     thumbnail,
 )
-from properties.photos.services import photo_add, photo_delete
+from properties.photos.services import photo_add, photo_delete, photo_reprocess
 from properties.photos.validation import CONTENT_TYPES
 
 State = PropertyImage.State
@@ -105,6 +105,17 @@ def _property(acting: Acting, property_id: int) -> Property:
     return prop
 
 
+def _photo(acting: Acting, prop: Property, value: str) -> PropertyImage:
+    image = (
+        PropertyImage.objects.filter(business=acting.business, property=prop)
+        .filter(pk=_ids([value])[0])
+        .first()
+    )
+    if image is None:
+        raise Http404("No such photo.")
+    return image
+
+
 def _ids(values: list[str]) -> list[int]:
     try:
         return [int(value) for value in values]
@@ -136,15 +147,12 @@ def photos_page(request: HttpRequest, acting: Acting, property_id: int) -> HttpR
                     step=-1 if direction == "up" else 1,
                 )
             elif "delete" in post:
-                image = (
-                    PropertyImage.objects.filter(business=acting.business, property=prop)
-                    .filter(pk=_ids([post["delete"]])[0])
-                    .first()
-                )
-                if image is None:
-                    raise Http404("No such photo.")
-                photo_delete(image=image, by=acting.user)
+                photo_delete(image=_photo(acting, prop, post["delete"]), by=acting.user)
                 messages.success(request, "Photo deleted.")
+                page_order = _ids(post.getlist("order"))
+            elif "retry" in post:
+                photo_reprocess(image=_photo(acting, prop, post["retry"]), by=acting.user)
+                messages.success(request, "The photo is being processed again.")
                 page_order = _ids(post.getlist("order"))
             elif post.get("action") == "upload":
                 uploaded, upload_errors = _upload(request, acting, prop)

@@ -132,8 +132,13 @@ def photo_add(
         raise
 
 
-def photo_reprocess(*, image: PropertyImage) -> PropertyImage:
-    """Make renditions again (a failed photo, or new rendition settings)."""
+def photo_reprocess(
+    *, image: PropertyImage, by: User | AnonymousUser | None = None
+) -> PropertyImage:
+    """Make renditions again (a failed photo, or new rendition settings). `by`: the
+    member asking, if a page acts for one."""
+    if by is not None:
+        require(by, EDIT_PROPERTIES, business=image.business, obj=image)
     with transaction.atomic():
         PropertyImage.objects.filter(pk=image.pk).update(
             state=State.UPLOADED,

@@ -184,10 +184,25 @@ def test_delete_removes_the_photo(
     assert not PropertyImage.objects.exists()
 
 
+def test_a_failed_photo_can_be_processed_again(
+    owner: Client, tenant: Tenant, photo_dirs: tuple[Path, Path]
+) -> None:
+    photo = add(tenant, "a.jpg", "A")
+    PropertyImage.objects.filter(pk=photo.pk).update(
+        state=State.FAILED, failure_reason="Storage was unavailable.", attempts=3
+    )
+    assert "Try again" in owner.get(page(tenant)).content.decode()
+    answer = owner.post(page(tenant), {"order": [photo.pk], "retry": str(photo.pk)})
+    assert answer.status_code == 200
+    photo.refresh_from_db()
+    assert (photo.state, photo.failure_reason, photo.attempts) == (State.UPLOADED, "", 0)
+
+
 @pytest.mark.parametrize(
     "data",
     [
         {"move": "abc:up"},
+        {"retry": "999999"},
         {"delete": "999999"},
         {"action": "publish", "order": ["999999"], "alt-999999": "x"},
     ],
