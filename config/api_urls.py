@@ -6,6 +6,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("bookings.api_urls")),
+    path("", include("properties.photos.api_urls")),
     path("", include("integrations.api_urls")),
     path("", include("messaging.api_urls")),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 from csp.constants import NONCE, NONE, SELF
@@ -462,9 +463,21 @@ USE_TZ = True
 # the response's nonce (`nonce="{{ request.csp_nonce }}"`); no inline event handlers,
 # no style attributes, no plugins, no framing, no <base> rewriting.
 _media_origins: list[str] = []
+# The dashboard's upload page posts photos straight to the bucket (a presigned POST).
+_upload_origins: list[str] = []
 if STORAGE == "s3":
     _s3_domain = env_str("AWS_S3_CUSTOM_DOMAIN", "")
     _media_origins = [f"https://{_s3_domain}" if _s3_domain else "https://*.amazonaws.com"]
+    _s3_endpoint = urlsplit(str(_s3_options["endpoint_url"] or ""))
+    _bucket, _region = _s3_options["bucket_name"], _s3_options["region_name"]
+    _upload_origins = (
+        [f"{_s3_endpoint.scheme}://{_s3_endpoint.netloc}"]
+        if _s3_endpoint.netloc
+        else [
+            f"https://{_bucket}.s3.{_region}.amazonaws.com",
+            f"https://{_bucket}.s3.amazonaws.com",
+        ]
+    )
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -472,7 +485,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF, NONCE],
         "img-src": [SELF, "data:", *_media_origins],
         "font-src": [SELF],
-        "connect-src": [SELF],
+        "connect-src": [SELF, *_upload_origins],
         "object-src": [NONE],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],

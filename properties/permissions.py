@@ -35,6 +35,8 @@ MANAGE_BOOKINGS = "bookings.manage"
 MANAGE_CHANNELS = "channels.manage"
 # Act on the outbox: send a failed message again, cancel one.
 MANAGE_MESSAGES = "messages.manage"
+# Change what guests see of a property: its photos (upload, describe, order, publish).
+EDIT_PROPERTIES = "properties.edit"
 
 # --- The business itself -------------------------------------------------------------
 # Name, contact, locale, branding.
@@ -63,6 +65,7 @@ ACTIONS = frozenset(
         MANAGE_BOOKINGS,
         MANAGE_CHANNELS,
         MANAGE_MESSAGES,
+        EDIT_PROPERTIES,
         EDIT_BUSINESS,
         RENAME_SITE,
         SET_CUSTOM_DOMAIN,

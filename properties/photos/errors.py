@@ -34,3 +34,16 @@ class PhotoUploadInvalid(DomainError):
 class PhotoProcessingInterrupted(Exception):
     """Processing stopped for a reason unrelated to the file (storage or database
     unavailable): the photo is waiting again, and the task retries."""
+
+
+class PhotoDetailsInvalid(DomainError):
+    """Alt text or a caption the photo cannot take (too long): nothing is saved."""
+
+    code = "invalid_payload"
+    http_status = 400
+
+
+class PhotoAltTextMissing(PhotoDetailsInvalid):
+    """Publishing a photo that does not say what it shows: nothing is saved."""
+
+    code = "alt_text_required"

@@ -73,3 +73,56 @@ def rendition_sources(image: PropertyImage, fmt: str) -> list[Source]:
 def largest_jpeg(image: PropertyImage) -> Source | None:
     sources = rendition_sources(image, Format.JPEG)
     return sources[-1] if sources else None
+
+
+def photos_of_property(*, business: Business, property: Property) -> list[PropertyImage]:
+    """Every photo of the property, in page order, whatever its state (the owner's
+    view), renditions included for thumbnails."""
+    return list(
+        PropertyImage.objects.filter(business=business, property=property)
+        .prefetch_related("renditions")
+        .order_by("position", "id")
+    )
+
+
+def thumbnail(image: PropertyImage) -> Source | None:
+    """The narrowest JPEG rendition (uses prefetched rows); None until processed."""
+    sources = rendition_sources(image, Format.JPEG)
+    return sources[0] if sources else None
+
+
+@dataclass(frozen=True)
+class PropertyPhotos:
+    property: Property
+    progress: PhotoProgress
+    public: int  # ready and described: on the site now
+
+
+def properties_with_photo_progress(*, business: Business) -> list[PropertyPhotos]:
+    """Each property of the business with "N of M ready", in one query."""
+    rows = (
+        Property.objects.for_business(business)
+        .annotate(
+            photos_total=Count("images", distinct=True),
+            photos_ready=Count("images", filter=Q(images__state=State.READY), distinct=True),
+            photos_failed=Count("images", filter=Q(images__state=State.FAILED), distinct=True),
+            photos_public=Count(
+                "images",
+                filter=Q(images__state=State.READY) & ~Q(images__alt_text=""),
+                distinct=True,
+            ),
+        )
+        .order_by("name", "id")
+    )
+    return [
+        PropertyPhotos(
+            property=row,
+            progress=PhotoProgress(
+                ready=row.photos_ready,
+                total=row.photos_total,
+                failed=row.photos_failed,
+            ),
+            public=row.photos_public,
+        )
+        for row in rows
+    ]

@@ -14,13 +14,15 @@ from datetime import datetime, timedelta
 from typing import IO
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import File
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from properties.db import after_commit, claim_due
-from properties.models import Business, Property, PropertyImage
+from properties.models import Business, Property, PropertyImage, User
+from properties.permissions import EDIT_PROPERTIES, require
 from properties.photos.errors import PhotoNotFound
 from properties.photos.storage import (
     original_name,
@@ -99,11 +101,15 @@ def photo_add(
     caption: str = "",
     position: int | None = None,
     enqueue: bool = True,
+    by: User | AnonymousUser | None = None,
 ) -> PropertyImage:
     """Validate `file`, store it as a private original and queue its processing
     (`enqueue=False`: the caller processes it itself). Raises PhotoRejected (nothing
-    stored) with a message naming `name`."""
+    stored) with a message naming `name`. `by`: the member uploading, if a page acts
+    for one (the dashboard's upload form)."""
     check_property(business=business, property=property)
+    if by is not None:
+        require(by, EDIT_PROPERTIES, business=business, obj=property)
     header = photo_inspect(file, name=name)
     key = uuid.uuid4()
     stored = original_name(business_id=business.pk, key=key, extension=header.extension)
@@ -126,8 +132,13 @@ def photo_add(
         raise
 
 
-def photo_reprocess(*, image: PropertyImage) -> PropertyImage:
-    """Make renditions again (a failed photo, or new rendition settings)."""
+def photo_reprocess(
+    *, image: PropertyImage, by: User | AnonymousUser | None = None
+) -> PropertyImage:
+    """Make renditions again (a failed photo, or new rendition settings). `by`: the
+    member asking, if a page acts for one."""
+    if by is not None:
+        require(by, EDIT_PROPERTIES, business=image.business, obj=image)
     with transaction.atomic():
         PropertyImage.objects.filter(pk=image.pk).update(
             state=State.UPLOADED,
@@ -142,8 +153,11 @@ def photo_reprocess(*, image: PropertyImage) -> PropertyImage:
     return image
 
 
-def photo_delete(*, image: PropertyImage) -> None:
-    """Delete the photo and, once that commits, its files."""
+def photo_delete(*, image: PropertyImage, by: User | AnonymousUser | None = None) -> None:
+    """Delete the photo and, once that commits, its files. `by`: the member deleting,
+    if a page acts for one."""
+    if by is not None:
+        require(by, EDIT_PROPERTIES, business=image.business, obj=image)
     original = image.original
     renditions = list(image.renditions.values_list("path", flat=True))
 

@@ -21,13 +21,15 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.core.files.base import File
 from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
 
-from properties.models import Business, Property, PropertyImage
+from properties.models import Business, Property, PropertyImage, User
+from properties.permissions import EDIT_PROPERTIES, require
 from properties.photos.errors import PhotoRejected, PhotoTooLarge, PhotoUploadInvalid
 from properties.photos.services import check_property, photo_create
 from properties.photos.storage import original_name, originals_storage
@@ -83,11 +85,19 @@ def _is_s3(storage: Any) -> bool:
 
 
 def photo_upload_request(
-    *, business: Business, property: Property, filename: str, content_type: str, size: int
+    *,
+    business: Business,
+    property: Property,
+    filename: str,
+    content_type: str,
+    size: int,
+    by: User | AnonymousUser | None = None,
 ) -> UploadTicket:
     """Where and how to upload one photo; raises PhotoRejected for a declared size or
-    type we would refuse anyway."""
+    type we would refuse anyway. `by`: the member asking (the dashboard, the API)."""
     check_property(business=business, property=property)
+    if by is not None:
+        require(by, EDIT_PROPERTIES, business=business, obj=property)
     filename = (filename or "photo")[:200]
     check_declared(name=filename, size=size, content_type=content_type)
     key = uuid.uuid4()
@@ -157,10 +167,13 @@ def photo_upload_confirm(
     token: str,
     alt_text: str = "",
     caption: str = "",
+    by: User | AnonymousUser | None = None,
 ) -> PropertyImage:
     """The uploaded file becomes a photo, queued for processing; raises PhotoRejected
     (and deletes the file) if it is not one we accept."""
     check_property(business=business, property=property)
+    if by is not None:
+        require(by, EDIT_PROPERTIES, business=business, obj=property)
     max_age = settings.PHOTO_UPLOAD_EXPIRY_SECONDS + int(CONFIRM_GRACE.total_seconds())
     claim = read_ticket(token, max_age=max_age)
     if claim.business_id != business.pk or claim.property_id != property.pk:

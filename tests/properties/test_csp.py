@@ -4,8 +4,12 @@ inline event handler (which no nonce can allow)."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -15,6 +19,7 @@ from bookings.models import Booking
 from messaging.models import EmailTemplate
 from tests.conftest import Tenant, site_host
 from tests.tenant_objects import make
+from tests.test_settings_env import PRODUCTION_ENV
 
 
 class InlineFinder(HTMLParser):
@@ -108,3 +113,40 @@ def test_policy_header_is_enforced_not_report_only(tenant: Tenant, host: str) ->
     assert "Content-Security-Policy" in response
     assert "Content-Security-Policy-Report-Only" not in response
     assert site_host(tenant.business) == "seaside.localhost"
+
+
+def test_the_photo_pages_of_the_dashboard(tenant: Tenant) -> None:
+    client = tenant.admin_client()
+    for path in ("/dashboard/properties/", f"/dashboard/properties/{tenant.prop.pk}/photos/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        _check_page(response)
+        # The upload page posts to the app's own upload URL locally.
+        assert _policy(response)["connect-src"] == ["'self'"]
+
+
+def test_with_s3_the_browser_may_post_photos_to_the_bucket() -> None:
+    code = (
+        "from config import settings as s; "
+        "print(' '.join(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['connect-src']))"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "HOLIDESK_TESTING"},
+        **PRODUCTION_ENV,
+        "STORAGE": "s3",
+        "AWS_STORAGE_BUCKET_NAME": "holidesk-media",
+        "AWS_S3_REGION_NAME": "eu-west-1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == [
+        "'self'",
+        "https://holidesk-media.s3.eu-west-1.amazonaws.com",
+        "https://holidesk-media.s3.amazonaws.com",
+    ]

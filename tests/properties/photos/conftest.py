@@ -10,6 +10,11 @@ import pytest
 
 @pytest.fixture
 def photo_dirs(tmp_path: Path, settings: Any) -> tuple[Path, Path]:
+    return temporary_photo_storages(tmp_path, settings)
+
+
+def temporary_photo_storages(tmp_path: Path, settings: Any) -> tuple[Path, Path]:
+    """Public and private storages under `tmp_path` (for other test packages' fixtures)."""
     public, private = tmp_path / "media", tmp_path / "private"
     public.mkdir()
     private.mkdir()

@@ -193,3 +193,34 @@ def test_a_non_photo_posted_as_jpeg_is_refused_at_confirmation_and_deleted(
         photo_upload_confirm(business=tenant.business, property=tenant.prop, token=ticket.token)
     assert ticket.fields["key"] not in _keys(s3)
     assert not PropertyImage.objects.exists()
+
+
+def test_the_owner_api_hands_out_the_presigned_post_and_confirms_it(
+    tenant: Tenant, s3: str
+) -> None:
+    from tests.properties.photos.test_api import token_client
+
+    api = token_client(tenant)
+    base = f"/api/v1/properties/{tenant.prop.pk}/photos/"
+    data = jpeg_bytes(900, 600)
+    asked = api.post(
+        base + "uploads",
+        {"filename": "view.jpg", "content_type": "image/jpeg", "size": len(data)},
+        format="json",
+    )
+    assert asked.status_code == 201, asked.json()
+    ticket = asked.json()
+    assert ticket["url"] == f"{s3}/{BUCKET}"
+    assert "policy" in ticket["fields"]
+    sent = requests.post(
+        ticket["url"],
+        data=ticket["fields"],
+        files={"file": ("view.jpg", data, "image/jpeg")},
+        timeout=10,
+    )
+    assert sent.status_code in (201, 204), sent.text
+    confirmed = api.post(base, {"token": ticket["token"], "alt_text": "View"}, format="json")
+    assert confirmed.status_code == 201, confirmed.json()
+    image = PropertyImage.objects.get()
+    assert f"private/{image.original}" == ticket["fields"]["key"]
+    assert (image.width, image.alt_text) == (900, "View")
