@@ -395,3 +395,12 @@ def test_the_booking_page_shows_the_code_the_guest_is_sent_and_links_to_the_box(
     assert keys.next_code.code not in section.split("Cleaning before arrival", 1)[0]
     assert "confirmed on the box" in section
     assert f'href="/dashboard/staff/#keys-{keys.sea.pk}"' in section
+
+
+def test_a_new_business_sees_what_to_do_first(owner: Client, tenant: Tenant) -> None:
+    """One property, no staff, no guest yet: the page says so and Today stays quiet."""
+    html = owner.get(PAGE).content.decode()
+    assert "No code confirmed" in html
+    assert "No staff yet" in html
+    assert "No guest arrives in the next 30 days." in html
+    assert 'id="panel-key_codes"' not in owner.get("/dashboard/").content.decode()
