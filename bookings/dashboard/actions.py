@@ -255,7 +255,7 @@ F = TypeVar("F", bound=forms.Form)
 def _rebound(sent: F, **hidden: Decimal) -> F:
     """The form again with the owner's input, its errors, and the amounts (hidden
     fields) as they are now, so that confirming again acts on what is shown."""
-    data = sent.data.copy()
+    data = {name: sent.data.get(name) for name in sent.data}
     for name, value in hidden.items():
         data[name] = str(value)
     fresh = type(sent)(data)
