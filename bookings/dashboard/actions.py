@@ -28,12 +28,12 @@ from bookings.dashboard.views import booking_or_404, detail_url
 from bookings.errors import BookingError, PriceChanged, StayUnavailable
 from bookings.models import Booking
 from bookings.payments.models import Refund
+from bookings.payments.services.balance import amount_due, payment_record_offline
 from bookings.payments.services.date_changes import (
     DateChangeQuote,
     booking_dates_change,
     date_change_quote,
 )
-from bookings.payments.services.offline import amount_due, payment_record_offline
 from bookings.payments.services.refunds import booking_refund_partial, refundable
 from properties.dashboard.access import Acting
 from properties.dashboard.views import render_page

@@ -13,7 +13,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
-from bookings.payments.services.offline import amount_due
+from bookings.payments.services.balance import amount_due
 from bookings.payments.services.refunds import refundable
 from bookings.rules import PARTNER_SOURCES
 from bookings.selectors import booking_list, calendar_rows

@@ -6,7 +6,8 @@
 - `Payment`: one checkout (a new stay, or the extra nights of an extension), with the
   gateway's session and payment ids, the amount in the business currency and in the
   gateway's minor units, and its state; or money the owner took outside Holidesk (cash,
-  a bank transfer), recorded by them (kind `offline`, gateway `offline`).
+  a bank transfer), recorded by them (kind `offline`, gateway `offline`); or what a
+  guest still owed after the owner changed the stay, paid online (kind `balance`).
 - `Refund`: money given back for one payment (a cancellation under the policy, a payment
   that arrived for nights someone else had taken, or a refund made at the gateway).
 - `StripeEvent`: every verified webhook event id, under a UNIQUE constraint, inserted
@@ -65,6 +66,7 @@ class Payment(models.Model):
         STAY = "stay", "New stay"
         EXTENSION = "extension", "Extra nights"
         OFFLINE = "offline", "Paid offline"
+        BALANCE = "balance", "Amount due"
 
     class Method(models.TextChoices):
         """How an offline payment was made (empty for gateway payments)."""
@@ -140,7 +142,7 @@ class Payment(models.Model):
                 name="payment_offline_has_method",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["stay", "offline"])
+                condition=Q(kind__in=["stay", "offline", "balance"])
                 | (Q(new_check_in__isnull=False) & Q(new_check_out__gt=models.F("new_check_in"))),
                 name="payment_extension_has_dates",
             ),

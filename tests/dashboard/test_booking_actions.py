@@ -17,11 +17,13 @@ from django.test import Client
 from bookings.errors import InvalidAmount, InvalidTransition, StayUnavailable
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
+from bookings.payments.services.balance import payment_record_offline
+from bookings.payments.services.checkout import payment_succeeded
 from bookings.payments.services.date_changes import booking_dates_change
-from bookings.payments.services.offline import payment_record_offline
 from bookings.payments.services.refunds import booking_refund_partial
 from messaging.models import ScheduledMessage
 from properties.models import Membership
+from tests.bookings.test_site_booking import book_and_pay, visitor_client
 from tests.conftest import APP_HOST, Tenant
 from tests.dashboard.conftest import business_today, paid, stay
 from tests.factories import MembershipFactory
@@ -543,3 +545,60 @@ def test_cancel_then_refund_what_the_policy_kept(owner: Client, tenant: Tenant) 
     assert response.status_code == 302
     booking.refresh_from_db()
     assert booking.amount_refunded == Decimal("350.00")
+
+
+# --- The guest pays what is due -------------------------------------------------------
+
+
+def test_the_guest_pays_what_the_longer_stay_costs_from_their_trip(
+    owner: Client, tenant: Tenant
+) -> None:
+    start = start_of(tenant)
+    client, _ = visitor_client(tenant)
+    booking = book_and_pay(client, tenant.prop, start)  # 350.00 paid through the site
+    assert "still due" not in client.get(f"/trips/{booking.reference}/").content.decode()
+    confirm(owner, booking, start, start + timedelta(days=4), "450.00")
+
+    trip = client.get(f"/trips/{booking.reference}/").content.decode()
+    assert "€100.00</strong> is still due" in trip
+    response = client.post(f"/trips/{booking.reference}/pay/")
+    assert response.status_code == 302
+    assert "/checkout/fake/" in response["Location"]
+    again = client.post(f"/trips/{booking.reference}/pay/")  # resumes the same checkout
+    assert again["Location"] == response["Location"]
+    payment = Payment.objects.get(booking=booking, kind=Payment.Kind.BALANCE)
+    assert payment.amount == Decimal("100.00")
+
+    paid_page = client.post(response["Location"], {"action": "pay"}, follow=True)
+    assert "nothing more is due" in paid_page.content.decode()
+    booking.refresh_from_db()
+    assert booking.amount_paid == Decimal("450.00")
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert "still due" not in client.get(f"/trips/{booking.reference}/").content.decode()
+    assert (
+        "Due from the guest"
+        not in owner.get(f"/dashboard/bookings/{booking.reference}/").content.decode()
+    )
+    # Another visitor cannot pay (or see) it.
+    stranger, _ = visitor_client(tenant)
+    assert stranger.post(f"/trips/{booking.reference}/pay/").status_code == 404
+
+
+def test_an_amount_due_paid_after_a_cancellation_goes_back(owner: Client, tenant: Tenant) -> None:
+    start = start_of(tenant)
+    client, _ = visitor_client(tenant)
+    booking = book_and_pay(client, tenant.prop, start)
+    confirm(owner, booking, start, start + timedelta(days=4), "450.00")
+    client.post(f"/trips/{booking.reference}/pay/")
+    owner.post(
+        f"/dashboard/bookings/{booking.reference}/cancel/",
+        {"refund": "full", "expected_full": "350.00", "expected_policy": "350.00"},
+    )
+    balance = Payment.objects.get(booking=booking, kind=Payment.Kind.BALANCE)
+    payment_succeeded(payment=balance)  # the provider completes the checkout anyway
+    refund = Refund.objects.get(payment=balance)
+    assert refund.amount == Decimal("100.00")
+    assert refund.reason == Refund.Reason.BOOKING_CLOSED
+    booking.refresh_from_db()
+    assert booking.amount_paid == Decimal("350.00")

@@ -1,6 +1,13 @@
-"""Money the owner took outside Holidesk (cash at the door, a bank transfer): recorded
-as a payment of the stay, so the booking's paid amount, what is still due and the
-bookings export tell the truth. Nothing is sent to any gateway."""
+"""What a guest still owes on a stay (its total rose when the owner changed the dates,
+or the owner recorded it unpaid), and the two ways it gets paid:
+
+- the guest pays it online from their trip page (`balance_checkout_start`): a
+  `balance` payment through the gateway, applied by `checkout.payment_apply` like every
+  other success;
+- the owner records money taken outside Holidesk (cash at the door, a bank transfer:
+  `payment_record_offline`), so the booking's paid amount, what is still due and the
+  bookings export tell the truth. Nothing is sent to any gateway then.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,14 @@ from django.utils import timezone
 
 from bookings.errors import InvalidAmount, InvalidTransition, PriceChanged
 from bookings.models import Booking
+from bookings.payments.gateway import PaymentGateway, PaymentUnavailable, get_gateway
 from bookings.payments.models import Payment
+from bookings.payments.services.checkout import (
+    CheckoutStarted,
+    payment_abandon,
+    payment_checkout_create,
+    payment_create,
+)
 from bookings.rules import owner_may_change_check
 from properties.db import lock_one
 from properties.models import User
@@ -101,3 +115,54 @@ def payment_record_offline(
             amount_paid=F("amount_paid") + amount, updated_at=now
         )
     return payment
+
+
+REPLACED_BALANCE = "Replaced by a newer checkout of the amount due."
+
+
+def balance_checkout_start(
+    *,
+    booking: Booking,
+    site_origin: str,
+    gateway: PaymentGateway | None = None,
+    now: datetime | None = None,
+) -> CheckoutStarted:
+    """The guest pays what is due on their stay online: a checkout for exactly that
+    amount. The guest's own open checkout for the same amount is resumed; an older
+    one for another amount is voided (should it be paid anyway, it is applied: the
+    owner sees the overpayment and can refund it). Raises InvalidAmount when nothing
+    is due, PaymentUnavailable when the business cannot take payments."""
+    now = now or timezone.now()
+    gateway = gateway or get_gateway()
+    due = amount_due(booking)
+    if due <= 0:
+        raise InvalidAmount("Nothing is due on this stay.", fields={"amount": ["nothing due"]})
+    open_ones = list(
+        Payment.objects.filter(
+            booking=booking, kind=Payment.Kind.BALANCE, status=Payment.Status.PENDING
+        ).order_by("-pk")
+    )
+    for payment in open_ones:
+        if payment.amount == due and payment.checkout_url:
+            return CheckoutStarted(booking, payment, payment.checkout_url)
+    for payment in open_ones:
+        payment_abandon(payment=payment, reason=REPLACED_BALANCE, now=now)
+    gateway.ensure_ready(booking.business)
+    payment = payment_create(
+        booking=booking, kind=Payment.Kind.BALANCE, gateway=gateway, amount=due
+    )
+    try:
+        payment_checkout_create(
+            gateway=gateway,
+            payment=payment,
+            booking=booking,
+            description=(
+                f"{booking.property.name}: amount due on {booking.reference} "
+                f"({booking.check_in:%-d %b %Y} to {booking.check_out:%-d %b %Y})"
+            ),
+            site_origin=site_origin,
+        )
+    except PaymentUnavailable:
+        payment_abandon(payment=payment, status=Payment.Status.FAILED, now=now)
+        raise
+    return CheckoutStarted(booking, payment, payment.checkout_url)
