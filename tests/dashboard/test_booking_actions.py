@@ -142,6 +142,10 @@ def test_an_overpayment_kept_can_be_refunded_later(owner: Client, tenant: Tenant
         "Up to €450.00 can go back"
         in owner.get(f"/dashboard/bookings/{booking.reference}/").content.decode()
     )
+    booking_refund_partial(booking=booking, amount=Decimal(100), note="The extra night")
+    booking.refresh_from_db()
+    assert booking.total == Decimal("350.00")  # it gave back the overpayment only
+    assert booking.amount_paid - booking.amount_refunded == booking.total
 
 
 def test_overlapping_dates_are_a_form_error_and_change_nothing(
@@ -332,6 +336,11 @@ def test_a_partial_refund_goes_back_through_the_gateway(owner: Client, tenant: T
     page = owner.get(response["Location"]).content.decode()
     assert "Refunded €80.50" in page
     assert "Hot tub out of order" in page
+    # A goodwill refund lowers the price: the guest owes nothing back.
+    assert booking.total == Decimal("269.50")
+    assert "Refunded by the owner: Hot tub out of order" in page
+    assert "Due from the guest" not in page
+    assert "Record a payment…" not in page
 
     again = owner.post(  # the same form sent twice
         refund_url(booking),
@@ -433,6 +442,7 @@ def test_a_refund_the_gateway_refuses_is_a_form_error_and_recorded(
     assert again.status_code == 302
     booking.refresh_from_db()
     assert booking.amount_refunded == Decimal("50.00")
+    assert booking.total == Decimal("300.00")  # lowered once, not once per attempt
 
 
 # --- Offline payment ------------------------------------------------------------------

@@ -290,6 +290,29 @@ def booking_cancel_and_refund(
     return cancelled, amount
 
 
+def _price_lower_by_refund(booking: Booking, *, amount: Decimal, note: str) -> None:
+    """A refund on a confirmed stay first gives back what the guest paid beyond its
+    total; the rest lowers the stay's price by as much (a goodwill gesture is not a
+    debt: the guest must not then owe it, and a stay is still "paid in full" for the
+    key-code email). The price table gets a line for it, so its lines still add up to
+    the total. Called under the booking's lock, with `booking` as read before the
+    refund was recorded."""
+    overpaid = max(Decimal(0), booking.amount_paid - booking.amount_refunded - booking.total)
+    lowered = min(booking.total, max(Decimal(0), amount - overpaid))
+    if lowered <= 0:
+        return
+    breakdown = dict(booking.price_breakdown or {})
+    label = "Refunded by the owner" + (f": {note}" if note else "")
+    breakdown["lines"] = [
+        *(breakdown.get("lines") or []),
+        {"label": label[:200], "amount": str(-lowered)},
+    ]
+    breakdown["total"] = str(booking.total - lowered)
+    Booking.objects.filter(pk=booking.pk).update(
+        total=F("total") - lowered, price_breakdown=breakdown
+    )
+
+
 def booking_refund_partial(
     *,
     booking: Booking,
@@ -302,7 +325,8 @@ def booking_refund_partial(
     at most what is still refundable, in amounts the currency can pay. Recorded in one
     transaction under the payments' locks, then sent through the gateway; returns the
     refunds with the gateway's answer (a refused one is `failed`, with its error, and
-    no longer counted as refunded).
+    no longer counted as refunded). On a confirmed stay, the part of the refund beyond
+    any overpayment lowers the stay's price (`_price_lower_by_refund`).
 
     `expected_refundable` is what the owner was shown: if it moved since (a second
     submit of the same form, a payment or refund in between), nothing is done
@@ -337,5 +361,7 @@ def booking_refund_partial(
         refund_ids = refunds_plan(
             booking=current, amount=amount, reason=Refund.Reason.OWNER, note=note
         )
+        if current.status == Booking.Status.CONFIRMED:
+            _price_lower_by_refund(current, amount=amount, note=note)
     refunds_execute(refund_ids=refund_ids)
     return list(Refund.objects.filter(pk__in=refund_ids).order_by("pk"))
