@@ -612,3 +612,27 @@ def test_an_amount_due_paid_after_a_cancellation_goes_back(owner: Client, tenant
     assert refund.reason == Refund.Reason.BOOKING_CLOSED
     booking.refresh_from_db()
     assert booking.amount_paid == Decimal("350.00")
+
+
+def test_a_refused_refund_of_new_dates_keeps_the_change_and_says_so(
+    owner: Client, tenant: Tenant, stripe_on: FakeStripe
+) -> None:
+    start = start_of(tenant)
+    booking = stay(tenant.prop, start, 4)
+    payment = paid(booking)  # 450.00
+    Payment.objects.filter(pk=payment.pk).update(
+        gateway="stripe", payment_intent_id="pi_test_2", connected_account="acct_seaside"
+    )
+    stripe_on.refuse_refunds = True
+    response = confirm(owner, booking, start, start + timedelta(days=3), "350.00", settle="refund")
+    assert response.status_code == 302
+    page = owner.get(response["Location"]).content.decode()
+    assert "refused the refund of €100.00" in page
+    booking.refresh_from_db()
+    assert (booking.nights, booking.total, booking.amount_refunded) == (
+        3,
+        Decimal("350.00"),
+        Decimal("0.00"),
+    )
+    assert Refund.objects.get(booking=booking).status == Refund.Status.FAILED
+    assert "Up to €450.00 can go back" in page  # the owner can refund it again
