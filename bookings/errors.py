@@ -82,3 +82,19 @@ class InvalidTransition(BookingError):
 
     code = "invalid_state"
     http_status = 409
+
+
+class InvalidAmount(BookingError):
+    """An amount of money that cannot be paid or refunded as asked (not positive, finer
+    than the currency allows, more than is due or refundable)."""
+
+    code = "invalid_amount"
+    http_status = 400
+
+
+class PriceChanged(BookingError):
+    """The amounts moved since the owner was shown them: nothing was done; show them
+    again and ask once more."""
+
+    code = "price_changed"
+    http_status = 409

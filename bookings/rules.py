@@ -15,7 +15,8 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from bookings.errors import BeyondHorizon, InvalidDates, InvalidGuestDetails
+from bookings.errors import BeyondHorizon, InvalidDates, InvalidGuestDetails, InvalidTransition
+from bookings.models import Booking
 from properties.models import Property
 
 # The longest stay or block the engine accepts, in nights, from every source (partners
@@ -174,3 +175,25 @@ def guest_details_clean(*, name: str, email: str, phone: str) -> GuestDetails:
         email=clean_email,
         phone=_one_line(phone, "guest_phone"),
     )
+
+
+# --- Who owns a booking ---------------------------------------------------------------
+
+# Stays and blocks made on a partner's side: the partner is the authority on them (and
+# collects their money); Holidesk applies what the partner sends.
+PARTNER_SOURCES = (
+    Booking.Source.AIRBNB,
+    Booking.Source.BOOKING,
+    Booking.Source.VRBO,
+    Booking.Source.ICAL,
+)
+
+
+def owner_may_change_check(booking: Booking) -> None:
+    """Raise InvalidTransition when a partner owns this booking: its dates and money
+    are changed on the partner's side, never by the owner here."""
+    if booking.source in PARTNER_SOURCES:
+        label = booking.get_source_display()
+        raise InvalidTransition(
+            f"{label} owns this reservation: change it on {label}.",
+        )

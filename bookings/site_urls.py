@@ -25,4 +25,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("trips/<str:reference>/cancel/", views.trip_cancel, name="site-trip-cancel"),
     path("trips/<str:reference>/extend/", views.trip_extend, name="site-trip-extend"),
+    path("trips/<str:reference>/pay/", views.trip_pay_due, name="site-trip-pay"),
 ]

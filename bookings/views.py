@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from bookings.errors import BookingError
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund
+from bookings.payments.services.balance import amount_due, balance_checkout_start
 from bookings.payments.services.extensions import extension_quote, extension_start
 from bookings.payments.services.refunds import AUTOMATIC_REFUND_REASONS, booking_cancel_and_refund
 from bookings.payments.services.stripe_events import payment_sync
@@ -242,7 +243,9 @@ def _trip_context(booking: Booking) -> dict[str, Any]:
         (
             p
             for p in booking.payments.all()
-            if p.status == Payment.Status.PENDING and p.checkout_url
+            if p.status == Payment.Status.PENDING
+            and p.checkout_url
+            and p.kind in (Payment.Kind.STAY, Payment.Kind.EXTENSION)
         ),
         None,
     )
@@ -258,6 +261,7 @@ def _trip_context(booking: Booking) -> dict[str, Any]:
         "pending_payment": pending if booking.status == Booking.Status.HELD else None,
         "pending_extension": pending if booking.status == Booking.Status.CONFIRMED else None,
         "auto_refunds": auto_refunds,
+        "due": amount_due(booking),
         "policy": prop.get_cancellation_policy_display(),
         "policy_known": prop.cancellation_policy in CANCELLATION_POLICIES,
     }
@@ -288,6 +292,19 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
         else:
             messages.success(request, f"Booking {cancelled.reference} is cancelled.")
     return redirect("site-trip", reference=booking.reference)
+
+
+@login_required
+@require_POST
+def trip_pay_due(request: HttpRequest, reference: str) -> HttpResponse:
+    """The guest pays what is still due on their stay (after the owner changed it)."""
+    booking = _own_booking(request, reference)
+    try:
+        started = balance_checkout_start(booking=booking, site_origin=site_origin(request))
+    except BookingError as exc:
+        messages.error(request, exc.message)
+        return redirect("site-trip", reference=booking.reference)
+    return redirect(started.redirect_url)
 
 
 EXTEND_FIELDS = {"check_in": "New check-in", "check_out": "New check-out"}

@@ -16,7 +16,7 @@ from properties.permissions import MANAGE_BOOKINGS
 
 
 def register() -> None:
-    from bookings.dashboard import calendar, panels, reports, views
+    from bookings.dashboard import actions, calendar, panels, reports, views
 
     register_page("calendar/", calendar.calendar_page, name="calendar")
     register_page(
@@ -29,6 +29,24 @@ def register() -> None:
         "bookings/<str:reference>/cancel/",
         views.booking_cancel_page,
         name="booking-cancel",
+        action=MANAGE_BOOKINGS,
+    )
+    register_page(
+        "bookings/<str:reference>/change-dates/",
+        actions.booking_dates_page,
+        name="booking-change-dates",
+        action=MANAGE_BOOKINGS,
+    )
+    register_page(
+        "bookings/<str:reference>/refund/",
+        actions.booking_refund_page,
+        name="booking-refund",
+        action=MANAGE_BOOKINGS,
+    )
+    register_page(
+        "bookings/<str:reference>/offline-payment/",
+        actions.booking_offline_payment_page,
+        name="booking-offline-payment",
         action=MANAGE_BOOKINGS,
     )
     register_page(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 
 from bookings.dashboard.selectors import WHEN_CHOICES
 from bookings.models import Booking
+from bookings.payments.models import Payment
 from properties.models import Property
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -122,3 +124,83 @@ class CancelForm(forms.Form):
         max_length=300,
         widget=forms.TextInput(attrs={"placeholder": "e.g. the guest asked to cancel"}),
     )
+
+
+MONEY_INPUT = forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"})
+
+
+class ChangeDatesForm(forms.Form):
+    """Step 1 of a date change (GET): the dates to look at."""
+
+    check_in = forms.DateField(label="New check-in", widget=DATE_INPUT)
+    check_out = forms.DateField(label="New check-out", widget=DATE_INPUT)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("check_in"), data.get("check_out")
+        if isinstance(start, date) and isinstance(end, date) and end <= start:
+            self.add_error("check_out", "Pick a check-out after the check-in.")
+        return data
+
+
+class ConfirmDatesForm(ChangeDatesForm):
+    """Step 2 (POST): the dates and the total the owner saw, and what to do with money
+    paid beyond the new total."""
+
+    SETTLE_CHOICES = [
+        ("refund", "Refund the difference to the guest now"),
+        ("keep", "Keep it for now (refund it later from the booking)"),
+    ]
+
+    check_in = forms.DateField(widget=forms.HiddenInput)
+    check_out = forms.DateField(widget=forms.HiddenInput)
+    expected_total = forms.DecimalField(widget=forms.HiddenInput, max_digits=12, decimal_places=2)
+    settle = forms.ChoiceField(
+        label="The guest paid more than the new total",
+        choices=SETTLE_CHOICES,
+        widget=forms.RadioSelect,
+        initial="refund",
+        required=False,
+    )
+
+
+class PartialRefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount to refund",
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=MONEY_INPUT,
+    )
+    reason = forms.CharField(
+        label="Reason (kept with the refund)",
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. the hot tub was out of order"}),
+    )
+    # What the owner saw as refundable: a second submit of the same form is refused.
+    expected_refundable = forms.DecimalField(
+        widget=forms.HiddenInput, max_digits=12, decimal_places=2
+    )
+
+
+class OfflinePaymentForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount received",
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=MONEY_INPUT,
+    )
+    method = forms.ChoiceField(
+        label="Paid by",
+        choices=Payment.Method.choices,
+        widget=forms.RadioSelect,
+        initial=Payment.Method.CASH,
+    )
+    note = forms.CharField(
+        label="Note (only you see it)",
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. paid at check-in"}),
+    )
+    expected_due = forms.DecimalField(widget=forms.HiddenInput, max_digits=12, decimal_places=2)

@@ -6,22 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
+from bookings.payments.services.balance import amount_due
+from bookings.payments.services.refunds import refundable
+from bookings.rules import PARTNER_SOURCES
 from bookings.selectors import booking_list, calendar_rows
 from properties.models import Business, Property
-
-# Stays and blocks made on a partner's side: the partner is the authority on them.
-PARTNER_SOURCES = (
-    Booking.Source.AIRBNB,
-    Booking.Source.BOOKING,
-    Booking.Source.VRBO,
-    Booking.Source.ICAL,
-)
 
 
 def calendar_properties(*, business: Business) -> list[Property]:
@@ -131,6 +127,23 @@ def booking_detail(*, business: Business, reference: str) -> Booking | None:
         )
         .first()
     )
+
+
+def stay_actions(booking: Booking, lock_reason: str) -> dict[str, Any]:
+    """Which of these actions the booking page offers, and the amounts they start from
+    (permissions are the caller's: every action needs `bookings.manage`)."""
+    open_stay = (
+        not lock_reason and not booking.is_block and booking.status == Booking.Status.CONFIRMED
+    )
+    refundable_now = refundable(booking=booking) if not lock_reason else Decimal(0)
+    due = amount_due(booking) if not lock_reason else Decimal(0)
+    return {
+        "can_change_dates": open_stay,
+        "can_refund": not lock_reason and not booking.is_block and refundable_now > 0,
+        "can_record_payment": open_stay and due > 0,
+        "refundable": refundable_now,
+        "due": due,
+    }
 
 
 def partner_lock_reason(booking: Booking) -> str:

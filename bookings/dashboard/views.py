@@ -22,6 +22,7 @@ from bookings.dashboard.selectors import (
     booking_search,
     calendar_properties,
     price_lines,
+    stay_actions,
 )
 from bookings.dashboard.slots import booking_lock_reason, booking_sections
 from bookings.errors import BookingError
@@ -143,7 +144,7 @@ def booking_csv(request: HttpRequest, acting: Acting) -> StreamingHttpResponse:
     return response
 
 
-def _booking_or_404(acting: Acting, reference: str) -> Booking:
+def booking_or_404(acting: Acting, reference: str) -> Booking:
     booking = booking_detail(business=acting.business, reference=reference)
     if booking is None:
         raise Http404("No such booking.")
@@ -169,10 +170,12 @@ def _can_remove_block(acting: Acting, booking: Booking, locked: str) -> bool:
 
 
 def booking_detail_page(request: HttpRequest, acting: Acting, reference: str) -> HttpResponse:
-    booking = _booking_or_404(acting, reference)
+    booking = booking_or_404(acting, reference)
     sections = booking_sections(acting, booking)
     locked = booking_lock_reason(booking)
     label, _, css = describe(booking)
+    manage = acting.may(MANAGE_BOOKINGS)
+    actions = stay_actions(booking, locked)
     context = {
         "booking": booking,
         "label": label,
@@ -185,6 +188,11 @@ def booking_detail_page(request: HttpRequest, acting: Acting, reference: str) ->
         "lock_reason": locked,
         "can_cancel": _can_cancel(acting, booking, locked),
         "can_remove_block": _can_remove_block(acting, booking, locked),
+        "can_change_dates": manage and actions["can_change_dates"],
+        "can_refund": manage and actions["can_refund"],
+        "can_record_payment": manage and actions["can_record_payment"],
+        "refundable": actions["refundable"],
+        "due": actions["due"],
         "main_sections": [s for s in sections if not s.side],
         "side_sections": [s for s in sections if s.side],
         "calendar_url": (f"{reverse('dashboard:calendar')}?month={booking.check_in:%Y-%m}"),
@@ -202,7 +210,7 @@ def _quotes(booking: Booking) -> dict[str, Decimal]:
 def booking_cancel_page(request: HttpRequest, acting: Acting, reference: str) -> HttpResponse:
     """GET: what cancelling would refund, and a confirmation form. POST: cancel and
     refund through the gateway, if the amounts are still the ones shown."""
-    booking = _booking_or_404(acting, reference)
+    booking = booking_or_404(acting, reference)
     locked = booking_lock_reason(booking)
     if not _can_cancel(acting, booking, locked):
         reason = locked or (
@@ -279,7 +287,7 @@ def _cancel(request: HttpRequest, booking: Booking, *, by_owner: bool, form: Can
 
 def block_remove_page(request: HttpRequest, acting: Acting, reference: str) -> HttpResponse:
     """POST: reopen the nights of an owner block."""
-    booking = _booking_or_404(acting, reference)
+    booking = booking_or_404(acting, reference)
     if request.method != "POST":
         return redirect(detail_url(booking))
     locked = booking_lock_reason(booking)

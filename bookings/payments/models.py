@@ -5,7 +5,9 @@
   business, not with the platform.
 - `Payment`: one checkout (a new stay, or the extra nights of an extension), with the
   gateway's session and payment ids, the amount in the business currency and in the
-  gateway's minor units, and its state.
+  gateway's minor units, and its state; or money the owner took outside Holidesk (cash,
+  a bank transfer), recorded by them (kind `offline`, gateway `offline`); or what a
+  guest still owed after the owner changed the stay, paid online (kind `balance`).
 - `Refund`: money given back for one payment (a cancellation under the policy, a payment
   that arrived for nights someone else had taken, or a refund made at the gateway).
 - `StripeEvent`: every verified webhook event id, under a UNIQUE constraint, inserted
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -73,6 +76,15 @@ class Payment(models.Model):
     class Kind(models.TextChoices):
         STAY = "stay", "New stay"
         EXTENSION = "extension", "Extra nights"
+        OFFLINE = "offline", "Paid offline"
+        BALANCE = "balance", "Amount due"
+
+    class Method(models.TextChoices):
+        """How an offline payment was made (empty for gateway payments)."""
+
+        CASH = "cash", "Cash"
+        BANK_TRANSFER = "bank_transfer", "Bank transfer"
+        OTHER = "other", "Other"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Awaiting payment"
@@ -108,6 +120,16 @@ class Payment(models.Model):
         "bookings.Booking", blank=True, related_name="extension_payments"
     )
     outcome = models.CharField(max_length=200, blank=True)
+    # Offline: how it was paid, the owner's note, and who recorded it.
+    method = models.CharField(max_length=16, choices=Method.choices, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -127,7 +149,11 @@ class Payment(models.Model):
                 condition=Q(amount__gte=0) & Q(amount_minor__gte=0), name="payment_amount_gte_0"
             ),
             models.CheckConstraint(
-                condition=Q(kind="stay")
+                condition=~Q(kind="offline") | (~Q(method="") & Q(gateway="offline")),
+                name="payment_offline_has_method",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["stay", "offline", "balance"])
                 | (Q(new_check_in__isnull=False) & Q(new_check_out__gt=models.F("new_check_in"))),
                 name="payment_extension_has_dates",
             ),
@@ -136,6 +162,10 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} for {self.booking.reference} ({self.status})"
+
+    @property
+    def is_offline(self) -> bool:
+        return self.kind == self.Kind.OFFLINE
 
     @property
     def refunded(self) -> Decimal:
@@ -152,6 +182,8 @@ class Refund(models.Model):
         BOOKING_CLOSED = "booking_closed", "Booking was no longer open for payment"
         AT_GATEWAY = "at_gateway", "Refunded at the payment provider"
         DATES_CHANGED = "dates_changed", "Stay's dates changed before the extension was paid"
+        OWNER = "owner", "Refunded by the owner"
+        NEW_DATES = "new_dates", "The stay's new dates cost less"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -167,6 +199,8 @@ class Refund(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     gateway_refund_id = models.CharField(max_length=255, blank=True)
     error = models.CharField(max_length=300, blank=True)
+    # The owner's words for a refund they made (a partial refund's reason).
+    note = models.CharField(max_length=300, blank=True)
     # Sends to the gateway so far; a transient failure (timeout, network, provider
     # down) leaves the refund pending for bookings.refunds_retry, with the error here.
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -222,6 +222,8 @@ def fake_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
                 return redirect(f"/trips/{booking.reference}/confirmation/")
             if outcome.status == "extended":
                 messages.success(request, "Payment received: your stay is extended.")
+            elif outcome.status == "paid":
+                messages.success(request, "Payment received: nothing more is due.")
             else:
                 messages.error(request, outcome.message)
             return redirect(f"/trips/{booking.reference}/")

@@ -62,7 +62,8 @@ class CheckoutStarted:
 class Outcome:
     """What a payment event did, in words for the event log and the visitor."""
 
-    status: str  # "confirmed" | "extended" | "already" | "refunded" | "released" | "ignored"
+    # "confirmed" | "extended" | "paid" | "already" | "refunded" | "released" | "ignored"
+    status: str
     message: str
     payment: Payment | None = None
     refund_ids: list[int] = field(default_factory=list)
@@ -318,6 +319,15 @@ def payment_apply(
             booking_confirm(booking=booking, amount_paid=payment.amount, now=now)
             payment.outcome = "Booking confirmed."
             status = "confirmed"
+        elif payment.kind == Payment.Kind.BALANCE:
+            # What the guest owed after the owner changed the stay. Paid into a stay
+            # that was cancelled meanwhile, it goes back (InvalidTransition, below).
+            _stay_open_check(booking)
+            Booking.objects.filter(pk=booking.pk).update(
+                amount_paid=F("amount_paid") + payment.amount
+            )
+            payment.outcome = "Amount due paid."
+            status = "paid"
         else:
             assert payment.new_check_in is not None  # payment_extension_has_dates
             assert payment.new_check_out is not None
@@ -367,6 +377,16 @@ def payment_apply(
         return Outcome("refunded", payment.outcome, payment, [refund.pk])
     payment.save()
     return Outcome(status, payment.outcome, payment)
+
+
+def _stay_open_check(booking: Booking) -> None:
+    """Raise InvalidTransition unless the stay (read under the booking's lock) is still
+    confirmed."""
+    current = Booking.objects.select_for_update().get(pk=booking.pk)
+    if current.status != Booking.Status.CONFIRMED:
+        raise InvalidTransition(
+            f"Booking {current.reference} is {current.get_status_display().lower()}."
+        )
 
 
 def _extension_is_stale(payment: Payment) -> bool:

@@ -12,6 +12,13 @@ cancels (bookings.services.booking_cancel_without_refund) and refunds what the p
 implies, in one transaction that locks the booking's payments first (the lock order of
 all payment writes: payment rows by pk, then refunds, then the property, then the
 booking), so a cancellation and a payment event never deadlock.
+
+`booking_refund_partial` is the owner's refund of part (or all) of what a stay's guest
+paid, without cancelling; the date-change service refunds what new, cheaper dates no
+longer cost. Every refund draws on the booking's payments the same way
+(`refunds_plan`): card payments first, newest first, through their gateway; money paid
+offline (cash, a bank transfer the owner recorded) last, recorded as given back by hand
+(no gateway can return it).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bookings import signals
-from bookings.errors import InvalidTransition
+from bookings.errors import InvalidAmount, InvalidTransition, PriceChanged
 from bookings.models import Booking
 from bookings.payments.gateway import (
     PaymentGateway,
@@ -35,10 +42,11 @@ from bookings.payments.gateway import (
     get_gateway,
 )
 from bookings.payments.models import Payment, Refund
+from bookings.rules import owner_may_change_check
 from bookings.services.cancellation import booking_cancel_without_refund
 from properties.db import lock_one
 from properties.models import Property
-from properties.money import format_money, to_minor_units
+from properties.money import format_money, round_money, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,19 @@ AUTOMATIC_REFUND_REASONS = (
     Refund.Reason.BOOKING_CLOSED,
     Refund.Reason.DATES_CHANGED,
 )
+
+# Refunds counted in `Booking.amount_refunded` from the moment they are recorded (and
+# taken back out should the gateway refuse them).
+CREDITED_REASONS = (
+    Refund.Reason.CANCELLATION,
+    Refund.Reason.AT_GATEWAY,
+    Refund.Reason.OWNER,
+    Refund.Reason.NEW_DATES,
+)
+
+# A refund of money paid offline: no gateway can send it; the owner gives it back the
+# way it came, and the row records that they did.
+OFFLINE_REFUND_NOTE = "Paid offline: given back by the owner outside Holidesk."
 
 REFUND_MAX_ATTEMPTS = 8
 REFUND_RETRY_AFTER = timedelta(minutes=5)
@@ -61,6 +82,7 @@ def refund_record(
     reason: str,
     status: str = Refund.Status.PENDING,
     credit_booking: bool = True,
+    note: str = "",
 ) -> Refund:
     """Write a refund of `payment`, inside the caller's transaction (which holds the
     payment's lock); the caller sends it with `refunds_execute` once committed."""
@@ -72,6 +94,7 @@ def refund_record(
         currency=payment.currency,
         reason=reason,
         status=status,
+        note=note[:300],
     )
     if credit_booking:
         Booking.objects.filter(pk=payment.booking_id).update(
@@ -89,6 +112,13 @@ def refunds_execute(
         if refund.status != Refund.Status.PENDING or refund.gateway_refund_id:
             continue
         payment = refund.payment
+        if payment.is_offline:
+            Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+                status=Refund.Status.SUCCEEDED,
+                note=(refund.note or OFFLINE_REFUND_NOTE)[:300],
+                updated_at=timezone.now(),
+            )
+            continue
         attempted_at = now or timezone.now()
         Refund.objects.filter(pk=refund.pk).update(
             attempts=F("attempts") + 1, last_attempt_at=attempted_at
@@ -150,7 +180,7 @@ def _refund_failed(refund: Refund, error: str) -> None:
         updated = Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
             status=Refund.Status.FAILED, error=error[:300], last_error=error[:300]
         )
-        if updated and refund.reason in (Refund.Reason.CANCELLATION, Refund.Reason.AT_GATEWAY):
+        if updated and refund.reason in CREDITED_REASONS:
             Booking.objects.filter(pk=refund.booking_id).update(
                 amount_refunded=F("amount_refunded") - refund.amount
             )
@@ -177,14 +207,16 @@ def _tell_visitor_of_refund(refund: Refund) -> None:
     )
 
 
-def _plan_cancellation_refunds(booking: Booking, amount: Decimal) -> list[int]:
-    """Spread a refund over the booking's paid payments, newest first."""
+def refunds_plan(*, booking: Booking, amount: Decimal, reason: str, note: str = "") -> list[int]:
+    """Record refunds of `amount` over the booking's paid payments (whose rows the
+    caller holds locked): card payments first, newest first, then offline ones."""
     ids = []
     remaining = amount
-    paid = (
+    paid = sorted(
         Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
         .prefetch_related("refunds")  # Payment.refunded, per payment
-        .order_by("-paid_at", "-pk")
+        .order_by("-paid_at", "-pk"),
+        key=lambda p: p.is_offline,  # stable: newest first within each group
     )
     for payment in paid:
         if remaining <= 0:
@@ -192,11 +224,20 @@ def _plan_cancellation_refunds(booking: Booking, amount: Decimal) -> list[int]:
         share = min(remaining, payment.amount - payment.refunded)
         if share <= 0:
             continue
-        ids.append(
-            refund_record(payment=payment, amount=share, reason=Refund.Reason.CANCELLATION).pk
-        )
+        ids.append(refund_record(payment=payment, amount=share, reason=reason, note=note).pk)
         remaining -= share
     return ids
+
+
+def refundable(*, booking: Booking) -> Decimal:
+    """What can still be given back: the booking's net payment, as far as its payment
+    rows (card and offline) still hold it."""
+    net = booking.amount_paid - booking.amount_refunded
+    if net <= 0:
+        return Decimal(0)
+    rows = Payment.objects.filter(booking=booking, status=Payment.Status.SUCCEEDED)
+    held = sum((p.amount - p.refunded for p in rows.prefetch_related("refunds")), Decimal(0))
+    return max(Decimal(0), min(net, held))
 
 
 def _has_ended(booking: Booking, now: datetime) -> bool:
@@ -234,7 +275,11 @@ def booking_cancel_and_refund(
         cancelled, amount = booking_cancel_without_refund(
             booking=booking, by_owner=by_owner, reason=reason, now=now
         )
-        refund_ids = _plan_cancellation_refunds(cancelled, amount) if amount > 0 else []
+        refund_ids = (
+            refunds_plan(booking=cancelled, amount=amount, reason=Refund.Reason.CANCELLATION)
+            if amount > 0
+            else []
+        )
         # Checkouts still open for this booking are void; should one be paid anyway,
         # `payment_apply` refunds it (the booking is cancelled).
         Payment.objects.filter(booking=cancelled, status=Payment.Status.PENDING).update(
@@ -243,3 +288,80 @@ def booking_cancel_and_refund(
     refunds_execute(refund_ids=refund_ids)
     cancelled.refresh_from_db()
     return cancelled, amount
+
+
+def _price_lower_by_refund(booking: Booking, *, amount: Decimal, note: str) -> None:
+    """A refund on a confirmed stay first gives back what the guest paid beyond its
+    total; the rest lowers the stay's price by as much (a goodwill gesture is not a
+    debt: the guest must not then owe it, and a stay is still "paid in full" for the
+    key-code email). The price table gets a line for it, so its lines still add up to
+    the total. Called under the booking's lock, with `booking` as read before the
+    refund was recorded."""
+    overpaid = max(Decimal(0), booking.amount_paid - booking.amount_refunded - booking.total)
+    lowered = min(booking.total, max(Decimal(0), amount - overpaid))
+    if lowered <= 0:
+        return
+    breakdown = dict(booking.price_breakdown or {})
+    label = "Refunded by the owner" + (f": {note}" if note else "")
+    breakdown["lines"] = [
+        *(breakdown.get("lines") or []),
+        {"label": label[:200], "amount": str(-lowered)},
+    ]
+    breakdown["total"] = str(booking.total - lowered)
+    Booking.objects.filter(pk=booking.pk).update(
+        total=F("total") - lowered, price_breakdown=breakdown
+    )
+
+
+def booking_refund_partial(
+    *,
+    booking: Booking,
+    amount: Decimal,
+    note: str,
+    expected_refundable: Decimal | None = None,
+    now: datetime | None = None,
+) -> list[Refund]:
+    """The owner gives back part (or all) of what the guest paid, without cancelling:
+    at most what is still refundable, in amounts the currency can pay. Recorded in one
+    transaction under the payments' locks, then sent through the gateway; returns the
+    refunds with the gateway's answer (a refused one is `failed`, with its error, and
+    no longer counted as refunded). On a confirmed stay, the part of the refund beyond
+    any overpayment lowers the stay's price (`_price_lower_by_refund`).
+
+    `expected_refundable` is what the owner was shown: if it moved since (a second
+    submit of the same form, a payment or refund in between), nothing is done
+    (PriceChanged)."""
+    now = now or timezone.now()
+    owner_may_change_check(booking)
+    currency = booking.currency
+    if amount <= 0:
+        raise InvalidAmount("Enter an amount above zero.", fields={"amount": ["above zero"]})
+    if round_money(amount, currency) != amount:
+        raise InvalidAmount(
+            f"{currency} cannot be paid in amounts that fine.",
+            fields={"amount": ["too many decimals"]},
+        )
+    note = " ".join(note.split())[:300]
+    with transaction.atomic():
+        list(Payment.objects.select_for_update().filter(booking=booking).order_by("pk"))
+        current = lock_one(Booking.objects.select_related("property"), pk=booking.pk)
+        if current.is_block:
+            raise InvalidTransition("A block has no payments to refund.")
+        available = refundable(booking=current)
+        if expected_refundable is not None and expected_refundable != available:
+            raise PriceChanged(
+                "What can be refunded changed since the page was opened "
+                f"(now {format_money(available, currency)}). Check and confirm again."
+            )
+        if amount > available:
+            raise InvalidAmount(
+                f"At most {format_money(available, currency)} can be refunded.",
+                fields={"amount": [f"at most {available}"]},
+            )
+        refund_ids = refunds_plan(
+            booking=current, amount=amount, reason=Refund.Reason.OWNER, note=note
+        )
+        if current.status == Booking.Status.CONFIRMED:
+            _price_lower_by_refund(current, amount=amount, note=note)
+    refunds_execute(refund_ids=refund_ids)
+    return list(Refund.objects.filter(pk__in=refund_ids).order_by("pk"))
