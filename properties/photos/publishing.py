@@ -79,6 +79,7 @@ def photos_publish(
     """Save alt text and captions of the listed photos and put them first, in the
     listed order. Each listed photo is public once ready. Raises PhotoAltTextMissing
     (naming the photos, nothing saved) if any has no alt text."""
+    check_property(business=business, property=property)
     require(by, EDIT_PROPERTIES, business=business, obj=property)
     missing = [d.id for d in details if not d.alt_text.strip()]
     if missing:
@@ -131,6 +132,7 @@ def photos_reorder(
     order: Sequence[int],
 ) -> list[PropertyImage]:
     """Put the listed photos first, in that order (the rest keep theirs after them)."""
+    check_property(business=business, property=property)
     require(by, EDIT_PROPERTIES, business=business, obj=property)
     with transaction.atomic():
         photos = _ordered(_locked_photos(business=business, property=property, ids=order), order)
@@ -150,6 +152,7 @@ def photo_move(
     step: int,
 ) -> list[PropertyImage]:
     """Move one photo `step` places (-1: earlier, 1: later), clamped to the ends."""
+    check_property(business=business, property=property)
     require(by, EDIT_PROPERTIES, business=business, obj=property)
     with transaction.atomic():
         photos = _locked_photos(business=business, property=property, ids=[photo_id])

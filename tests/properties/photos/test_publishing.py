@@ -115,3 +115,10 @@ def test_move_is_clamped_at_the_ends(tenant: Tenant, photo_dirs: tuple[Path, Pat
     assert order() == [b.pk, a.pk, c.pk]
     photo_move(**kwargs, photo_id=c.pk, step=1)  # type: ignore[arg-type]
     assert order() == [b.pk, a.pk, c.pk]
+
+
+def test_another_business_s_property_is_not_found_not_forbidden(
+    tenant: Tenant, outsider: Tenant, photo_dirs: tuple[Path, Path]
+) -> None:
+    with pytest.raises(PhotoNotFound):
+        photos_reorder(by=tenant.owner, business=tenant.business, property=outsider.prop, order=[])
