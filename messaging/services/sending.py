@@ -57,6 +57,8 @@ PAID_ELSEWHERE = (
     Booking.Source.OWNER,
     Booking.Source.API,
 )
+# How often a welcome held back by an amount due looks again whether it was paid.
+PAYMENT_RECHECK = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def _start_sending(message_id: int, *, now: datetime, granted_at: datetime) -> _
             row.last_error = reason
             row.save(update_fields=["state", "last_error", "updated_at"])
             return "skipped"
-        if _wait_for_code(row, now):
+        if _wait_for_payment(row, now) or _wait_for_code(row, now):
             return "waiting"
         if not row.message_id:
             row.message_id = message_id_for(row)
@@ -144,6 +146,20 @@ def _start_sending(message_id: int, *, now: datetime, granted_at: datetime) -> _
         if row.kind == Kind.WELCOME and row.booking is not None:
             _alert_if_unconfirmed(row.booking, sent=str(told.get("key_code", "")), now=now)
     return _Handover(row=row, email=email)
+
+
+def _wait_for_payment(row: ScheduledMessage, now: datetime) -> bool:
+    """A welcome or key update of a stay with an amount due (its dates changed and the
+    guest has not paid the difference yet) waits for the payment, looking again every
+    `PAYMENT_RECHECK`, until it is paid or no longer useful (`expires_at`: skipped)."""
+    booking = row.booking
+    if row.kind not in (Kind.WELCOME, Kind.KEY_UPDATE) or booking is None or _paid(booking):
+        return False
+    row.send_at = now + PAYMENT_RECHECK
+    row.claimed_until = None
+    row.last_error = "Waiting for the amount due: the key code goes once the stay is paid."
+    row.save(update_fields=["send_at", "claimed_until", "last_error", "updated_at"])
+    return True
 
 
 def _wait_for_code(row: ScheduledMessage, now: datetime) -> bool:
@@ -238,7 +254,11 @@ def _skip_reason(row: ScheduledMessage, now: datetime) -> str:
             and booking.status != Booking.Status.CONFIRMED
         ):
             return f"The booking is {booking.get_status_display().lower()}."
-        if row.kind in (Kind.WELCOME, Kind.KEY_UPDATE) and not _paid(booking):
+        if (
+            row.kind in (Kind.WELCOME, Kind.KEY_UPDATE)
+            and row.expires_at is None
+            and not _paid(booking)
+        ):
             return "The stay is not paid in full: no key code is sent."
     if row.kind == Kind.KEY_UPDATE and booking is not None and not _details_changed(row, booking):
         return "Nothing changed since the last email to this guest."

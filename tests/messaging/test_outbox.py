@@ -26,7 +26,7 @@ from messaging.services.outbox import (
     outbox_recover_stale,
     outbox_send_now,
 )
-from messaging.services.sending import outbox_send
+from messaging.services.sending import PAYMENT_RECHECK, outbox_send
 from properties.models import Business
 from tests.conftest import Tenant
 from tests.messaging.conftest import stay
@@ -205,7 +205,7 @@ def test_provider_refusal_is_retried_with_backoff_then_fails(
     assert row.attempts == 2
 
 
-def test_welcome_is_skipped_for_an_unpaid_direct_stay(
+def test_welcome_waits_for_an_amount_due_and_goes_once_it_is_paid(
     tenant: Tenant, settings: Any, fast: None
 ) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -217,11 +217,38 @@ def test_welcome_is_skipped_for_an_unpaid_direct_stay(
         total=Decimal("400.00"),
     )
     welcome = ScheduledMessage.objects.get(booking=booking, kind=Kind.WELCOME)
-    with time_machine.travel(welcome.send_at + timedelta(minutes=1), tick=False):
+    due_at = welcome.send_at + timedelta(minutes=1)
+    with time_machine.travel(due_at, tick=False):
+        assert outbox_send(message_id=welcome.pk) == "waiting"
+    welcome.refresh_from_db()
+    assert welcome.state == State.SCHEDULED
+    assert welcome.send_at == due_at + PAYMENT_RECHECK
+    assert "amount due" in welcome.last_error
+
+    Booking.objects.filter(pk=booking.pk).update(amount_paid=Decimal("400.00"))
+    with time_machine.travel(welcome.send_at + timedelta(seconds=1), tick=False):
+        assert outbox_send(message_id=welcome.pk) == "sent"
+
+
+def test_welcome_of_a_stay_never_paid_is_skipped_once_too_late(
+    tenant: Tenant, settings: Any, fast: None
+) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    booking = stay(
+        tenant.prop,
+        date(2031, 2, 10),
+        date(2031, 2, 14),
+        source=Booking.Source.DIRECT,
+        total=Decimal("400.00"),
+    )
+    welcome = ScheduledMessage.objects.get(booking=booking, kind=Kind.WELCOME)
+    assert welcome.expires_at is not None
+    ScheduledMessage.objects.filter(pk=welcome.pk).update(send_at=welcome.expires_at)
+    with time_machine.travel(welcome.expires_at + timedelta(minutes=1), tick=False):
         assert outbox_send(message_id=welcome.pk) == "skipped"
     welcome.refresh_from_db()
     assert welcome.state == State.SKIPPED
-    assert "not paid" in welcome.last_error
+    assert "Too late" in welcome.last_error
 
 
 def test_refund_notice_tells_the_guest_once_with_their_booking(

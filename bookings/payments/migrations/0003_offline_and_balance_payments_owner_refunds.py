@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('bookings', '0006_payments_move_to_their_own_app'),
-        ('payments', '0001_payments_from_bookings'),
+        ('payments', '0002_connect_status_and_holidesk_subscription'),
         ('properties', '0006_domains_and_photos'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
