@@ -392,3 +392,54 @@ def test_billed_properties_follow_the_property_count(tenant: Tenant, stripe_on: 
     row.refresh_from_db()
     assert row.quantity == 1
     assert billing_quantities_sync() == 0
+
+
+def test_paused_business_refuses_at_the_checkout_page_and_on_extensions(
+    tenant: Tenant, settings: Any
+) -> None:
+    """The same rule through two more doors: the visitor's checkout page and an
+    extension of a confirmed stay."""
+    from bookings.payments.services.extensions import extension_start
+    from bookings.services.stays import booking_create
+
+    settings.PAYMENTS_BACKEND = "fake"
+    settings.BILLING_GRACE_DAYS = 7
+    check_in = days_from_today(tenant.prop, 20)
+    stay = booking_create(
+        property=tenant.prop,
+        check_in=check_in,
+        check_out=check_in + timedelta(days=2),
+        guests=2,
+        source="direct",
+        guest_name="Ada",
+    )
+    Subscription.objects.create(
+        business=tenant.business,
+        customer_id="cus_unit_1",
+        status=Subscription.Status.PAST_DUE,
+        lapsed_at=timezone.now() - timedelta(days=8),
+    )
+    visitor = UserFactory()
+    client = Client(HTTP_HOST=site_host(tenant.business))
+    client.force_login(visitor)
+    later = check_in + timedelta(days=10)
+    response = client.post(
+        f"/book/{tenant.prop.slug}/",
+        {
+            "check_in": later.isoformat(),
+            "check_out": (later + timedelta(days=3)).isoformat(),
+            "guests": 2,
+            "guest_name": "Bob",
+            "guest_phone": "2",
+        },
+    )
+    assert response.status_code == 400
+    assert "not taking online bookings at the moment" in response.content.decode()
+    with pytest.raises(BookingsPaused):
+        extension_start(
+            booking=stay,
+            check_in=check_in,
+            check_out=check_in + timedelta(days=4),
+            site_origin=f"http://{site_host(tenant.business)}",
+        )
+    assert stay.property.bookings.count() == 1
