@@ -29,6 +29,11 @@ locals {
     DEFAULT_FROM_EMAIL      = local.from_address
     EMAIL_RATE_PER_SECOND   = tostring(var.email_rate_per_second)
     PAYMENTS_BACKEND        = "stripe"
+    # Holidesk's own plans (docs/payments.md): price ids of the platform account.
+    BILLING_PLANS               = jsonencode(var.billing_plans)
+    BILLING_TRIAL_DAYS          = tostring(var.billing_trial_days)
+    BILLING_GRACE_DAYS          = tostring(var.billing_grace_days)
+    STRIPE_CONNECT_ACCOUNT_TYPE = var.stripe_connect_account_type
     STORAGE                 = "s3"
     AWS_STORAGE_BUCKET_NAME = aws_s3_bucket.media.id
     AWS_S3_REGION_NAME      = var.aws_region

@@ -4,8 +4,9 @@
 # - DATABASE_URL, REDIS_URL: written here from the generated passwords.
 # - SECRET_KEY, HOLIDESK_ENCRYPTION_KEY: generated once here; later rotations are made
 #   with `aws secretsmanager put-secret-value` and kept (ignore_changes).
-# - STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET: put by the operator before the first
-#   deploy (docs/deployment.md); Terraform never sees them.
+# - STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_PLATFORM_WEBHOOK_SECRET: put by the
+#   operator before the first deploy (docs/deployment.md, docs/payments.md); Terraform
+#   never sees them.
 # - METRICS_TOKEN: generated here; the metrics agent's scrape configuration
 #   (monitoring.tf) carries the same value. Rotate with -replace (docs/runbook.md).
 
@@ -17,6 +18,7 @@ locals {
     "HOLIDESK_ENCRYPTION_KEY",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_PLATFORM_WEBHOOK_SECRET",
     "METRICS_TOKEN",
   ])
 }

@@ -315,3 +315,32 @@ variable "alarm_redis_memory_percent" {
   type        = number
   default     = 80
 }
+
+variable "billing_plans" {
+  description = "BILLING_PLANS: Holidesk's plans, as in docs/payments.md (key, name, Stripe price id, amount, currency, interval). Empty: no plans are offered."
+  type        = list(any)
+  default     = []
+}
+
+variable "billing_trial_days" {
+  description = "BILLING_TRIAL_DAYS: trial of a business's first subscription."
+  type        = number
+  default     = 14
+}
+
+variable "billing_grace_days" {
+  description = "BILLING_GRACE_DAYS: days a business keeps taking bookings after a failed or ended subscription."
+  type        = number
+  default     = 7
+}
+
+variable "stripe_connect_account_type" {
+  description = "STRIPE_CONNECT_ACCOUNT_TYPE: the connected accounts owners create from the dashboard (standard or express)."
+  type        = string
+  default     = "standard"
+
+  validation {
+    condition     = contains(["standard", "express"], var.stripe_connect_account_type)
+    error_message = "stripe_connect_account_type is standard or express."
+  }
+}

@@ -194,6 +194,7 @@ def test_task_env_vars_are_settings(terraform: dict[str, list[Any]]) -> None:
         "HOLIDESK_ENCRYPTION_KEY",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_PLATFORM_WEBHOOK_SECRET",
         "METRICS_TOKEN",
     }
     assert "PORT" in task_env
