@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from messaging.models import Kind, ScheduledMessage
-from messaging.services.outbox import outbox_kick
-from messaging.services.stay_messages import owner_notice_schedule
+from messaging.services.stay_messages import owner_notice_announce
 from properties.models import Business
 
 
@@ -34,17 +32,13 @@ def billing_notice_schedule(
     *, business_id: int, stage: str, key: str, grace_ends: datetime, now: datetime | None = None
 ) -> ScheduledMessage | None:
     """One email per lapse and stage (the key says which lapse)."""
-    now = now or timezone.now()
     business = Business.objects.filter(pk=business_id).first()
     if business is None:
         return None
-    with transaction.atomic():
-        row = owner_notice_schedule(
-            business=business,
-            kind=Kind.OWNER_BILLING,
-            key=f"{key}:{stage}",
-            now=now,
-            context={"summary": _summary(stage, grace_ends, business)[:500]},
-        )
-        outbox_kick()
-    return row
+    return owner_notice_announce(
+        business_id=business_id,
+        kind=Kind.OWNER_BILLING,
+        key=f"{key}:{stage}",
+        summary=_summary(stage, grace_ends, business),
+        now=now,
+    )

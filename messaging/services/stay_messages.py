@@ -177,23 +177,32 @@ def booking_messages_cancelled(*, booking: Booking, was_confirmed: bool, now: da
 # --- Announced by other apps on commit ------------------------------------------------------
 
 
-def conflict_notice_schedule(
-    *, business_id: int, conflict_id: Any, summary: str, now: datetime | None = None
+def owner_notice_announce(
+    *, business_id: int, kind: str, key: str, summary: str, now: datetime | None = None
 ) -> ScheduledMessage | None:
+    """An owner email another app announced on its commit (once per key), sent now."""
     now = now or timezone.now()
     business = Business.objects.filter(pk=business_id).first()
     if business is None:
         return None
     with transaction.atomic():
         row = owner_notice_schedule(
-            business=business,
-            kind=Kind.OWNER_CONFLICT,
-            key=f"conflict:{conflict_id}",
-            now=now,
-            context={"summary": str(summary)[:500]},
+            business=business, kind=kind, key=key, now=now, context={"summary": summary[:500]}
         )
         outbox_kick()
     return row
+
+
+def conflict_notice_schedule(
+    *, business_id: int, conflict_id: Any, summary: str, now: datetime | None = None
+) -> ScheduledMessage | None:
+    return owner_notice_announce(
+        business_id=business_id,
+        kind=Kind.OWNER_CONFLICT,
+        key=f"conflict:{conflict_id}",
+        summary=str(summary),
+        now=now,
+    )
 
 
 def refund_notice_schedule(
