@@ -36,29 +36,57 @@ def calendar_properties(*, business: Business) -> list[Property]:
 def calendar_bookings(
     *, business: Business, start: date, end: date, now: datetime | None = None
 ) -> list[Booking]:
-    """Active stays, holds and blocks over any night of [start, end). One query."""
-    return calendar_rows(Booking.objects.filter(business=business), start=start, end=end, now=now)
+    """Active stays, holds and blocks over any night of [start, end). One query.
+
+    Asked property by property (`property IN (the business's properties)`), so that
+    PostgreSQL walks the (property, stay) GiST index once per property: asked by
+    business alone, it scanned that index for the month of every business (38,000
+    rows at 8,000 properties) and ran 100x slower."""
+    return calendar_rows(
+        Booking.objects.filter(
+            business=business, property__in=Property.objects.for_business(business).values("pk")
+        ),
+        start=start,
+        end=end,
+        now=now,
+    )
 
 
 def _stays(business: Business) -> QuerySet[Booking]:
+    # The property's business too: PostgreSQL then joins the business's properties
+    # (and looks each one's stay up in the (property, stay) index) instead of hashing
+    # every property of every business.
     return Booking.objects.filter(
-        business=business, kind=Booking.Kind.STAY, status=Booking.Status.CONFIRMED
+        business=business,
+        property__business=business,
+        kind=Booking.Kind.STAY,
+        status=Booking.Status.CONFIRMED,
     ).select_related("property")
 
 
+# Each of these also asks for a night the stay covers (`stay @> night`), which the
+# (property, stay) index answers: the cost does not grow with the bookings stored.
+
+
 def stays_arriving(*, business: Business, day: date) -> list[Booking]:
-    return list(_stays(business).filter(stay__startswith=day).order_by("property__name"))
+    return list(
+        _stays(business).filter(stay__contains=day, stay__startswith=day).order_by("property__name")
+    )
 
 
 def stays_departing(*, business: Business, day: date) -> list[Booking]:
-    return list(_stays(business).filter(stay__endswith=day).order_by("property__name"))
+    return list(
+        _stays(business)
+        .filter(stay__contains=day - timedelta(days=1), stay__endswith=day)
+        .order_by("property__name")
+    )
 
 
 def stays_in_house(*, business: Business, day: date) -> list[Booking]:
     """Guests who arrived before `day` and leave after it."""
     return list(
         _stays(business)
-        .filter(stay__startswith__lt=day, stay__endswith__gt=day)
+        .filter(stay__contains=day, stay__startswith__lt=day)
         .order_by("stay", "property__name")
     )
 
@@ -98,7 +126,9 @@ def booking_search(
     checkouts) only when asked for by status."""
     filters = dict(filters or {})
     when = filters.pop("when", "") or "upcoming"
-    qs = booking_list(business=business, filters=filters)
+    # The property's business too: the page joins each row's property, and PostgreSQL
+    # then reads the business's properties instead of hashing all of them.
+    qs = booking_list(business=business, filters=filters).filter(property__business=business)
     if not filters.get("status"):
         qs = qs.exclude(status=Booking.Status.EXPIRED)
     query = query.strip()

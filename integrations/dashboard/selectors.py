@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from bookings.models import Booking
 from integrations.models import (
@@ -14,6 +16,7 @@ from integrations.models import (
     Channel,
     IcalEvent,
     IcalFeed,
+    ListingLink,
     PartnerReservation,
     PushAttempt,
     PushOutbox,
@@ -107,17 +110,29 @@ class ChannelHealth:
         )
 
 
+def _count(rows: QuerySet[Any]) -> Coalesce:
+    """How many of `rows` belong to the channel of the outer query."""
+    counted = (
+        rows.filter(channel=OuterRef("pk"))
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
 def channels_health(*, business: Business) -> list[ChannelHealth]:
     """Every channel with its pending and dead pushes, its last push attempt, and the
     dead letters to re-drive. Three queries."""
+    # Each count is its own subquery: counted over joins, every push of the channel's
+    # history was multiplied by its listings before counting.
     channels = list(
         Channel.objects.filter(business=business)
         .annotate(
-            n_pending=Count(
-                "pushes", filter=Q(pushes__status=PushOutbox.Status.PENDING), distinct=True
-            ),
-            n_dead=Count("pushes", filter=Q(pushes__status=PushOutbox.Status.DEAD), distinct=True),
-            n_listings=Count("listings", distinct=True),
+            n_pending=_count(PushOutbox.objects.filter(status=PushOutbox.Status.PENDING)),
+            n_dead=_count(PushOutbox.objects.filter(status=PushOutbox.Status.DEAD)),
+            n_listings=_count(ListingLink.objects.all()),
         )
         .order_by("platform", "id")
     )
