@@ -13,6 +13,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
 from bookings.selectors import booking_list, calendar_rows
+from properties.dashboard.reads import first_with_total
 from properties.models import Business, Property
 
 # Stays and blocks made on a partner's side: the partner is the authority on them.
@@ -99,9 +100,9 @@ def refunds_refused(*, business: Business, limit: int = 5) -> tuple[list[Refund]
     """Refunds the gateway refused (they need the owner: retry at the gateway, or
     contact the guest), newest first, with how many there are in all."""
     qs = Refund.objects.filter(business=business, status=Refund.Status.FAILED)
-    rows = list(qs.select_related("booking", "booking__property").order_by("-created_at")[:limit])
-    total = len(rows) if len(rows) < limit else qs.count()
-    return rows, total
+    return first_with_total(
+        qs.select_related("booking", "booking__property").order_by("-created_at"), limit
+    )
 
 
 def has_stripe_account(*, business: Business) -> bool:

@@ -21,6 +21,7 @@ from integrations.models import (
     PushAttempt,
     PushOutbox,
 )
+from properties.dashboard.reads import first_with_total
 from properties.models import Business
 
 
@@ -42,8 +43,7 @@ def open_conflicts(
     if limit is None:
         rows = list(qs)
         return rows, len(rows)
-    rows = list(qs[:limit])
-    return rows, len(rows) if len(rows) < limit else qs.count()
+    return first_with_total(qs, limit)
 
 
 def resolved_conflicts(*, business: Business, limit: int = 20) -> list[BookingConflict]:
@@ -122,12 +122,10 @@ def _count(rows: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def channels_health(*, business: Business) -> list[ChannelHealth]:
-    """Every channel with its pending and dead pushes, its last push attempt, and the
-    dead letters to re-drive. Three queries."""
+def _channels_counted(business: Business) -> list[Channel]:
     # Each count is its own subquery: counted over joins, every push of the channel's
     # history was multiplied by its listings before counting.
-    channels = list(
+    return list(
         Channel.objects.filter(business=business)
         .annotate(
             n_pending=_count(PushOutbox.objects.filter(status=PushOutbox.Status.PENDING)),
@@ -136,6 +134,12 @@ def channels_health(*, business: Business) -> list[ChannelHealth]:
         )
         .order_by("platform", "id")
     )
+
+
+def channels_health(*, business: Business) -> list[ChannelHealth]:
+    """Every channel with its pending and dead pushes, its last push attempt, and the
+    dead letters to re-drive. Three queries."""
+    channels = _channels_counted(business)
     last_attempts = {
         a.push.channel_id: a
         for a in PushAttempt.objects.filter(business=business)
@@ -182,7 +186,13 @@ def failing_feeds(*, business: Business) -> list[IcalFeed]:
 
 
 def channels_in_trouble(*, business: Business) -> list[ChannelHealth]:
-    return [h for h in channels_health(business=business) if h.dead or h.failing]
+    """Channels with pushes that gave up or whose last push failed, with their counts
+    (not their last attempt or dead letters: the channels page shows those). One query."""
+    health = [
+        ChannelHealth(channel=c, pending=c.n_pending, dead=c.n_dead, listings=c.n_listings)
+        for c in _channels_counted(business)
+    ]
+    return [h for h in health if h.dead or h.failing]
 
 
 # --- A partner stay -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from bookings.availability import free_runs
 from bookings.models import Booking
 from messaging.audience import audience_counts
 from messaging.models import Broadcast, KeyCode, ScheduledMessage, Turnover
+from properties.dashboard.reads import first_with_total
 from properties.models import Business, Property
 
 # A scheduled email this late, or one mid-send this long, is stuck: the dispatcher
@@ -86,9 +87,7 @@ def messages_in_trouble(
         | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)
         | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
     )
-    rows = list(qs.select_related("booking").order_by("-send_at")[:limit])
-    total = len(rows) if len(rows) < limit else qs.count()
-    return rows, total
+    return first_with_total(qs.select_related("booking").order_by("-send_at"), limit)
 
 
 def booking_messages(booking: Booking) -> QuerySet[ScheduledMessage]:

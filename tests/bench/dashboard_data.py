@@ -86,8 +86,10 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
             """,
             [shape.properties, shape.prefix + "%"],
         )
-    cursor.execute("CREATE TEMP TABLE dash_prop AS SELECT id, business_id, "
-                   "substr(slug, 6)::int AS n FROM properties_property")
+    cursor.execute(
+        "CREATE TEMP TABLE dash_prop AS SELECT id, business_id, "
+        "substr(slug, 6)::int AS n FROM properties_property"
+    )
     step(
         "owners",
         """
@@ -162,8 +164,9 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
         "WHERE b.status = 'confirmed' "
         "WINDOW w AS (PARTITION BY b.property_id ORDER BY lower(b.stay))"
     )
-    cursor.execute("DELETE FROM dash_stay WHERE id IN (SELECT id FROM bookings_booking "
-                   "WHERE kind <> 'stay')")
+    cursor.execute(
+        "DELETE FROM dash_stay WHERE id IN (SELECT id FROM bookings_booking WHERE kind <> 'stay')"
+    )
     # Cleaning after every stay, ready for the next arrival; done before TODAY.
     step(
         "turnovers",

@@ -126,7 +126,9 @@ def data_set(suffix: str, shapes: list[Shape]) -> tuple[str, float | None]:
             cursor.execute("CREATE TABLE dash_bench_meta (key text NOT NULL)")
             cursor.execute("INSERT INTO dash_bench_meta VALUES (%s)", [key])
     seconds = time.perf_counter() - began
-    print(f"\nBuilt {name} in {seconds:.0f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+    print(
+        f"\nBuilt {name} in {seconds:.0f} s: " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+    )
     return name, seconds
 
 
