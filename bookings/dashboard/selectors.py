@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import F, Prefetch, Q, QuerySet
+from psycopg.types.range import Range
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
@@ -65,30 +66,30 @@ def _stays(business: Business) -> QuerySet[Booking]:
     ).select_related("property")
 
 
-# Each of these also asks for a night the stay covers (`stay @> night`), which the
-# (property, stay) index answers: the cost does not grow with the bookings stored.
+@dataclass(frozen=True)
+class StaysAround:
+    """Confirmed guest stays on a day: arriving, leaving, and in the house (arrived
+    before the day, leaving after it)."""
+
+    arriving: list[Booking]
+    departing: list[Booking]
+    in_house: list[Booking]
 
 
-def stays_arriving(*, business: Business, day: date) -> list[Booking]:
-    return list(
-        _stays(business).filter(stay__contains=day, stay__startswith=day).order_by("property__name")
-    )
-
-
-def stays_departing(*, business: Business, day: date) -> list[Booking]:
-    return list(
-        _stays(business)
-        .filter(stay__contains=day - timedelta(days=1), stay__endswith=day)
-        .order_by("property__name")
-    )
-
-
-def stays_in_house(*, business: Business, day: date) -> list[Booking]:
-    """Guests who arrived before `day` and leave after it."""
-    return list(
-        _stays(business)
-        .filter(stay__contains=day, stay__startswith__lt=day)
-        .order_by("stay", "property__name")
+def stays_around(*, business: Business, day: date) -> StaysAround:
+    """Today's three lists in one query: the stays over the night before `day` or
+    the night of `day`, which the (property, stay) index answers property by property,
+    so the cost does not grow with the bookings stored."""
+    nights = Range(day - timedelta(days=1), day + timedelta(days=1), "[)")
+    rows = list(_stays(business).filter(stay__overlap=nights))
+    by_name = sorted(rows, key=lambda b: (b.property.name, b.pk))
+    return StaysAround(
+        arriving=[b for b in by_name if b.check_in == day],
+        departing=[b for b in by_name if b.check_out == day],
+        in_house=sorted(
+            (b for b in rows if b.check_in < day < b.check_out),
+            key=lambda b: (b.check_in, b.check_out, b.property.name, b.pk),
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -23,6 +23,9 @@ from integrations.models import (
 )
 from properties.dashboard.reads import first_with_total
 from properties.models import Business
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def _conflicts(business: Business) -> QuerySet[BookingConflict]:
@@ -122,7 +125,13 @@ def _count(rows: QuerySet[Any]) -> Coalesce:
     return Coalesce(Subquery(counted), 0)
 
 
-def _channels_counted(business: Business) -> list[Channel]:
+class _Counts(TypedDict):
+    n_pending: int
+    n_dead: int
+    n_listings: int
+
+
+def _channels_counted(business: Business) -> list[WithAnnotations[Channel, _Counts]]:
     # Each count is its own subquery: counted over joins, every push of the channel's
     # history was multiplied by its listings before counting.
     return list(

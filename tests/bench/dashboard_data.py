@@ -16,6 +16,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.backends.utils import CursorWrapper
 from django.db.migrations.loader import MigrationLoader
@@ -53,7 +54,7 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
     """Write the data set; return seconds per step."""
     timings: dict[str, float] = {}
 
-    def step(name: str, sql: str, params: list[object] | None = None) -> None:
+    def step(name: str, sql: str, params: list[Any] | None = None) -> None:
         began = time.perf_counter()
         cursor.execute(sql, params or [])
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - began
