@@ -57,6 +57,7 @@ def test_a_channels_counts_are_its_own_whatever_its_listings(day: Day) -> None:
     PushOutbox.objects.create(
         business=business,
         channel=day.channel,
+        listing=ListingLink.objects.filter(channel=day.channel).first(),
         kind=PushOutbox.Kind.LISTING,
         status=PushOutbox.Status.DEAD,
         next_attempt_at=timezone.now(),
