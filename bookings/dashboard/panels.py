@@ -3,6 +3,7 @@ the payment provider refused."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 
 from bookings.dashboard.grid import source_label
@@ -117,5 +118,5 @@ def refunds(acting: Acting) -> Panel:
     )
 
 
-def stripe_connected(business: Business) -> bool:
+def stripe_connected(business: Business) -> Q:
     return has_stripe_account(business=business)

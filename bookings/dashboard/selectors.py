@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Prefetch, Q, QuerySet
 from psycopg.types.range import Range
 
 from bookings.models import Booking
@@ -106,8 +106,9 @@ def refunds_refused(*, business: Business, limit: int = 5) -> tuple[list[Refund]
     )
 
 
-def has_stripe_account(*, business: Business) -> bool:
-    return StripeAccount.objects.filter(business=business).exists()
+def has_stripe_account(*, business: Business) -> Q:
+    """A condition: the setup steps ask it with the others, in one query."""
+    return Q(Exists(StripeAccount.objects.filter(business=business)))
 
 
 # --- The bookings list ------------------------------------------------------------------

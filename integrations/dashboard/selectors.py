@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from bookings.models import Booking
@@ -76,10 +76,11 @@ def conflicts_over(
     )
 
 
-def has_channel(*, business: Business) -> bool:
-    return (
-        Channel.objects.filter(business=business).exists()
-        or IcalFeed.objects.filter(business=business).exists()
+def has_channel(*, business: Business) -> Q:
+    """A channel or an iCal feed exists (a condition: the setup steps ask it with the
+    others, in one query)."""
+    return Q(Exists(Channel.objects.filter(business=business))) | Q(
+        Exists(IcalFeed.objects.filter(business=business))
     )
 
 

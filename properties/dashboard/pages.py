@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, Q
 from django.urls import reverse
 
 from properties.dashboard.registry import register_nav, register_setup_step
 from properties.models import Business, Property
 
 
-def _has_property(business: Business) -> bool:
-    return Property.objects.for_business(business).exists()
+def _has_property(business: Business) -> Q:
+    return Q(Exists(Property.objects.for_business(business)))
 
 
 def register() -> None:

@@ -19,6 +19,7 @@ from properties.dashboard.registry import (
     SetupStep,
     TodayPanel,
     nav_entries,
+    setup_done,
     setup_steps,
     today_panels,
 )
@@ -95,9 +96,10 @@ class ShownStep:
 
 def today(request: HttpRequest, acting: Acting) -> HttpResponse:
     shown = [_build(spec, acting) for spec in today_panels() if acting.may(spec.action)]
+    all_steps = setup_steps()
     steps = [
-        ShownStep(step=step, done=step.done(acting.business), url=step.url())
-        for step in setup_steps()
+        ShownStep(step=step, done=done, url=step.url())
+        for step, done in zip(all_steps, setup_done(acting.business, all_steps), strict=True)
     ]
     attention = [p for p in shown if p.kind == "attention" and (p.panel is None or p.panel.items)]
     context = {

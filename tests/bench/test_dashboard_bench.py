@@ -46,7 +46,7 @@ pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
 FULL = [Shape(businesses=400, properties=20)]
 SMALL = [Shape(businesses=10, properties=20), Shape(businesses=1, properties=5)]
-REQUESTS = 60  # per page, after warming up
+REQUESTS = 100  # per page, after warming up
 RATIO = 10  # p95 of a page / p95 of the bare view
 MOMENT = datetime(TODAY.year, TODAY.month, TODAY.day, 9, 30, tzinfo=UTC)
 
