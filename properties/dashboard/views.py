@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from properties.access import MANAGING_ROLES, choose_business
+from properties.access import choose_business, managing_memberships
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import (
     Panel,
@@ -23,7 +23,6 @@ from properties.dashboard.registry import (
     setup_steps,
     today_panels,
 )
-from properties.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +55,7 @@ def render_page(
     status: int = 200,
 ) -> HttpResponse:
     """Render a page in the dashboard layout (navigation, business, switcher)."""
-    memberships = list(
-        Membership.objects.filter(user=acting.user, role__in=MANAGING_ROLES)
-        .select_related("business")
-        .order_by("business__name")
-    )
+    memberships = managing_memberships(request)
     shell = {
         "acting": acting,
         "dashboard_nav": _nav(request, acting),
