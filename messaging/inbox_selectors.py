@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from bookings.models import Booking
 from messaging.inbox_models import Conversation, ConversationMessage
+from properties.dashboard.reads import first_with_total
 from properties.models import Business
 
 PAGE_SIZE = 50
@@ -61,7 +62,7 @@ def thread_messages(
 
 def unread_conversations(*, business: Business, limit: int = 5) -> tuple[list[Conversation], int]:
     qs = _conversations(business).filter(unread=True).order_by("-last_message_at", "-id")
-    return list(qs[:limit]), qs.count()
+    return first_with_total(qs, limit)
 
 
 def stay_conversation(booking: Booking) -> Conversation | None:

@@ -514,6 +514,13 @@ class ScheduledMessage(models.Model):
                 fields=["sending_at"], name="outbox_sending_idx", condition=Q(state="sending")
             ),
             models.Index(fields=["business", "state", "send_at"], name="outbox_business_idx"),
+            # Today's "emails in trouble" asks for failed, stuck or needs-review rows:
+            # with this one every branch of that question has an index.
+            models.Index(
+                fields=["business", "send_at"],
+                name="outbox_review_idx",
+                condition=Q(needs_review=True),
+            ),
         ]
 
     def __str__(self) -> str:

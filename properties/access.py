@@ -21,18 +21,33 @@ def acting_membership(request: HttpRequest) -> Membership | None:
         cached: Membership | None = request._holidesk_membership
         return cached
     membership = None
-    user = request.user
-    if user.is_authenticated:
-        memberships = Membership.objects.filter(user=user, role__in=MANAGING_ROLES).select_related(
-            "business"
-        )
+    memberships = managing_memberships(request)
+    if memberships:
         chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
         if chosen is not None:
-            membership = memberships.filter(business_id=chosen).first()
+            membership = next((m for m in memberships if m.business_id == chosen), None)
         if membership is None:
-            membership = memberships.order_by("id").first()
+            membership = min(memberships, key=lambda m: m.pk)
     request._holidesk_membership = membership  # type: ignore[attr-defined]
     return membership
+
+
+def managing_memberships(request: HttpRequest) -> list[Membership]:
+    """The signed-in user's memberships as owner or manager, by business name: the
+    businesses they may act for (and switch between). Read once per request."""
+    if hasattr(request, "_holidesk_memberships"):
+        cached: list[Membership] = request._holidesk_memberships
+        return cached
+    memberships: list[Membership] = []
+    user = request.user
+    if user.is_authenticated:
+        memberships = list(
+            Membership.objects.filter(user=user, role__in=MANAGING_ROLES)
+            .select_related("business")
+            .order_by("business__name", "id")
+        )
+    request._holidesk_memberships = memberships  # type: ignore[attr-defined]
+    return memberships
 
 
 def acting_business(request: HttpRequest) -> Business | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.urls import reverse
+
 from bookings.dashboard.selectors import nights_between
 from bookings.dashboard.slots import CalendarMark
 from bookings.models import Booking
@@ -33,6 +35,17 @@ class Day:
     weekend: bool
     today: bool
 
+    # Words for the column head, spelled here rather than by the template's `date`
+    # filter: a month of 20 properties is some 600 cells, and the filter was a third of
+    # the page's time.
+    @property
+    def label(self) -> str:
+        return f"{self.date:%A} {self.date.day} {self.date:%B}"
+
+    @property
+    def abbr(self) -> str:
+        return f"{self.date:%a}"[:2]
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -46,6 +59,9 @@ class Cell:
     title: str = ""
     starts_before: bool = False
     ends_after: bool = False
+    iso: str = ""  # a free night's date, for the block form's script
+    url: str = ""  # a stay's page
+    dates: str = ""  # a stay's "3 June to 7 June", for screen readers
 
 
 @dataclass
@@ -84,8 +100,17 @@ def _title(label: str, sublabel: str, booking: Booking) -> str:
     )
 
 
+def _day_month(day: date) -> str:
+    return f"{day.day} {day:%B}"
+
+
 def _free(day: date) -> Cell:
-    return Cell(span=1, day=day)
+    css = "cal-free is-weekend" if day.weekday() >= 5 else "cal-free"
+    return Cell(span=1, day=day, iso=day.isoformat(), css=css)
+
+
+# A stay's link, reversed once per row rather than once per stay.
+PLACEHOLDER = "REFERENCE"
 
 
 def booking_cells(
@@ -93,6 +118,7 @@ def booking_cells(
 ) -> list[Cell]:
     cells: list[Cell] = []
     cursor = start
+    detail = reverse("dashboard:booking-detail", args=[PLACEHOLDER])
     for booking in sorted(bookings, key=lambda b: b.check_in):
         lower = max(booking.check_in, cursor)
         upper = min(booking.check_out, end)
@@ -113,6 +139,8 @@ def booking_cells(
                 title=_title(label, sublabel, booking),
                 starts_before=booking.check_in < start,
                 ends_after=booking.check_out > end,
+                dates=f"{_day_month(booking.check_in)} to {_day_month(booking.check_out)}",
+                url=detail.replace(PLACEHOLDER, booking.reference),
             )
         )
         cursor = upper

@@ -3,16 +3,16 @@ the payment provider refused."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 
 from bookings.dashboard.grid import source_label
 from bookings.dashboard.selectors import (
+    StaysAround,
     has_stripe_account,
     next_arrival,
     refunds_refused,
-    stays_arriving,
-    stays_departing,
-    stays_in_house,
+    stays_around,
 )
 from bookings.dashboard.slots import booking_facts
 from bookings.models import Booking
@@ -27,9 +27,30 @@ def _url(booking: Booking) -> str:
     return reverse("dashboard:booking-detail", args=[booking.reference])
 
 
+def _around(acting: Acting) -> StaysAround:
+    """Today's stays, read once for the three panels that list them."""
+
+    def read() -> StaysAround:
+        return stays_around(business=acting.business, day=acting.today)
+
+    around: StaysAround = acting.once("bookings.stays_around", read)
+    return around
+
+
+def _facts(acting: Acting) -> dict[int, list[Badge]]:
+    """Key codes and cleaners of today's arrivals and guests in the house, asked once
+    for both panels. Departing guests need none: that is the next guest's story."""
+
+    def read() -> dict[int, list[Badge]]:
+        around = _around(acting)
+        return booking_facts(acting, [*around.arriving, *around.in_house])
+
+    facts: dict[int, list[Badge]] = acting.once("bookings.stay_facts", read)
+    return facts
+
+
 def _items(acting: Acting, stays: list[Booking], meta: str) -> list[Item]:
-    # Departing guests need no key code or cleaner: that is the next guest's story.
-    facts = booking_facts(acting, stays) if meta != "out" else {}
+    facts = _facts(acting) if meta != "out" else {}
     items = []
     for stay in stays:
         time = stay.property.check_in_time if meta == "in" else stay.property.check_out_time
@@ -51,7 +72,7 @@ def _items(acting: Acting, stays: list[Booking], meta: str) -> list[Item]:
 
 
 def arrivals(acting: Acting) -> Panel:
-    stays = stays_arriving(business=acting.business, day=acting.today)
+    stays = _around(acting).arriving
     empty = "No arrivals today."
     if not stays:
         upcoming = next_arrival(business=acting.business, after=acting.today)
@@ -64,12 +85,12 @@ def arrivals(acting: Acting) -> Panel:
 
 
 def departures(acting: Acting) -> Panel:
-    stays = stays_departing(business=acting.business, day=acting.today)
+    stays = _around(acting).departing
     return Panel(items=_items(acting, stays, "out"), empty="No departures today.")
 
 
 def in_house(acting: Acting) -> Panel:
-    stays = stays_in_house(business=acting.business, day=acting.today)
+    stays = _around(acting).in_house
     return Panel(
         items=_items(acting, stays, "stay"),
         empty="No guests in the house besides today's arrivals.",
@@ -97,5 +118,5 @@ def refunds(acting: Acting) -> Panel:
     )
 
 
-def stripe_connected(business: Business) -> bool:
+def stripe_connected(business: Business) -> Q:
     return has_stripe_account(business=business)

@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Prefetch, Q, QuerySet
+from psycopg.types.range import Range
 
 from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
@@ -17,6 +18,7 @@ from bookings.payments.services.balance import amount_due
 from bookings.payments.services.refunds import refundable
 from bookings.rules import PARTNER_SOURCES
 from bookings.selectors import booking_list, calendar_rows
+from properties.dashboard.reads import first_with_total
 from properties.models import Business, Property
 
 
@@ -32,30 +34,58 @@ def calendar_properties(*, business: Business) -> list[Property]:
 def calendar_bookings(
     *, business: Business, start: date, end: date, now: datetime | None = None
 ) -> list[Booking]:
-    """Active stays, holds and blocks over any night of [start, end). One query."""
-    return calendar_rows(Booking.objects.filter(business=business), start=start, end=end, now=now)
+    """Active stays, holds and blocks over any night of [start, end). One query.
+
+    Asked property by property (`property IN (the business's properties)`), so that
+    PostgreSQL walks the (property, stay) GiST index once per property: asked by
+    business alone, it scanned that index for the month of every business (38,000
+    rows at 8,000 properties) and ran 100x slower."""
+    return calendar_rows(
+        Booking.objects.filter(
+            business=business, property__in=Property.objects.for_business(business).values("pk")
+        ),
+        start=start,
+        end=end,
+        now=now,
+    )
 
 
 def _stays(business: Business) -> QuerySet[Booking]:
+    # The property's business too: PostgreSQL then joins the business's properties
+    # (and looks each one's stay up in the (property, stay) index) instead of hashing
+    # every property of every business.
     return Booking.objects.filter(
-        business=business, kind=Booking.Kind.STAY, status=Booking.Status.CONFIRMED
+        business=business,
+        property__business=business,
+        kind=Booking.Kind.STAY,
+        status=Booking.Status.CONFIRMED,
     ).select_related("property")
 
 
-def stays_arriving(*, business: Business, day: date) -> list[Booking]:
-    return list(_stays(business).filter(stay__startswith=day).order_by("property__name"))
+@dataclass(frozen=True)
+class StaysAround:
+    """Confirmed guest stays on a day: arriving, leaving, and in the house (arrived
+    before the day, leaving after it)."""
+
+    arriving: list[Booking]
+    departing: list[Booking]
+    in_house: list[Booking]
 
 
-def stays_departing(*, business: Business, day: date) -> list[Booking]:
-    return list(_stays(business).filter(stay__endswith=day).order_by("property__name"))
-
-
-def stays_in_house(*, business: Business, day: date) -> list[Booking]:
-    """Guests who arrived before `day` and leave after it."""
-    return list(
-        _stays(business)
-        .filter(stay__startswith__lt=day, stay__endswith__gt=day)
-        .order_by("stay", "property__name")
+def stays_around(*, business: Business, day: date) -> StaysAround:
+    """Today's three lists in one query: the stays over the night before `day` or
+    the night of `day`, which the (property, stay) index answers property by property,
+    so the cost does not grow with the bookings stored."""
+    nights = Range(day - timedelta(days=1), day + timedelta(days=1), "[)")
+    rows = list(_stays(business).filter(stay__overlap=nights))
+    by_name = sorted(rows, key=lambda b: (b.property.name, b.pk))
+    return StaysAround(
+        arriving=[b for b in by_name if b.check_in == day],
+        departing=[b for b in by_name if b.check_out == day],
+        in_house=sorted(
+            (b for b in rows if b.check_in < day < b.check_out),
+            key=lambda b: (b.check_in, b.check_out, b.property.name, b.pk),
+        ),
     )
 
 
@@ -67,13 +97,15 @@ def refunds_refused(*, business: Business, limit: int = 5) -> tuple[list[Refund]
     """Refunds the gateway refused (they need the owner: retry at the gateway, or
     contact the guest), newest first, with how many there are in all."""
     qs = Refund.objects.filter(business=business, status=Refund.Status.FAILED)
-    rows = list(qs.select_related("booking", "booking__property").order_by("-created_at")[:limit])
-    total = len(rows) if len(rows) < limit else qs.count()
-    return rows, total
+    return first_with_total(
+        qs.select_related("booking", "booking__property").order_by("-created_at"), limit
+    )
 
 
-def has_stripe_account(*, business: Business) -> bool:
-    return StripeAccount.objects.filter(business=business, charges_enabled=True).exists()
+def has_stripe_account(*, business: Business) -> Q:
+    """A condition: the setup steps ask it with the others, in one query. Done once
+    the account takes card payments."""
+    return Q(Exists(StripeAccount.objects.filter(business=business, charges_enabled=True)))
 
 
 # --- The bookings list ------------------------------------------------------------------
@@ -94,7 +126,9 @@ def booking_search(
     checkouts) only when asked for by status."""
     filters = dict(filters or {})
     when = filters.pop("when", "") or "upcoming"
-    qs = booking_list(business=business, filters=filters)
+    # The property's business too: the page joins each row's property, and PostgreSQL
+    # then reads the business's properties instead of hashing all of them.
+    qs = booking_list(business=business, filters=filters).filter(property__business=business)
     if not filters.get("status"):
         qs = qs.exclude(status=Booking.Status.EXPIRED)
     query = query.strip()

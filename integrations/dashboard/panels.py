@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.db.models import Q
 from django.urls import reverse
 
 from bookings.dashboard.slots import CalendarMark, DetailSection
@@ -167,5 +168,5 @@ def lock_reason(booking: Booking) -> str:
     )
 
 
-def channel_connected(business: Business) -> bool:
+def channel_connected(business: Business) -> Q:
     return has_channel(business=business)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from bookings.models import Booking
 from integrations.models import (
@@ -14,11 +16,16 @@ from integrations.models import (
     Channel,
     IcalEvent,
     IcalFeed,
+    ListingLink,
     PartnerReservation,
     PushAttempt,
     PushOutbox,
 )
+from properties.dashboard.reads import first_with_total
 from properties.models import Business
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 
 def _conflicts(business: Business) -> QuerySet[BookingConflict]:
@@ -39,8 +46,7 @@ def open_conflicts(
     if limit is None:
         rows = list(qs)
         return rows, len(rows)
-    rows = list(qs[:limit])
-    return rows, len(rows) if len(rows) < limit else qs.count()
+    return first_with_total(qs, limit)
 
 
 def resolved_conflicts(*, business: Business, limit: int = 20) -> list[BookingConflict]:
@@ -70,10 +76,11 @@ def conflicts_over(
     )
 
 
-def has_channel(*, business: Business) -> bool:
-    return (
-        Channel.objects.filter(business=business).exists()
-        or IcalFeed.objects.filter(business=business).exists()
+def has_channel(*, business: Business) -> Q:
+    """A channel or an iCal feed exists (a condition: the setup steps ask it with the
+    others, in one query)."""
+    return Q(Exists(Channel.objects.filter(business=business))) | Q(
+        Exists(IcalFeed.objects.filter(business=business))
     )
 
 
@@ -107,20 +114,42 @@ class ChannelHealth:
         )
 
 
-def channels_health(*, business: Business) -> list[ChannelHealth]:
-    """Every channel with its pending and dead pushes, its last push attempt, and the
-    dead letters to re-drive. Three queries."""
-    channels = list(
+def _count(rows: QuerySet[Any]) -> Coalesce:
+    """How many of `rows` belong to the channel of the outer query."""
+    counted = (
+        rows.filter(channel=OuterRef("pk"))
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+class _Counts(TypedDict):
+    n_pending: int
+    n_dead: int
+    n_listings: int
+
+
+def _channels_counted(business: Business) -> list[WithAnnotations[Channel, _Counts]]:
+    # Each count is its own subquery: counted over joins, every push of the channel's
+    # history was multiplied by its listings before counting.
+    return list(
         Channel.objects.filter(business=business)
         .annotate(
-            n_pending=Count(
-                "pushes", filter=Q(pushes__status=PushOutbox.Status.PENDING), distinct=True
-            ),
-            n_dead=Count("pushes", filter=Q(pushes__status=PushOutbox.Status.DEAD), distinct=True),
-            n_listings=Count("listings", distinct=True),
+            n_pending=_count(PushOutbox.objects.filter(status=PushOutbox.Status.PENDING)),
+            n_dead=_count(PushOutbox.objects.filter(status=PushOutbox.Status.DEAD)),
+            n_listings=_count(ListingLink.objects.all()),
         )
         .order_by("platform", "id")
     )
+
+
+def channels_health(*, business: Business) -> list[ChannelHealth]:
+    """Every channel with its pending and dead pushes, its last push attempt, and the
+    dead letters to re-drive. Three queries."""
+    channels = _channels_counted(business)
     last_attempts = {
         a.push.channel_id: a
         for a in PushAttempt.objects.filter(business=business)
@@ -167,7 +196,13 @@ def failing_feeds(*, business: Business) -> list[IcalFeed]:
 
 
 def channels_in_trouble(*, business: Business) -> list[ChannelHealth]:
-    return [h for h in channels_health(business=business) if h.dead or h.failing]
+    """Channels with pushes that gave up or whose last push failed, with their counts
+    (not their last attempt or dead letters: the channels page shows those). One query."""
+    health = [
+        ChannelHealth(channel=c, pending=c.n_pending, dead=c.n_dead, listings=c.n_listings)
+        for c in _channels_counted(business)
+    ]
+    return [h for h in health if h.dead or h.failing]
 
 
 # --- A partner stay -----------------------------------------------------------------------

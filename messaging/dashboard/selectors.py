@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet, Subquery
 
 from bookings.availability import free_runs
 from bookings.models import Booking
 from messaging.audience import audience_counts
 from messaging.models import Broadcast, KeyBox, KeyCode, ScheduledMessage, Staff, Turnover
+from properties.dashboard.reads import first_with_total
 from properties.models import Business, Property
 
 # A scheduled email this late, or one mid-send this long, is stuck: the dispatcher
@@ -100,16 +101,17 @@ def messages_in_trouble(
         | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)
         | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
     )
-    rows = list(qs.select_related("booking").order_by("-send_at")[:limit])
-    total = len(rows) if len(rows) < limit else qs.count()
-    return rows, total
+    return first_with_total(qs.select_related("booking").order_by("-send_at"), limit)
 
 
 def booking_messages(booking: Booking) -> QuerySet[ScheduledMessage]:
     """Emails about one stay: to the guest, the owner, and the cleaner after it."""
+    # The stay's one cleaning job as a subquery rather than a join: PostgreSQL then
+    # looks both up by index instead of reading every email of the business.
+    after = Turnover.objects.filter(booking=booking).values("pk")[:1]
     return (
         ScheduledMessage.objects.filter(business_id=booking.business_id)
-        .filter(Q(booking=booking) | Q(turnover__booking=booking))
+        .filter(Q(booking=booking) | Q(turnover=Subquery(after)))
         .order_by("send_at", "id")
     )
 

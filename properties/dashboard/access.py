@@ -9,7 +9,7 @@ is asked of `properties.permissions.permits`, never decided in a view.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import wraps
 from typing import Any
@@ -34,9 +34,18 @@ class Acting:
     user: User
     business: Business
     today: date  # where the business is
+    # Reads that several parts of one page share (Today's stay panels ask for the same
+    # stays), kept for this request only: see `once`.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def may(self, action: str) -> bool:
         return permits(self.membership, action)
+
+    def once(self, key: str, read: Callable[[], Any]) -> Any:
+        """`read()` the first time a page asks for `key`, its answer after that."""
+        if key not in self.memo:
+            self.memo[key] = read()
+        return self.memo[key]
 
 
 def acting_for(request: HttpRequest) -> Acting | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, Q
 from django.urls import reverse
 
 from properties.dashboard.registry import register_nav, register_page, register_setup_step
@@ -9,8 +10,8 @@ from properties.models import Business, Property
 from properties.permissions import EDIT_PROPERTIES
 
 
-def _has_property(business: Business) -> bool:
-    return Property.objects.for_business(business).exists()
+def _has_property(business: Business) -> Q:
+    return Q(Exists(Property.objects.for_business(business)))
 
 
 def register() -> None:

@@ -11,7 +11,9 @@ dependency order, and knows no app above it. Each app registers, in its
 - navigation entries: `register_nav("Bookings", "dashboard:bookings", order=30)`;
 - Today panels: `register_today_panel("arrivals", "Arrivals", build, order=10)`, where
   `build(acting)` returns a `Panel` of `Item`s in a constant number of queries;
-- setup steps shown to a new business until done: `register_setup_step(...)`;
+- setup steps shown to a new business until done: `register_setup_step(...)`, whose
+  `done(business)` returns a bool or a `Q` over `Exists(...)`: the shell asks every
+  such `Q` in one query (`setup_done`);
 - extensions of another app's page: `register_extension(slot, fn)`; the page that
   owns the slot defines what `fn` is called with and returns (e.g. the booking page
   lets messaging add the guest's emails without bookings importing messaging).
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.urls import URLPattern, path
 
 from properties.permissions import ACTIONS, VIEW_DASHBOARD
@@ -106,7 +109,7 @@ class SetupStep:
     title: str
     text: str
     url: Callable[[], str]
-    done: Callable[[Business], bool]
+    done: Callable[[Business], bool | Q]
     order: int
 
 
@@ -164,7 +167,7 @@ def register_setup_step(
     *,
     text: str,
     url: Callable[[], str],
-    done: Callable[[Business], bool],
+    done: Callable[[Business], bool | Q],
     order: int = 100,
 ) -> None:
     registry.setup[key] = SetupStep(
@@ -194,6 +197,25 @@ def today_panels() -> list[TodayPanel]:
 
 def setup_steps() -> list[SetupStep]:
     return sorted(registry.setup.values(), key=lambda step: (step.order, step.key))
+
+
+def setup_done(business: Business, steps: list[SetupStep]) -> list[bool]:
+    """Whether each step is done: the answers that are `Q`s in one query."""
+    from properties.models import Business as BusinessModel
+
+    answers = [step.done(business) for step in steps]
+    asked = {
+        f"step_{i}": ExpressionWrapper(answer, output_field=BooleanField())
+        for i, answer in enumerate(answers)
+        if isinstance(answer, Q)
+    }
+    row: dict[str, Any] = {}
+    if asked:
+        row = dict(BusinessModel.objects.filter(pk=business.pk).values(**asked).get())
+    return [
+        bool(row[f"step_{i}"]) if isinstance(answer, Q) else bool(answer)
+        for i, answer in enumerate(answers)
+    ]
 
 
 def url_patterns() -> list[URLPattern]:

@@ -12,17 +12,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from properties.access import MANAGING_ROLES, choose_business
+from properties.access import choose_business, managing_memberships
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import (
     Panel,
     SetupStep,
     TodayPanel,
     nav_entries,
+    setup_done,
     setup_steps,
     today_panels,
 )
-from properties.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +55,7 @@ def render_page(
     status: int = 200,
 ) -> HttpResponse:
     """Render a page in the dashboard layout (navigation, business, switcher)."""
-    memberships = list(
-        Membership.objects.filter(user=acting.user, role__in=MANAGING_ROLES)
-        .select_related("business")
-        .order_by("business__name")
-    )
+    memberships = managing_memberships(request)
     shell = {
         "acting": acting,
         "dashboard_nav": _nav(request, acting),
@@ -95,9 +91,10 @@ class ShownStep:
 
 def today(request: HttpRequest, acting: Acting) -> HttpResponse:
     shown = [_build(spec, acting) for spec in today_panels() if acting.may(spec.action)]
+    all_steps = setup_steps()
     steps = [
-        ShownStep(step=step, done=step.done(acting.business), url=step.url())
-        for step in setup_steps()
+        ShownStep(step=step, done=done, url=step.url())
+        for step, done in zip(all_steps, setup_done(acting.business, all_steps), strict=True)
     ]
     attention = [p for p in shown if p.kind == "attention" and (p.panel is None or p.panel.items)]
     context = {
