@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 
 from bookings.models import Booking
 from messaging.models import KeyBox, KeyCode, Kind, ScheduledMessage, Turnover
@@ -180,17 +180,25 @@ def arrivals_reconcile(*, prop: Property, now: datetime, timing: Timing | None =
     that waited for a confirmation are looked at again. A constant number of
     statements: the told rows in one read, the corrections in one more and one upsert."""
     today = now.astimezone(prop.tz).date()
-    told_rows = (
-        ScheduledMessage.objects.filter(
-            booking__property=prop,
+    told_q = (
+        Q(
             booking__status=Booking.Status.CONFIRMED,
             booking__stay__startswith__gte=today - timedelta(days=1),
             kind__in=[Kind.WELCOME, Kind.KEY_UPDATE],
         )
-        .filter(TOLD)
+        & TOLD
+    )
+    waiting = Q(kind=Kind.WELCOME, state=State.SCHEDULED, context__waiting_for_code=True)
+    # One read for both: what guests were told, and the welcomes waiting for a code.
+    rows: list[ScheduledMessage] = list(
+        ScheduledMessage.objects.filter(booking__property=prop)
+        .filter(told_q | waiting)
+        .annotate(was_told=ExpressionWrapper(told_q, output_field=BooleanField()))
         .select_related("booking")
         .order_by("booking_id", "sending_at", "id")
     )
+    told_rows = [row for row in rows if row.was_told]  # type: ignore[attr-defined]
+    held = [row for row in rows if not row.was_told]  # type: ignore[attr-defined]
     last_told: dict[int, ScheduledMessage] = {}
     for row in told_rows:
         last_told[row.booking_id] = row  # type: ignore[index]
@@ -207,21 +215,28 @@ def arrivals_reconcile(*, prop: Property, now: datetime, timing: Timing | None =
             stale.append((booking, told, current))
     if stale:
         _key_updates_schedule(stale, timing=timing or timing_for(prop), now=now)
-    welcomes_release(prop=prop, now=now, timing=timing)
+    welcomes_release(prop=prop, now=now, timing=timing, held=held)
 
 
-def welcomes_release(*, prop: Property, now: datetime, timing: Timing | None = None) -> int:
-    """Welcomes that waited for a cleaner's confirmation are due again (not before
-    their own time), in one upsert; at send time they go, or wait on
-    (messaging.services.sending)."""
-    held = list(
-        ScheduledMessage.objects.filter(
-            booking__property=prop,
-            kind=Kind.WELCOME,
-            state=State.SCHEDULED,
-            context__waiting_for_code=True,
-        ).select_related("booking")
-    )
+def welcomes_release(
+    *,
+    prop: Property,
+    now: datetime,
+    timing: Timing | None = None,
+    held: list[ScheduledMessage] | None = None,
+) -> int:
+    """Welcomes that waited for a cleaner's confirmation (`held`, when the caller read
+    them) are due again (not before their own time), in one upsert; at send time they
+    go, or wait on (messaging.services.sending)."""
+    if held is None:
+        held = list(
+            ScheduledMessage.objects.filter(
+                booking__property=prop,
+                kind=Kind.WELCOME,
+                state=State.SCHEDULED,
+                context__waiting_for_code=True,
+            ).select_related("booking")
+        )
     if not held:
         return 0
     timing = timing or timing_for(prop)

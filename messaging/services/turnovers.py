@@ -269,6 +269,9 @@ def _turnover_update(
             plan.changed[turnover.pk] = turnover
             plan.jobs_to_tell.append(turnover)
         return
+    if turnover.starts_at != slot.starts_at or turnover.pk in plan.revived:
+        # The job's code is on the box from the stay's check-out day.
+        plan.valid_from[turnover.pk] = slot.stay.check_out
     turnover.starts_at = slot.starts_at
     turnover.ends_at = slot.ends_at
     turnover.accept_by = slot.accept_by
@@ -277,7 +280,6 @@ def _turnover_update(
         turnover.revision += 1
         turnover.owner_alerted_at = None
     plan.changed[turnover.pk] = turnover
-    plan.valid_from[turnover.pk] = slot.stay.check_out
     if told and changes:
         plan.updates.append((turnover, " ".join(changes)))
     else:

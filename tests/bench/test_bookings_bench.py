@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from bookings.selectors import business_timeline, property_calendar
@@ -170,12 +170,14 @@ def receivers_disconnected() -> Iterator[None]:
 # stack when a statement runs (the first found, innermost first).
 WRITE_PARTS = (
     "engine",
+    "message settings",
     "messages",
     "turnovers and key codes",
     "arrival corrections",
     "push outbox",
 )
 _PART_OF = {
+    "stay_schedule_changed": "message settings",
     "booking_messages_confirmed": "messages",
     "turnovers_sync": "turnovers and key codes",
     "arrivals_reconcile": "arrival corrections",
@@ -204,8 +206,8 @@ def _statements_by_part(write: Any) -> dict[str, int]:
 
 def write_query_counts() -> dict[str, dict[str, int]]:
     """Statements of one partner booking (guest email, a default cleaner, a connected
-    channel) by part, on a property with no other booking and on one with 60 ahead of
-    it: every part must be the same on both."""
+    channel) by part, made between two stays on a property with 3 bookings and on one
+    with 60: every part must be the same on both."""
     from integrations.models import Platform
     from integrations.services import channels
     from messaging.services import settings_rows as messaging_services
@@ -220,7 +222,7 @@ def write_query_counts() -> dict[str, dict[str, int]]:
     )
     result = {}
     first = START + timedelta(days=10)
-    for label, ahead in (("small", 0), ("large", 60)):
+    for label, ahead in (("small", 3), ("large", 60)):
         prop = PropertyFactory(business=business)
         messaging_services.property_set_default_cleaner(prop=prop, cleaner=cleaner)
         channels.listing_link_create(channel=channel, listing_id=f"count-{label}", property=prop)
@@ -232,8 +234,8 @@ def write_query_counts() -> dict[str, dict[str, int]]:
                 source="vrbo",
                 guest_email=f"g{k}@example.com",
             )
-        # Between two stays (a job before it and one after it) on the large calendar.
-        day = first + timedelta(days=4 * 30 + 2) if ahead else first
+        # Between two stays: a job before it changes, its own job is new.
+        day = first + timedelta(days=4 * (ahead // 2) + 2)
         result[label] = _statements_by_part(
             lambda prop=prop, day=day: booking_create(
                 property=prop,
@@ -294,12 +296,51 @@ def test_booking_engine_benchmarks() -> None:
                 )
         return time.perf_counter() - began
 
+    def floor_run(offset: int) -> float:
+        """The statements a calendar write cannot avoid, as raw SQL: one transaction that
+        locks the property row, checks for an overlap and inserts."""
+        began = time.perf_counter()
+        with connection.cursor() as cursor:
+            for prop in props:
+                with transaction.atomic():
+                    cursor.execute(
+                        "SELECT id FROM properties_property WHERE id = %s FOR NO KEY UPDATE",
+                        [prop.pk],
+                    )
+                    cursor.execute(
+                        """
+                        SELECT id FROM bookings_booking WHERE property_id = %s
+                        AND status IN ('held', 'confirmed') AND stay && daterange(%s, %s, '[)')
+                        """,
+                        [prop.pk, late + timedelta(days=offset), late + timedelta(days=offset + 3)],
+                    )
+                    cursor.execute(
+                        """
+                        INSERT INTO bookings_booking (reference, business_id, property_id, stay,
+                            status, kind, source, guest_name, guest_email, guest_phone, guests,
+                            note, price_breakdown, total, amount_paid, amount_refunded, currency,
+                            created_at, updated_at)
+                        VALUES (%s, %s, %s, daterange(%s, %s, '[)'), 'confirmed', 'stay', 'api',
+                            '', '', '', 1, '', '{}', 400, 0, 0, 'EUR', now(), now())
+                        """,
+                        [
+                            f"F{prop.pk}-{offset}",
+                            prop.business_id,
+                            prop.pk,
+                            late + timedelta(days=offset),
+                            late + timedelta(days=offset + 3),
+                        ],
+                    )
+        return time.perf_counter() - began
+
     raw_seconds = raw_run(10)
+    floor_seconds = floor_run(15)
     with receivers_disconnected():
         engine_seconds = service_run()
     late += timedelta(days=5)
     service_seconds = service_run()
     raw_per_s, service_per_s = len(props) / raw_seconds, len(props) / service_seconds
+    floor_per_s = len(props) / floor_seconds
     engine_per_s = len(props) / engine_seconds
     rows.append(
         {
@@ -322,6 +363,30 @@ def test_booking_engine_benchmarks() -> None:
             "measure": "create: raw SQL INSERT (baseline)",
             "value": round(raw_per_s, 1),
             "unit": "rows/s",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "create: floor, lock + check + insert in one transaction, raw SQL",
+            "value": round(floor_per_s, 1),
+            "unit": "rows/s",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "create: floor / raw",
+            "value": round(floor_per_s / raw_per_s, 3),
+            "unit": "ratio",
+            "target": "-",
+        }
+    )
+    rows.append(
+        {
+            "measure": "create: engine alone / floor",
+            "value": round(engine_per_s / floor_per_s, 3),
+            "unit": "ratio",
             "target": "-",
         }
     )
