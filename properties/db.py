@@ -121,7 +121,8 @@ def insert_unless_exists(obj: M) -> bool:
     error. Only for models with an auto primary key."""
     model = type(obj)
     pk = model._meta.pk
-    assert pk is not None and pk.column is not None
+    assert pk is not None
+    assert pk.column is not None
     query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
     query.insert_values([f for f in model._meta.concrete_fields if f is not pk], [obj])
     ((sql, params),) = query.get_compiler(connection=connection).as_sql()
