@@ -139,7 +139,11 @@ def gunicorn_server() -> Iterator[str]:
         yield f"http://localhost:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not lose the figures
+            process.kill()
+            process.wait(timeout=30)
 
 
 @contextlib.contextmanager
