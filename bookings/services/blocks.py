@@ -57,7 +57,7 @@ def block_create(
         raise InvalidTransition(f"{kind} is not a kind of block.")
     stay_free_fast_check(property.pk, start, end, now)
     with transaction.atomic():
-        prop = property_lock(property.pk)
+        prop = property_lock(property.pk, wanted=(start, end, now))
         block = calendar_insert(
             prop,
             start,

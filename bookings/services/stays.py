@@ -75,7 +75,7 @@ def booking_hold(
                 nights=(check_out - check_in).days,
                 now=now,
             )
-        prop = property_lock(property.pk)
+        prop = property_lock(property.pk, wanted=(check_in, check_out, now))
         priced = quote(prop, check_in, check_out, guests)
         return hold_insert(
             prop,
@@ -169,7 +169,7 @@ def booking_create(
     guests_check(guests)
     stay_free_fast_check(property.pk, check_in, check_out, now)
     with transaction.atomic():
-        prop = property_lock(property.pk)
+        prop = property_lock(property.pk, wanted=(check_in, check_out, now))
         if total is None or enforce_rules:
             priced = quote(prop, check_in, check_out, max(guests, 1), enforce_rules=enforce_rules)
             breakdown, amount = priced.as_dict(), priced.total
