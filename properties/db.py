@@ -1,5 +1,6 @@
-"""Database mechanisms every app shares: row locks, claiming due rows, retrying a
-transaction that lost a deadlock, and waking a task once a transaction commits.
+"""Database mechanisms every app shares: row locks, claiming due rows, inserting a row
+unless its unique key exists, retrying a transaction that lost a deadlock, and waking a
+task once a transaction commits.
 
 They live at the bottom of the dependency order so that `bookings`, `messaging` and
 `integrations` use one implementation each, and they refuse misuse loudly (a lock
@@ -26,6 +27,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,30 @@ def claim_due(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, values)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def insert_unless_exists(obj: M) -> bool:
+    """INSERT `obj` unless a row with the same unique key exists: one statement, no
+    savepoint (`INSERT ... ON CONFLICT DO NOTHING RETURNING id`). Returns True and sets
+    its primary key when inserted. A concurrent inserter of the same key makes this one
+    wait for its transaction, then do nothing, like a UNIQUE violation without the
+    error. Only for models with an auto primary key."""
+    model = type(obj)
+    pk = model._meta.pk
+    assert pk is not None
+    assert pk.column is not None
+    query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    query.insert_values([f for f in model._meta.concrete_fields if f is not pk], [obj])
+    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {connection.ops.quote_name(pk.column)}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return True
 
 
 def sqlstate(exc: BaseException) -> str | None:

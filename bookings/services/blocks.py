@@ -20,8 +20,7 @@ from bookings.services.writes import (
     calendar_written_send,
     on_commit_send,
     property_lock,
-    run_out_holds_expire,
-    stay_free_check,
+    stay_free_claim,
     stay_free_fast_check,
 )
 from properties.models import Property
@@ -58,12 +57,12 @@ def block_create(
         raise InvalidTransition(f"{kind} is not a kind of block.")
     stay_free_fast_check(property.pk, start, end, now)
     with transaction.atomic():
-        prop = property_lock(property.pk)
-        run_out_holds_expire(prop, now)
+        prop = property_lock(property.pk, wanted=(start, end, now))
         block = calendar_insert(
             prop,
             start,
             end,
+            now=now,
             action="block_created",
             status=Booking.Status.CONFIRMED,
             kind=kind,
@@ -95,12 +94,12 @@ def block_change_dates(
     with transaction.atomic():
         prop = property_lock(block.property_id)
         current = Booking.objects.select_for_update().get(pk=block.pk)
+        current.property = prop
         if not current.is_block or current.status != Booking.Status.CONFIRMED:
             raise InvalidTransition(f"{current.reference} is not an active block.")
         if (current.check_in, current.check_out) == (start, end):
             return current
-        run_out_holds_expire(prop, now)
-        stay_free_check(prop, start, end, exclude_id=current.pk)
+        stay_free_claim(prop, start, end, now=now, exclude_id=current.pk)
         previous = {"check_in": current.check_in, "check_out": current.check_out}
         current.stay = Range(start, end, "[)")
         calendar_save(prop, current, action="changed", previous=previous)
@@ -112,8 +111,9 @@ def block_change_dates(
 def block_remove(*, block: Booking, now: datetime | None = None) -> Booking:
     now = now or timezone.now()
     with transaction.atomic():
-        property_lock(block.property_id)
+        prop = property_lock(block.property_id)
         current = Booking.objects.select_for_update().get(pk=block.pk)
+        current.property = prop
         if not current.is_block:
             raise InvalidTransition(f"{current.reference} is a guest stay; cancel it instead.")
         if current.status == Booking.Status.CANCELLED:

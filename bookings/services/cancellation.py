@@ -69,12 +69,9 @@ def booking_cancel_without_refund(
     out through the payment gateway)."""
     now = now or timezone.now()
     with transaction.atomic():
-        property_lock(booking.property_id)
-        current = (
-            Booking.objects.select_for_update()
-            .select_related("property__business")
-            .get(pk=booking.pk)
-        )
+        prop = property_lock(booking.property_id)
+        current = Booking.objects.select_for_update().get(pk=booking.pk)
+        current.property = prop
         if current.is_block:
             raise InvalidTransition(f"{current.reference} is a block; remove it instead.")
         if current.status not in (Booking.Status.HELD, Booking.Status.CONFIRMED):

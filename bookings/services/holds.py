@@ -31,13 +31,14 @@ from properties.models import Business, Property, User
 
 
 def hold_insert(
-    prop: Property, start: date, end: date, *, expires_at: datetime, **fields: Any
+    prop: Property, start: date, end: date, *, now: datetime, expires_at: datetime, **fields: Any
 ) -> Booking:
     """A held stay on a property locked by the caller."""
     return calendar_insert(
         prop,
         start,
         end,
+        now=now,
         action="held",
         status=Booking.Status.HELD,
         kind=Booking.Kind.STAY,
@@ -115,12 +116,12 @@ def extension_nights_hold(
     holds: list[Booking] = []
     with transaction.atomic():
         prop = property_lock(booking.property_id)
-        run_out_holds_expire(prop, now)
         for start, end in added:
             hold = hold_insert(
                 prop,
                 start,
                 end,
+                now=now,
                 expires_at=now + timedelta(minutes=minutes),
                 source=booking.source,
                 guest_name=booking.guest_name,

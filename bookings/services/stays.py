@@ -19,7 +19,7 @@ from psycopg.types.range import Range
 from bookings import signals
 from bookings.errors import InvalidTransition, TooManyGuests
 from bookings.models import Booking
-from bookings.pricing import Quote, quote
+from bookings.pricing import quote
 from bookings.rules import guest_details_clean, stay_dates_check
 from bookings.services.holds import hold_insert, visitor_holds_check
 from bookings.services.writes import (
@@ -28,8 +28,7 @@ from bookings.services.writes import (
     calendar_write,
     on_commit_send,
     property_lock,
-    run_out_holds_expire,
-    stay_free_check,
+    stay_free_claim,
     stay_free_fast_check,
 )
 from properties.models import Property, User
@@ -76,13 +75,13 @@ def booking_hold(
                 nights=(check_out - check_in).days,
                 now=now,
             )
-        prop = property_lock(property.pk)
+        prop = property_lock(property.pk, wanted=(check_in, check_out, now))
         priced = quote(prop, check_in, check_out, guests)
-        run_out_holds_expire(prop, now)
         return hold_insert(
             prop,
             check_in,
             check_out,
+            now=now,
             expires_at=now + timedelta(minutes=minutes),
             source=source,
             guest_user=guest_user,
@@ -111,14 +110,19 @@ def booking_confirm(
     with transaction.atomic():
         prop = property_lock(booking.property_id)
         current = Booking.objects.select_for_update().get(pk=booking.pk)
+        current.property = prop
         if current.status == Booking.Status.CONFIRMED:
             return current
         if current.status == Booking.Status.CANCELLED:
             raise InvalidTransition(f"Booking {current.reference} was cancelled.")
-        run_out_holds_expire(prop, now)
-        current.refresh_from_db()
-        if current.status == Booking.Status.EXPIRED:
-            stay_free_check(prop, current.check_in, current.check_out, exclude_id=current.pk)
+        if current.status == Booking.Status.EXPIRED or (
+            current.hold_expires_at is not None and current.hold_expires_at <= now
+        ):
+            # The hold ran out: its nights are confirmed only if still free. A live hold
+            # keeps them under the constraint, so nothing else can be over them.
+            stay_free_claim(
+                prop, current.check_in, current.check_out, now=now, exclude_id=current.pk
+            )
         current.status = Booking.Status.CONFIRMED
         current.confirmed_at = now
         current.hold_expires_at = None
@@ -165,15 +169,18 @@ def booking_create(
     guests_check(guests)
     stay_free_fast_check(property.pk, check_in, check_out, now)
     with transaction.atomic():
-        prop = property_lock(property.pk)
-        priced: Quote = quote(
-            prop, check_in, check_out, max(guests, 1), enforce_rules=enforce_rules
-        )
-        run_out_holds_expire(prop, now)
+        prop = property_lock(property.pk, wanted=(check_in, check_out, now))
+        if total is None or enforce_rules:
+            priced = quote(prop, check_in, check_out, max(guests, 1), enforce_rules=enforce_rules)
+            breakdown, amount = priced.as_dict(), priced.total
+        if total is not None:
+            # A partner's price is recorded as sent (quoted above only for the rules).
+            breakdown, amount = {"total": str(total)}, total
         booking = calendar_insert(
             prop,
             check_in,
             check_out,
+            now=now,
             action="confirmed",
             status=Booking.Status.CONFIRMED,
             kind=Booking.Kind.STAY,
@@ -183,9 +190,9 @@ def booking_create(
             guest_phone=guest.phone,
             guests=guests,
             note=note,
-            price_breakdown=priced.as_dict() if total is None else {"total": str(total)},
-            total=priced.total if total is None else total,
-            currency=currency or priced.currency,
+            price_breakdown=breakdown,
+            total=amount,
+            currency=currency or prop.business.currency,
             confirmed_at=now,
         )
         on_commit_send(signals.booking_confirmed, booking_id=booking.pk)
@@ -212,6 +219,7 @@ def booking_change_dates(
     with transaction.atomic():
         prop = property_lock(booking.property_id)
         current = Booking.objects.select_for_update().get(pk=booking.pk)
+        current.property = prop
         if current.status != Booking.Status.CONFIRMED or current.is_block:
             raise InvalidTransition(
                 f"Only confirmed stays can change dates ({current.reference} is {current.status})."
@@ -234,8 +242,7 @@ def booking_change_dates(
             current.guests,
             enforce_rules=enforce_rules and check_in >= today,
         )
-        run_out_holds_expire(prop, now)
-        stay_free_check(prop, check_in, check_out, exclude_id=current.pk)
+        stay_free_claim(prop, check_in, check_out, now=now, exclude_id=current.pk)
         previous = {
             "check_in": current.check_in,
             "check_out": current.check_out,

@@ -1,16 +1,24 @@
 """The critical section every calendar write goes through, shared by the services.
 
+0. Before the transaction, a cheap pre-check on committed state
+   (`stay_free_fast_check`) answers most conflicts (409) without queueing on the lock.
 1. `SELECT ... FOR NO KEY UPDATE` the property row (`property_lock`). Writers to one
    property queue up here, so they never race inside the GiST exclusion index, where
    concurrent inserters can deadlock (SQLSTATE 40P01) instead of failing cleanly
    (measured: a third of the rejections, with multi-second tails). Writers to different
-   properties do not wait for each other.
-2. Expire run-out holds of that property (`run_out_holds_expire`), so a stale hold never
-   blocks anyone while waiting for the periodic sweeper.
-3. Pre-check for an overlap (`stay_free_check`), to name the conflicting range.
-4. Write inside `overlap_is_unavailable` (`calendar_insert` and `calendar_save` do 3 and
-   4). The exclusion constraint `booking_no_overlap` is still the authority: its
-   violation (23P01) becomes `StayUnavailable`, never a 500.
+   properties do not wait for each other. A new stay or block that finds the lock taken
+   first waits for the holder to finish without queueing, and answers from committed
+   state when the holder took its nights, so a burst of losers answers together.
+2. One overlap check under the lock (`stay_free_claim`): the rows over the new nights
+   that count for the constraint. A live one is the conflict it names; a run-out hold
+   among them is expired there, since only a hold over the new nights can block the
+   write (other run-out holds are already free for every read, and the periodic sweep
+   tidies them).
+3. One write (`calendar_insert`, `calendar_save`). The exclusion constraint
+   `booking_no_overlap` is still the authority: its violation (23P01) becomes
+   `StayUnavailable`, never a 500. No savepoint of its own: every service runs it in its
+   own `transaction.atomic()`, which is the savepoint when the service is called inside
+   a caller's transaction, so a refused write leaves the caller's transaction usable.
 
 A lost lock race (deadlock 40P01, serialization failure 40001) is not an overlap: the
 outermost service retries its whole transaction (`calendar_write`), and if the race is
@@ -27,14 +35,21 @@ from datetime import date, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 from psycopg import errors as pg_errors
 from psycopg.types.range import Range
 
 from bookings import signals
 from bookings.errors import StayUnavailable
-from bookings.models import Booking
+from bookings.models import ACTIVE_STATUSES, Booking
 from bookings.selectors import overlapping_stay
-from properties.db import RETRYABLE_SQLSTATES, lock_one, retry_on_conflict, sqlstate
+from properties.db import (
+    RETRYABLE_SQLSTATES,
+    lock_one,
+    require_transaction,
+    retry_on_conflict,
+    sqlstate,
+)
 from properties.errors import Busy
 from properties.models import Property
 
@@ -69,25 +84,84 @@ def calendar_write(func: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def property_lock(property_id: int) -> Property:
+def property_lock(
+    property_id: int, *, wanted: tuple[date, date, datetime] | None = None
+) -> Property:
     """Serialise calendar writers of one property (see `properties.db.lock_one`: the
     property row only, in a mode foreign-key checks do not wait on). Only inside a
-    transaction."""
-    return lock_one(Property.objects.select_related("business"), pk=property_id)
+    transaction.
+
+    With `wanted` (start, end, now of a new stay or block) a writer that finds the lock
+    taken does not queue behind the others at once: it waits for the holder to finish
+    under a shared lock (taken in a savepoint and released at once, so no waiter ever
+    upgrades a lock), then answers a conflict the holder's write made from committed
+    state (`stay_free_fast_check`). Every loser of a burst then answers together
+    instead of one after the other; only a writer whose nights are still free queues
+    for the lock."""
+    properties = Property.objects.select_related("business")
+    if wanted is None:
+        return lock_one(properties, pk=property_id)
+    require_transaction()
+    free = list(
+        properties.select_for_update(of=("self",), no_key=True, skip_locked=True).filter(
+            pk=property_id
+        )
+    )
+    if free:
+        return free[0]
+    savepoint = transaction.savepoint()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM properties_property WHERE id = %s FOR SHARE", [property_id])
+    transaction.savepoint_rollback(savepoint)
+    stay_free_fast_check(property_id, *wanted)
+    return lock_one(properties, pk=property_id)
 
 
 def run_out_holds_expire(prop: Property, now: datetime) -> list[Booking]:
-    """Mark the run-out holds of a property locked by the caller expired."""
-    expired = list(
-        Booking.objects.select_for_update().filter(
-            property=prop, status=Booking.Status.HELD, hold_expires_at__lte=now
-        )
+    """Mark every run-out hold of a property locked by the caller expired (the periodic
+    sweep; a write expires only the holds over its own nights, in `stay_free_claim`)."""
+    return holds_mark_expired(
+        list(
+            Booking.objects.filter(
+                property=prop, status=Booking.Status.HELD, hold_expires_at__lte=now
+            )
+        ),
+        prop=prop,
     )
-    for booking in expired:
-        booking.status = Booking.Status.EXPIRED
-        booking.save(update_fields=["status", "updated_at"])
-        calendar_written_send(booking, action="expired")
-    return expired
+
+
+def holds_mark_expired(holds: list[Booking], *, prop: Property) -> list[Booking]:
+    """Expire run-out holds (rows in hand, of a property locked by the caller) in one
+    statement, and announce each to the in-transaction subscribers."""
+    if not holds:
+        return holds
+    Booking.objects.filter(pk__in=[h.pk for h in holds], status=Booking.Status.HELD).update(
+        status=Booking.Status.EXPIRED, updated_at=timezone.now()
+    )
+    for hold in holds:
+        hold.status = Booking.Status.EXPIRED
+        hold.property = prop
+        calendar_written_send(hold, action="expired")
+    return holds
+
+
+def stay_free_claim(
+    prop: Property, start: date, end: date, *, now: datetime, exclude_id: int | None = None
+) -> None:
+    """The one overlap check under the property lock: StayUnavailable, naming the
+    conflicting range, when a live stay, block or hold is over [start, end); otherwise
+    the run-out holds over those nights (the only ones that would still block the write
+    under the constraint) are expired."""
+    rows = Booking.objects.filter(property=prop, status__in=ACTIVE_STATUSES).overlapping(start, end)
+    if exclude_id is not None:
+        rows = rows.exclude(pk=exclude_id)
+    found = list(rows.order_by("stay"))
+    for other in found:
+        if other.status == Booking.Status.CONFIRMED or (
+            other.hold_expires_at is not None and other.hold_expires_at > now
+        ):
+            raise StayUnavailable(conflict=(other.check_in, other.check_out))
+    holds_mark_expired(found, prop=prop)
 
 
 def stay_free_check(
@@ -107,37 +181,35 @@ def stay_free_fast_check(property_id: int, start: date, end: date, now: datetime
         Booking.objects.filter(property_id=property_id)
         .active(now=now)
         .overlapping(start, end)
-        .only("stay")
+        .values_list("stay", flat=True)
         .order_by("stay")
         .first()
     )
     if other is not None:
-        raise StayUnavailable(conflict=(other.check_in, other.check_out))
+        raise StayUnavailable(conflict=(other.lower, other.upper))
 
 
 @contextlib.contextmanager
-def overlap_is_unavailable(prop: Property, start: date, end: date) -> Iterator[None]:
-    """Map the exclusion constraint's violation to StayUnavailable. Runs the write in a
-    savepoint so the surrounding transaction stays usable. A deadlock is left alone: it
-    says nothing about the dates (see `calendar_write`)."""
+def overlap_is_unavailable() -> Iterator[None]:
+    """Map the exclusion constraint's violation to StayUnavailable. Reached only by a
+    writer that raced past the check under the lock (none of the services does); the
+    transaction is then unusable until the service's atomic block rolls back, so the
+    conflicting range is not looked up. A deadlock is left alone: it says nothing about
+    the dates (see `calendar_write`)."""
     try:
-        with transaction.atomic():
-            yield
+        yield
     except IntegrityError as exc:
         if not isinstance(exc.__cause__, pg_errors.ExclusionViolation):
             raise
-        other = overlapping_stay(property=prop, start=start, end=end)
-        raise StayUnavailable(
-            conflict=(other.check_in, other.check_out) if other else None
-        ) from exc
+        raise StayUnavailable() from exc
 
 
 def calendar_insert(
-    prop: Property, start: date, end: date, *, action: str, **fields: Any
+    prop: Property, start: date, end: date, *, action: str, now: datetime, **fields: Any
 ) -> Booking:
-    """Insert a stay or a block [start, end) on a property locked by the caller: checked
-    free first (to name the conflicting range), then written under the constraint."""
-    stay_free_check(prop, start, end)
+    """Insert a stay or a block [start, end) on a property locked by the caller: one
+    overlap check (naming the conflicting range), then one insert under the constraint."""
+    stay_free_claim(prop, start, end, now=now)
     booking = Booking(business=prop.business, property=prop, stay=Range(start, end, "[)"), **fields)
     calendar_save(prop, booking, action=action)
     return booking
@@ -148,7 +220,8 @@ def calendar_save(
 ) -> None:
     """Save a booking whose nights count on the calendar, under the exclusion
     constraint, and announce the write to the in-transaction subscribers."""
-    with overlap_is_unavailable(prop, booking.check_in, booking.check_out):
+    booking.property = prop
+    with overlap_is_unavailable():
         booking.save()
     calendar_written_send(booking, action=action, previous=previous)
 

@@ -2,9 +2,9 @@
 
 1. everything that can make it a 4xx is checked first (channel, size, media type,
    signature, payload, listing), so a refused event writes nothing;
-2. the event id is inserted under its UNIQUE (channel, event id) constraint: a
-   concurrent duplicate waits for the first transaction, then fails the insert and is
-   answered "duplicate" (never a second booking);
+2. the event id is inserted under its UNIQUE (channel, event id) constraint (ON
+   CONFLICT DO NOTHING): a concurrent duplicate waits for the first transaction, then
+   inserts nothing and is answered "duplicate" (never a second booking);
 3. the reservation's state row is locked, so events of one reservation apply one at a
    time, in revision order (an older or equal revision is "stale"; a cancellation
    before the creation leaves a tombstone);
@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from bookings.errors import BookingError, StayUnavailable
@@ -53,6 +53,7 @@ from integrations.services.partner_messages import (
     partner_message_receive,
     partner_reservation_messages_link,
 )
+from properties.db import insert_unless_exists
 
 
 @dataclass(frozen=True)
@@ -122,17 +123,15 @@ def _apply(
     channel: Channel, event: ParsedEvent, link: ListingLink | None, now: datetime
 ) -> InboundResult:
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = InboundEvent.objects.create(
-                    business_id=channel.business_id,
-                    channel=channel,
-                    event_id=event.id,
-                    type=event.type,
-                    occurred_at=event.occurred_at,
-                    payload=event.raw,
-                )
-        except IntegrityError:
+        record = InboundEvent(
+            business_id=channel.business_id,
+            channel=channel,
+            event_id=event.id,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            payload=event.raw,
+        )
+        if not insert_unless_exists(record):
             return InboundResult("duplicate")
         try:
             if event.type == "message.created":
@@ -158,18 +157,16 @@ def _touch_channel(channel: Channel, now: datetime) -> None:
 
 
 def _reservation_state(channel: Channel, reservation_id: str) -> PartnerReservation:
-    """The reservation's state row, created if missing, locked for this transaction."""
-    PartnerReservation.objects.bulk_create(
-        [
-            PartnerReservation(
-                business_id=channel.business_id,
-                channel=channel,
-                reservation_id=reservation_id,
-                last_revision=-1,
-            )
-        ],
-        ignore_conflicts=True,
+    """The reservation's state row, created if missing, locked for this transaction
+    (a row this transaction inserted is its own until it commits: nothing to re-read)."""
+    fresh = PartnerReservation(
+        business_id=channel.business_id,
+        channel=channel,
+        reservation_id=reservation_id,
+        last_revision=-1,
     )
+    if insert_unless_exists(fresh):
+        return fresh
     return (
         PartnerReservation.objects.select_for_update(of=("self",))
         .select_related("booking")

@@ -77,14 +77,18 @@ def _links_for_property(property_id: int) -> list[ListingLink]:
 
 
 def push_enqueue(*, links: list[ListingLink], kind: str, now: datetime | None = None) -> int:
-    """Make sure each link has one pending push of `kind`, due soon. A row waiting for
-    a retry is superseded by a fresh one (the new state replaces what it would send)."""
+    """Make sure each link has one pending push of `kind`, due soon: two statements for
+    any number of links, and no savepoint of their own. A row waiting for a retry is
+    superseded by a fresh one (the new state replaces what it would send); a pending row
+    not yet tried takes the change as it is (the push reads the state when it goes)."""
     if not links:
         return 0
     now = now or timezone.now()
     due = now + timedelta(seconds=settings.INTEGRATIONS_PUSH_DEBOUNCE_SECONDS)
     link_ids = [link.pk for link in links]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
+        # Supersede first: a row leaves the partial unique index (pending per listing
+        # and kind) only once that statement is done.
         PushOutbox.objects.filter(
             listing_id__in=link_ids, kind=kind, status=Status.PENDING, attempts__gt=0
         ).update(status=Status.SUPERSEDED, updated_at=now, claimed_until=None)

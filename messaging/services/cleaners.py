@@ -16,7 +16,12 @@ from messaging.errors import NotFound
 from messaging.models import KeyCode, Kind, ScheduledMessage, Staff, Turnover
 from messaging.selectors import TOLD, Timing, local_moment, timing_for
 from messaging.services.key_codes import arrivals_reconcile, key_code_replace
-from messaging.services.outbox import message_schedule, messages_cancel_pending, outbox_kick
+from messaging.services.outbox import (
+    message_row,
+    messages_cancel_pending,
+    messages_upsert,
+    outbox_kick,
+)
 from properties.db import lock_one
 from properties.models import Property
 
@@ -43,14 +48,18 @@ def cleaner_was_told(*, turnover: Turnover) -> bool:
     return cleaner is not None and _told(turnover, cleaner.email).exists()
 
 
-def cleaner_job_schedule(*, turnover: Turnover, timing: Timing, now: datetime) -> None:
+def cleaner_job_row(
+    *, turnover: Turnover, timing: Timing, now: datetime
+) -> ScheduledMessage | None:
+    """The job email to the job's cleaner (the day before), not saved; None without an
+    active cleaner."""
     cleaner = turnover.cleaner
     if cleaner is None or not cleaner.active:
-        return
+        return None
     prop = turnover.property
     day_before = turnover.starts_at.astimezone(prop.tz).date() - timedelta(days=1)
-    message_schedule(
-        business=prop.business,
+    return message_row(
+        business_id=prop.business_id,
         kind=Kind.CLEANER_JOB,
         recipient=cleaner.email,
         recipient_name=cleaner.name,
@@ -64,32 +73,61 @@ def cleaner_job_schedule(*, turnover: Turnover, timing: Timing, now: datetime) -
     )
 
 
-def cleaner_update_schedule(*, turnover: Turnover, changes: str, now: datetime) -> None:
-    """Tell the job's cleaner at once what changed (one email per job revision; a
-    pending older update is folded into it)."""
-    cleaner = turnover.cleaner
-    if cleaner is None:
-        return
-    pending = list(
-        job_messages(turnover=turnover).filter(kind=Kind.CLEANER_UPDATE, state=State.SCHEDULED)
-    )
-    earlier = " ".join(str(p.context.get("changes", "")) for p in pending)
+def cleaner_job_schedule(*, turnover: Turnover, timing: Timing, now: datetime) -> None:
+    row = cleaner_job_row(turnover=turnover, timing=timing, now=now)
+    if row is not None:
+        messages_upsert([row])
+
+
+def cleaner_update_rows(
+    updates: list[tuple[Turnover, str]], *, now: datetime, timing: Timing | None = None
+) -> list[ScheduledMessage]:
+    """Tell each job's cleaner at once what changed (one email per job revision; a
+    pending older update is folded into it, and cancelled): the rows to upsert. Two
+    statements for any number of jobs."""
+    updates = [(t, changes) for t, changes in updates if t.cleaner is not None]
+    if not updates:
+        return []
+    pending = ScheduledMessage.objects.filter(
+        turnover_id__in=[t.pk for t, _ in updates],
+        kind=Kind.CLEANER_UPDATE,
+        state=State.SCHEDULED,
+    ).order_by("id")
+    earlier: dict[int, list[str]] = {}
+    for row in pending:
+        earlier.setdefault(row.turnover_id, []).append(str(row.context.get("changes", "")))  # type: ignore[arg-type]
     messages_cancel_pending(
-        job_messages(turnover=turnover).filter(kind=Kind.CLEANER_UPDATE),
+        ScheduledMessage.objects.filter(
+            turnover_id__in=[t.pk for t, _ in updates], kind=Kind.CLEANER_UPDATE
+        ),
         reason="Replaced by a newer update.",
     )
-    message_schedule(
-        business=turnover.property.business,
-        kind=Kind.CLEANER_UPDATE,
-        recipient=cleaner.email,
-        recipient_name=cleaner.name,
-        key=f"turnover:{turnover.pk}:{Kind.CLEANER_UPDATE}:{cleaner.email.lower()}:{turnover.revision}",
-        wanted_at=now,
-        now=now,
-        prop=turnover.property,
-        turnover=turnover,
-        context={"changes": (earlier + " " + changes).strip()},
-    )
+    rows = []
+    for turnover, changes in updates:
+        cleaner = turnover.cleaner
+        assert cleaner is not None
+        before = " ".join(earlier.get(turnover.pk, []))
+        rows.append(
+            message_row(
+                business_id=turnover.business_id,
+                kind=Kind.CLEANER_UPDATE,
+                recipient=cleaner.email,
+                recipient_name=cleaner.name,
+                key=f"turnover:{turnover.pk}:{Kind.CLEANER_UPDATE}:{cleaner.email.lower()}:{turnover.revision}",
+                wanted_at=now,
+                now=now,
+                prop=turnover.property,
+                turnover=turnover,
+                context={"changes": (before + " " + changes).strip()},
+                timing=timing,
+            )
+        )
+    return rows
+
+
+def cleaner_update_schedule(*, turnover: Turnover, changes: str, now: datetime) -> None:
+    """Tell the job's cleaner at once what changed (see `cleaner_update_rows`)."""
+    messages_upsert(cleaner_update_rows([(turnover, changes)], now=now))
 
 
 def turnover_cleaner_assign(

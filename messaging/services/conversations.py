@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, Subquery
 from django.utils import timezone
 
 from bookings import signals
@@ -209,10 +210,9 @@ def conversation_partner_message_record(
 def conversation_partner_booking_link(
     *, business_id: int, channel_id: str, reservation_id: str, booking_id: int
 ) -> int:
-    """A reservation became a booking: its thread (if any) is linked to the stay."""
-    booking = Booking.objects.filter(business_id=business_id, pk=booking_id).first()
-    if booking is None:
-        return 0
+    """A reservation became a booking: its thread (if any) is linked to the stay, in
+    one statement (the stay's details are read by the update itself)."""
+    stay = Booking.objects.filter(business_id=business_id, pk=booking_id)
     return int(
         Conversation.objects.filter(
             business_id=business_id,
@@ -220,12 +220,13 @@ def conversation_partner_booking_link(
             partner_channel=channel_id,
             partner_reservation=reservation_id,
         )
-        .exclude(booking_id=booking.pk)
+        .filter(Exists(stay))
+        .exclude(booking_id=booking_id)
         .update(
-            booking=booking,
-            property_id=booking.property_id,
-            guest_name=booking.guest_name,
-            guest_email=booking.guest_email,
+            booking_id=booking_id,
+            property_id=Subquery(stay.values("property_id")[:1]),
+            guest_name=Subquery(stay.values("guest_name")[:1]),
+            guest_email=Subquery(stay.values("guest_email")[:1]),
         )
     )
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
+
 from bookings.models import Booking
 from messaging.models import KeyBox, KeyCode, Kind, ScheduledMessage, Turnover
 from messaging.selectors import (
@@ -23,7 +25,7 @@ from messaging.selectors import (
     timing_for,
     welcome_due_at,
 )
-from messaging.services.outbox import message_schedule
+from messaging.services.outbox import message_row, messages_upsert
 from messaging.services.stay_messages import guest_message_key
 from properties.models import Property
 
@@ -37,11 +39,9 @@ CODES_KEPT = 4
 def key_code_new(*, prop: Property, length: int) -> str:
     """A fresh code, equal to none of the property's kept codes (so never to any of the
     last four on the box: codes are kept until four newer ones were confirmed)."""
-    taken = set(KeyCode.objects.filter(property=prop).values_list("code", flat=True))
-    while True:
-        code = f"{secrets.randbelow(10**length):0{length}d}"
-        if code not in taken:
-            return code
+    return _fresh_code(
+        length, set(KeyCode.objects.filter(property=prop).values_list("code", flat=True))
+    )
 
 
 def key_code_ensure_first(*, prop: Property, timing: Timing | None = None) -> KeyCode:
@@ -57,6 +57,44 @@ def key_code_ensure_first(*, prop: Property, timing: Timing | None = None) -> Ke
         code=key_code_new(prop=prop, length=timing.key_code_length),
         valid_from=BASE_CODE_DAY,
     )
+
+
+def key_codes_in_use(*, prop: Property, timing: Timing) -> set[str]:
+    """The property's kept codes, in one read; the first code is made when there is none
+    (see `key_code_ensure_first`). A code planned from this set is new to the box."""
+    taken = set(KeyCode.objects.filter(property=prop).values_list("code", flat=True))
+    if not taken:
+        taken.add(key_code_ensure_first(prop=prop, timing=timing).code)
+    return taken
+
+
+def key_codes_plan(
+    *, jobs: list[tuple[Turnover, date]], length: int, taken: set[str]
+) -> list[KeyCode]:
+    """The codes the cleaners of new jobs set (each job with the day it is on the box
+    from), in one insert; each differs from `taken` and from the others, and joins
+    `taken`."""
+    codes = []
+    for turnover, valid_from in jobs:
+        code = _fresh_code(length, taken)
+        taken.add(code)
+        codes.append(
+            KeyCode(
+                business_id=turnover.business_id,
+                property_id=turnover.property_id,
+                code=code,
+                turnover=turnover,
+                valid_from=valid_from,
+            )
+        )
+    return KeyCode.objects.bulk_create(codes) if codes else codes
+
+
+def _fresh_code(length: int, taken: set[str]) -> str:
+    while True:
+        code = f"{secrets.randbelow(10**length):0{length}d}"
+        if code not in taken:
+            return code
 
 
 def key_code_plan(*, turnover: Turnover, valid_from: date, length: int) -> KeyCode:
@@ -95,8 +133,12 @@ def key_codes_prune(*, prop: Property, now: datetime) -> int:
     cleaner who could not change it) never pushes a real one out of the history. A code
     that was never confirmed counts from when it could first have been set, and is kept
     while its job is still to come. The code on the box is never deleted."""
-    codes = list(KeyCode.objects.filter(property=prop).select_related("turnover"))
-    on_box = KeyBox.objects.filter(property=prop).values_list("key_code_id", flat=True).first()
+    codes = list(
+        KeyCode.objects.filter(property=prop)
+        .select_related("turnover")
+        .annotate(on_box=Exists(KeyBox.objects.filter(property=prop, key_code_id=OuterRef("pk"))))
+    )
+    on_box = next((c.pk for c in codes if c.on_box), None)
     confirmed = [(c.confirmed_at, c.pk) for c in codes if c.confirmed_at is not None]
     doomed = []
     for code in codes:
@@ -132,83 +174,139 @@ def _could_be_set_from(code: KeyCode) -> datetime:
     return code.created_at
 
 
-def arrivals_reconcile(*, prop: Property, now: datetime) -> None:
+def arrivals_reconcile(*, prop: Property, now: datetime, timing: Timing | None = None) -> None:
     """Guests who were already told their code and dates get a correction if either
     changed since (a new code was confirmed on the box, their dates moved); welcomes
-    that waited for a confirmation are looked at again."""
+    that waited for a confirmation are looked at again. A constant number of
+    statements: the told rows in one read, the corrections in one more and one upsert."""
     today = now.astimezone(prop.tz).date()
-    timing: Timing | None = None  # looked up once, when a correction is due
-    told_rows = (
-        ScheduledMessage.objects.filter(
-            booking__property=prop,
+    told_q = (
+        Q(
             booking__status=Booking.Status.CONFIRMED,
             booking__stay__startswith__gte=today - timedelta(days=1),
             kind__in=[Kind.WELCOME, Kind.KEY_UPDATE],
         )
-        .filter(TOLD)
-        .select_related("booking__property__business")
+        & TOLD
+    )
+    waiting = Q(kind=Kind.WELCOME, state=State.SCHEDULED, context__waiting_for_code=True)
+    # One read for both: what guests were told, and the welcomes waiting for a code.
+    rows: list[ScheduledMessage] = list(
+        ScheduledMessage.objects.filter(booking__property=prop)
+        .filter(told_q | waiting)
+        .annotate(was_told=ExpressionWrapper(told_q, output_field=BooleanField()))
+        .select_related("booking")
         .order_by("booking_id", "sending_at", "id")
     )
+    told_rows = [row for row in rows if row.was_told]  # type: ignore[attr-defined]
+    held = [row for row in rows if not row.was_told]  # type: ignore[attr-defined]
     last_told: dict[int, ScheduledMessage] = {}
     for row in told_rows:
         last_told[row.booking_id] = row  # type: ignore[index]
+    stale: list[tuple[Booking, dict[str, str | None], dict[str, str]]] = []
     for row in last_told.values():
         booking = row.booking
         assert booking is not None
+        booking.property = prop
         if check_in_moment(booking) <= now:
             continue  # arrived: the code they used is history
         current = arrival_details(booking)
         told = {name: row.context.get(name) for name in current}
-        if told == current:
-            continue
-        pending = ScheduledMessage.objects.filter(
-            booking=booking, kind=Kind.KEY_UPDATE, state=State.SCHEDULED
-        ).exists()
-        if pending:
-            continue  # it renders the current code and dates when it goes
-        timing = timing or timing_for(prop)
-        _key_update_schedule(booking, told=told, current=current, timing=timing, now=now)
-    welcomes_release(prop=prop, now=now)
+        if told != current:
+            stale.append((booking, told, current))
+    if stale:
+        _key_updates_schedule(stale, timing=timing or timing_for(prop), now=now)
+    welcomes_release(prop=prop, now=now, timing=timing, held=held)
 
 
-def welcomes_release(*, prop: Property, now: datetime) -> int:
-    """Welcomes that waited for a cleaner's confirmation are due again (not before
-    their own time); at send time they go, or wait on (messaging.services.sending)."""
-    held = ScheduledMessage.objects.filter(
-        booking__property=prop,
-        kind=Kind.WELCOME,
-        state=State.SCHEDULED,
-        context__waiting_for_code=True,
-    ).select_related("booking__property__business")
-    count = 0
+def welcomes_release(
+    *,
+    prop: Property,
+    now: datetime,
+    timing: Timing | None = None,
+    held: list[ScheduledMessage] | None = None,
+) -> int:
+    """Welcomes that waited for a cleaner's confirmation (`held`, when the caller read
+    them) are due again (not before their own time), in one upsert; at send time they
+    go, or wait on (messaging.services.sending)."""
+    if held is None:
+        held = list(
+            ScheduledMessage.objects.filter(
+                booking__property=prop,
+                kind=Kind.WELCOME,
+                state=State.SCHEDULED,
+                context__waiting_for_code=True,
+            ).select_related("booking")
+        )
+    if not held:
+        return 0
+    timing = timing or timing_for(prop)
+    rows = []
     for row in held:
         booking = row.booking
         assert booking is not None
         booking.property = prop
-        message_schedule(
-            business=booking.business,
-            kind=Kind.WELCOME,
-            recipient=row.recipient,
-            recipient_name=row.recipient_name,
-            key=row.key,
-            wanted_at=max(now, welcome_due_at(booking)),
-            expires_at=check_in_moment(booking),
-            now=now,
-            prop=prop,
-            booking=booking,
+        rows.append(
+            message_row(
+                business_id=booking.business_id,
+                kind=Kind.WELCOME,
+                recipient=row.recipient,
+                recipient_name=row.recipient_name,
+                key=row.key,
+                wanted_at=max(now, welcome_due_at(booking, timing)),
+                expires_at=check_in_moment(booking),
+                now=now,
+                prop=prop,
+                booking=booking,
+                timing=timing,
+            )
         )
-        count += 1
-    return count
+    messages_upsert(rows)
+    return len(rows)
 
 
-def _key_update_schedule(
+def _key_updates_schedule(
+    stale: list[tuple[Booking, dict[str, str | None], dict[str, str]]],
+    *,
+    timing: Timing,
+    now: datetime,
+) -> None:
+    """A correction to each guest told outdated details, unless one is pending (it
+    renders the current code and dates when it goes)."""
+    revisions = {
+        entry["booking_id"]: entry
+        for entry in ScheduledMessage.objects.filter(
+            booking_id__in=[booking.pk for booking, _, _ in stale], kind=Kind.KEY_UPDATE
+        )
+        .values("booking_id")
+        .annotate(sent=Count("id"), pending=Count("id", filter=Q(state=State.SCHEDULED)))
+    }
+    rows = []
+    for booking, told, current in stale:
+        known = revisions.get(booking.pk, {"sent": 0, "pending": 0})
+        if known["pending"]:
+            continue
+        rows.append(
+            _key_update_row(
+                booking,
+                told=told,
+                current=current,
+                timing=timing,
+                now=now,
+                revision=known["sent"] + 1,
+            )
+        )
+    messages_upsert(rows)
+
+
+def _key_update_row(
     booking: Booking,
     *,
     told: dict[str, str | None],
     current: dict[str, str],
     timing: Timing,
     now: datetime,
-) -> None:
+    revision: int,
+) -> ScheduledMessage:
     changes = []
     if told["check_in"] != current["check_in"] or told["check_out"] != current["check_out"]:
         changes.append(
@@ -218,9 +316,8 @@ def _key_update_schedule(
         changes.append(
             f"The key-box code has changed: use {current['key_code']}, not {told['key_code']}."
         )
-    revision = ScheduledMessage.objects.filter(booking=booking, kind=Kind.KEY_UPDATE).count() + 1
-    message_schedule(
-        business=booking.business,
+    return message_row(
+        business_id=booking.business_id,
         kind=Kind.KEY_UPDATE,
         recipient=booking.guest_email,
         recipient_name=booking.guest_name,

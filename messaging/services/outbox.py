@@ -15,8 +15,9 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from bookings.models import Booking
@@ -97,6 +98,86 @@ def _priority(kind: str, booking: Booking | None, send_at: datetime) -> int:
     return priority
 
 
+def message_row(
+    *,
+    business_id: int,
+    kind: str,
+    recipient: str,
+    key: str,
+    wanted_at: datetime,
+    now: datetime,
+    expires_at: datetime | None = None,
+    prop: Property | None = None,
+    booking: Booking | None = None,
+    turnover: Turnover | None = None,
+    broadcast: Broadcast | None = None,
+    conversation: Conversation | None = None,
+    recipient_name: str = "",
+    context: dict[str, Any] | None = None,
+    timing: Timing | None = None,
+) -> ScheduledMessage:
+    """The outbox row for `key` as it would be scheduled now (not saved): the state,
+    send time and priority its kind, quiet hours and usefulness give it. Saved, alone or
+    with others, by `messages_upsert`. `timing` is the property's (looked up when not
+    given)."""
+    if timing is None and prop is not None and AUDIENCE[kind] == Audience.GUEST:
+        timing = timing_for(prop)  # quiet hours concern guests only
+    state, send_at, reason = message_plan(
+        prop=prop, timing=timing, kind=kind, wanted_at=wanted_at, expires_at=expires_at, now=now
+    )
+    return ScheduledMessage(
+        business_id=business_id,
+        booking=booking,
+        turnover=turnover,
+        broadcast=broadcast,
+        conversation=conversation,
+        kind=kind,
+        recipient=recipient,
+        recipient_name=recipient_name[:150],
+        key=key,
+        send_at=send_at,
+        expires_at=expires_at,
+        priority=_priority(kind, booking, send_at),
+        state=state,
+        last_error=reason,
+        context=context or {},
+    )
+
+
+# Of a row that exists for the key, only what has not gone out is re-timed; its context
+# gains the new keys (jsonb `||`, like a dict merge).
+_UPSERT_TAIL = """
+    ON CONFLICT ("key") DO UPDATE SET
+        "state" = EXCLUDED."state",
+        "send_at" = EXCLUDED."send_at",
+        "expires_at" = EXCLUDED."expires_at",
+        "priority" = EXCLUDED."priority",
+        "last_error" = EXCLUDED."last_error",
+        "claimed_until" = NULL,
+        "context" = "messaging_scheduledmessage"."context" || EXCLUDED."context",
+        "updated_at" = EXCLUDED."updated_at"
+    WHERE "messaging_scheduledmessage"."state" IN ('scheduled', 'skipped')
+"""
+
+
+def messages_upsert(rows: list[ScheduledMessage]) -> None:
+    """Schedule every row in one statement: a new key is inserted; the row of a key that
+    exists is re-timed if it has not gone out (scheduled or skipped), and otherwise left
+    as it is. Idempotent, and safe against a concurrent scheduler of the same key (the
+    unique key makes the second one wait, then update). A key given twice keeps the
+    last."""
+    if not rows:
+        return
+    by_key = {row.key: row for row in rows}
+    query = InsertQuery(ScheduledMessage)
+    fields = [f for f in ScheduledMessage._meta.concrete_fields if not f.primary_key]
+    query.insert_values(fields, list(by_key.values()))
+    compiler = query.get_compiler(using=ScheduledMessage.objects.db)
+    ((sql, params),) = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql + _UPSERT_TAIL, params)
+
+
 def message_schedule(
     *,
     business: Business,
@@ -115,54 +196,29 @@ def message_schedule(
     context: dict[str, Any] | None = None,
     timing: Timing | None = None,
 ) -> ScheduledMessage:
-    """Create the outbox row for `key`, or re-time it if it has not gone out yet.
-
-    Idempotent: the key is unique, so scheduling twice never makes two messages.
-    `timing` is the property's (looked up when not given)."""
-    if timing is None and prop is not None:
-        timing = timing_for(prop)
-    state, send_at, reason = message_plan(
-        prop=prop, timing=timing, kind=kind, wanted_at=wanted_at, expires_at=expires_at, now=now
+    """Create the outbox row for `key`, or re-time it if it has not gone out yet (see
+    `messages_upsert`); returns the row as stored. Idempotent: the key is unique, so
+    scheduling twice never makes two messages. `timing` is the property's (looked up
+    when not given)."""
+    row = message_row(
+        business_id=business.pk,
+        kind=kind,
+        recipient=recipient,
+        key=key,
+        wanted_at=wanted_at,
+        now=now,
+        expires_at=expires_at,
+        prop=prop,
+        booking=booking,
+        turnover=turnover,
+        broadcast=broadcast,
+        conversation=conversation,
+        recipient_name=recipient_name,
+        context=context,
+        timing=timing,
     )
-    priority = _priority(kind, booking, send_at)
-    with transaction.atomic():
-        existing = ScheduledMessage.objects.select_for_update().filter(key=key).first()
-        if existing is not None:
-            if existing.state in (State.SCHEDULED, State.SKIPPED):
-                existing.state = state
-                existing.send_at = send_at
-                existing.expires_at = expires_at
-                existing.priority = priority
-                existing.last_error = reason
-                existing.claimed_until = None
-                if context:
-                    existing.context = {**existing.context, **context}
-                existing.save()
-            return existing
-        row = ScheduledMessage(
-            business=business,
-            booking=booking,
-            turnover=turnover,
-            broadcast=broadcast,
-            conversation=conversation,
-            kind=kind,
-            recipient=recipient,
-            recipient_name=recipient_name[:150],
-            key=key,
-            send_at=send_at,
-            expires_at=expires_at,
-            priority=priority,
-            state=state,
-            last_error=reason,
-            context=context or {},
-        )
-        try:
-            with transaction.atomic():
-                row.save()
-        except IntegrityError:
-            # Scheduled concurrently by someone else (outside a property lock).
-            return ScheduledMessage.objects.get(key=key)
-        return row
+    messages_upsert([row])
+    return ScheduledMessage.objects.get(key=row.key)
 
 
 def messages_cancel_pending(messages: QuerySet[ScheduledMessage], *, reason: str) -> int:

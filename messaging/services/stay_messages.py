@@ -24,9 +24,14 @@ from messaging.selectors import (
     hours_before,
     local_moment,
     owner_email,
-    timing_for,
 )
-from messaging.services.outbox import message_schedule, messages_cancel_pending, outbox_kick
+from messaging.services.outbox import (
+    message_row,
+    message_schedule,
+    messages_cancel_pending,
+    messages_upsert,
+    outbox_kick,
+)
 from properties.models import Business
 
 GUEST_STAY_KINDS = (
@@ -99,23 +104,28 @@ def _guest_plan(
     }
 
 
-def _guest_stay_messages_schedule(
-    booking: Booking, *, now: datetime, kinds: tuple[str, ...]
-) -> None:
+def _guest_stay_rows(
+    booking: Booking, *, now: datetime, kinds: tuple[str, ...], timing: Timing
+) -> list[ScheduledMessage]:
     if not booking.guest_email:
-        return
-    timing = timing_for(booking.property)
+        return []
     plan = _guest_plan(booking, timing, now)
-    for kind in kinds:
-        wanted_at, expires_at = plan[kind]
-        guest_message_schedule(
-            booking=booking,
+    return [
+        message_row(
+            business_id=booking.business_id,
             kind=kind,
-            wanted_at=wanted_at,
-            expires_at=expires_at,
+            recipient=booking.guest_email,
+            recipient_name=booking.guest_name,
+            key=guest_message_key(booking, kind),
+            wanted_at=plan[kind][0],
+            expires_at=plan[kind][1],
             now=now,
+            prop=booking.property,
+            booking=booking,
             timing=timing,
         )
+        for kind in kinds
+    ]
 
 
 def owner_notice_schedule(
@@ -135,26 +145,42 @@ def owner_notice_schedule(
     )
 
 
-def _owner_booking_notice(booking: Booking, kind: str, now: datetime) -> None:
-    owner_notice_schedule(
-        business=booking.business, kind=kind, key=f"booking:{booking.pk}", now=now, booking=booking
+def _owner_booking_row(
+    booking: Booking, kind: str, now: datetime, timing: Timing
+) -> ScheduledMessage:
+    """The owner's notice about a booking (`owner_notice_schedule`'s key), not saved."""
+    email = timing.owner_email
+    return message_row(
+        business_id=booking.business_id,
+        kind=kind,
+        recipient=email,
+        key=f"booking:{booking.pk}:{kind}:{email.lower()}",
+        wanted_at=now,
+        now=now,
+        booking=booking,
     )
 
 
-def booking_messages_confirmed(*, booking: Booking, now: datetime) -> None:
-    _guest_stay_messages_schedule(booking, now=now, kinds=GUEST_STAY_KINDS)
-    _owner_booking_notice(booking, Kind.OWNER_NEW_BOOKING, now)
+def booking_messages_confirmed(*, booking: Booking, now: datetime, timing: Timing) -> None:
+    """The stay's whole message plan (the guest's and the owner's), in one statement."""
+    messages_upsert(
+        [
+            *_guest_stay_rows(booking, now=now, kinds=GUEST_STAY_KINDS, timing=timing),
+            _owner_booking_row(booking, Kind.OWNER_NEW_BOOKING, now, timing),
+        ]
+    )
 
 
-def booking_messages_changed(*, booking: Booking, now: datetime) -> None:
-    """Re-time what has not gone out; what has is corrected by
+def booking_messages_changed(*, booking: Booking, now: datetime, timing: Timing) -> None:
+    """Re-time what has not gone out, in one statement; what has is corrected by
     `messaging.services.key_codes.arrivals_reconcile`."""
-    _guest_stay_messages_schedule(
-        booking, now=now, kinds=tuple(k for k in GUEST_STAY_KINDS if k != Kind.CONFIRMATION)
-    )
+    kinds = tuple(k for k in GUEST_STAY_KINDS if k != Kind.CONFIRMATION)
+    messages_upsert(_guest_stay_rows(booking, now=now, kinds=kinds, timing=timing))
 
 
-def booking_messages_cancelled(*, booking: Booking, was_confirmed: bool, now: datetime) -> None:
+def booking_messages_cancelled(
+    *, booking: Booking, was_confirmed: bool, now: datetime, timing: Timing
+) -> None:
     messages_cancel_pending(
         ScheduledMessage.objects.filter(booking=booking).exclude(
             kind__in=[Kind.CANCELLATION, Kind.OWNER_CANCELLATION]
@@ -163,15 +189,25 @@ def booking_messages_cancelled(*, booking: Booking, was_confirmed: bool, now: da
     )
     if not was_confirmed:
         return
+    rows = []
     if booking.guest_email:
-        guest_message_schedule(
-            booking=booking,
-            kind=Kind.CANCELLATION,
-            wanted_at=now,
-            expires_at=check_out_moment(booking),
-            now=now,
+        rows.append(
+            message_row(
+                business_id=booking.business_id,
+                kind=Kind.CANCELLATION,
+                recipient=booking.guest_email,
+                recipient_name=booking.guest_name,
+                key=guest_message_key(booking, Kind.CANCELLATION),
+                wanted_at=now,
+                expires_at=check_out_moment(booking),
+                now=now,
+                prop=booking.property,
+                booking=booking,
+                timing=timing,
+            )
         )
-    _owner_booking_notice(booking, Kind.OWNER_CANCELLATION, now)
+    rows.append(_owner_booking_row(booking, Kind.OWNER_CANCELLATION, now, timing))
+    messages_upsert(rows)
 
 
 # --- Announced by other apps on commit ------------------------------------------------------

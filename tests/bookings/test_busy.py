@@ -45,11 +45,11 @@ def lose_races(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], list[int]]:
         attempts: list[int] = []
         real = writes.property_lock
 
-        def lock(property_id: int) -> Property:
+        def lock(property_id: int, **options: Any) -> Property:
             attempts.append(property_id)
             if len(attempts) <= n:
                 raise _deadlock()
-            return real(property_id)
+            return real(property_id, **options)
 
         monkeypatch.setattr(stays, "property_lock", lock)
         return attempts

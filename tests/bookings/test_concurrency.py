@@ -269,3 +269,46 @@ def test_32_mixed_owner_writers_over_http_get_no_5xx_and_one_winner_per_set(
     assert not [code for code in codes if code >= 500], codes
     for prop in props:
         assert Booking.objects.filter(property=prop).active().count() == 2
+
+
+def test_a_writer_finding_the_lock_taken_answers_from_the_holders_committed_stay() -> None:
+    """A second writer for the same nights waits for the lock holder to finish without
+    queueing for the lock, then names the stay the holder committed (409, not 503)."""
+    tenant = make_tenant("waiting")
+    prop = tenant.prop
+    start = days_from_today(prop, 40)
+    holding = threading.Event()
+
+    def holder() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT id FROM properties_property WHERE id = %s FOR NO KEY UPDATE",
+                        [prop.pk],
+                    )
+                Booking.objects.create(
+                    business=tenant.business,
+                    property=prop,
+                    stay=Range(start, start + timedelta(days=3), "[)"),
+                    currency="EUR",
+                )
+                holding.set()
+                threading.Event().wait(0.5)  # the second writer arrives while we hold it
+        finally:
+            holding.set()
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(10)
+    with pytest.raises(StayUnavailable) as caught:
+        booking_create(
+            property=prop,
+            check_in=start + timedelta(days=1),
+            check_out=start + timedelta(days=4),
+            source="api",
+        )
+    thread.join()
+    assert caught.value.conflict == (start, start + timedelta(days=3))
+    assert Booking.objects.filter(property=prop).count() == 1
