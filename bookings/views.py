@@ -32,6 +32,13 @@ from bookings.payments.services.extensions import extension_quote, extension_sta
 from bookings.payments.services.refunds import AUTOMATIC_REFUND_REASONS, booking_cancel_and_refund
 from bookings.payments.services.stripe_events import payment_sync
 from bookings.rules import month_from_param
+from bookings.search import (
+    SORT_LABELS,
+    search_filters,
+    search_groups,
+    search_page,
+    search_query_check,
+)
 from bookings.selectors import property_calendar
 from bookings.services.cancellation import CANCELLATION_POLICIES, refund_quote
 from bookings.site import (
@@ -186,6 +193,95 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
                 )
             )
     return context
+
+
+# --- Search ------------------------------------------------------------------------------
+
+
+def _int_param(raw: str | None, default: int) -> int | None:
+    """An integer query parameter, the default when absent, None when unreadable."""
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return None
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    """Which places are free for these dates and guests, with the total for the stay:
+    a business with hotels sees one row per hotel and room type until it picks one."""
+    business = site_business(request)
+    source = request.GET
+    filters = search_filters(business=business)
+    context: dict[str, Any] = {
+        "filters": filters,
+        "sorts": SORT_LABELS,
+        "check_in": source.get("check_in", ""),
+        "check_out": source.get("check_out", ""),
+        "guests": parse_guests(source.get("guests"), default=2),
+        "bedrooms": source.get("bedrooms", ""),
+        "group": source.get("group", ""),
+        "sort": source.get("sort", "price"),
+        "search": None,
+        "problem": "",
+    }
+    if not (source.get("check_in") or source.get("check_out")):
+        return render(request, "site/search.html", context)
+    check_in, check_out = parse_date(source.get("check_in")), parse_date(source.get("check_out"))
+    bedrooms = _int_param(source.get("bedrooms"), 0)
+    group = _int_param(source.get("group"), 0)
+    if check_in is None or check_out is None:
+        label = "check-in" if check_in is None else "check-out"
+        context["problem"] = f"Please enter the {label} date as YYYY-MM-DD."
+        return render(request, "site/search.html", context, status=400)
+    if bedrooms is None or group is None:
+        context["problem"] = "Please choose the filters from the lists."
+        return render(request, "site/search.html", context, status=400)
+    try:
+        query = search_query_check(
+            business=business,
+            check_in=check_in,
+            check_out=check_out,
+            guests=context["guests"],
+            bedrooms=bedrooms,
+            group=group or None,
+            sort=context["sort"],
+        )
+    except BookingError as exc:
+        context["problem"] = exc.message
+        return render(request, "site/search.html", context, status=400)
+    context["search"] = query
+    context["query_string"] = urlencode(
+        {**query.params(), **({"list": "1"} if source.get("list") == "1" else {})}
+    )
+    if filters.groups and not query.group and source.get("list") != "1":
+        context["groups"] = [
+            (
+                row,
+                urlencode(
+                    {
+                        **query.params(),
+                        "group": row.group_id or "",
+                        "bedrooms": row.bedrooms,
+                        "list": "1",
+                    }
+                ),
+            )
+            for row in search_groups(business=business, search=query)
+        ]
+        context["count"] = sum(row.free_units for row, _ in context["groups"])
+        return render(request, "site/search.html", context)
+    page, results = search_page(business=business, search=query, page=source.get("page"))
+    stay = urlencode(
+        {
+            "check_in": check_in.isoformat(),
+            "check_out": check_out.isoformat(),
+            "guests": query.guests,
+        }
+    )
+    context.update(page=page, results=results, stay_params=stay, count=page.paginator.count)
+    return render(request, "site/search.html", context)
 
 
 # --- Confirmation and My trips --------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from properties.models import Business, Membership, Property, ReleasedSlug, User
+from properties.models import Business, Membership, Property, PropertyGroup, ReleasedSlug, User
 from properties.photos.selectors import prefetch_public_photos
 
 HOST_CACHE_SECONDS = 60
@@ -109,3 +110,25 @@ def property_get_published(*, business: Business, slug: str) -> Property | None:
         .prefetch_related(prefetch_public_photos())
         .first()
     )
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a business's published places offer to search on: bedroom counts, the
+    largest party one place sleeps, and its hotels (groups)."""
+
+    bedrooms: list[int]
+    max_guests: int
+    groups: list[PropertyGroup]
+
+
+def search_filters(*, business: Business) -> SearchFilters:
+    published = Property.objects.for_business(business).filter(published=True)
+    bedrooms = sorted(set(published.order_by().values_list("bedrooms", flat=True)))
+    most = published.order_by("-max_guests").values_list("max_guests", flat=True).first()
+    groups = list(
+        PropertyGroup.objects.filter(business=business, properties__published=True)
+        .distinct()
+        .order_by("name")
+    )
+    return SearchFilters(bedrooms=bedrooms, max_guests=most or 1, groups=groups)

@@ -15,6 +15,7 @@ from properties.models import User
 from properties.selectors import (
     memberships_for_user,
     property_list_published,
+    search_filters,
 )
 from properties.services import business_create
 from properties.urls_util import business_site_url
@@ -69,5 +70,8 @@ def site_home(request: HttpRequest) -> HttpResponse:
         {
             "properties": property_list_published(business=business),
             "site_url": business_site_url(business),
+            "filters": search_filters(business=business),
+            "guests": 2,
+            "sort": "price",
         },
     )
