@@ -614,6 +614,8 @@ class SearchApi(PublicApi):
             per_page=size,
         )
         stay = f"?check_in={query.check_in}&check_out={query.check_out}&guests={query.guests}"
+        # One list serializer: a ModelSerializer builds its fields once per instance.
+        places = VisitorPropertyOutput([r.property for r in results], many=True).data
 
         def link(number: int | None) -> str | None:
             if number is None:
@@ -629,13 +631,13 @@ class SearchApi(PublicApi):
                 "previous": link(page.previous_page_number() if page.has_previous() else None),
                 "results": [
                     {
-                        "property": VisitorPropertyOutput(r.property).data,
+                        "property": place,
                         "total": str(r.quote.total),
                         "currency": r.quote.currency,
                         "nights": r.quote.night_count,
                         "url": reverse("site-property", args=[r.property.slug]) + stay,
                     }
-                    for r in results
+                    for r, place in zip(results, places, strict=True)
                 ],
             }
         )

@@ -7,7 +7,7 @@ from django.conf.urls.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.views import healthz, readyz
+from config.views import favicon, healthz, readyz
 from properties import views as property_views
 
 VISITOR_API_DESCRIPTION = (
@@ -48,6 +48,7 @@ urlpatterns = [
     path("", include("bookings.site_urls")),
     path("", include("messaging.site_urls")),
     path("", include("integrations.site_urls")),
+    path("favicon.ico", favicon),
     path("healthz", healthz),
     path("readyz", readyz),
 ]

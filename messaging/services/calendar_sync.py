@@ -35,7 +35,7 @@ def stay_schedule_changed(
     if action == "confirmed":
         booking_messages_confirmed(booking=booking, now=now)
     elif action == "changed":
-        booking_messages_changed(booking=booking, now=now)
+        booking_messages_changed(booking=booking, now=now, previous=previous)
     elif action in ("cancelled", "expired"):
         was_confirmed = (previous or {}).get("status") == Booking.Status.CONFIRMED
         booking_messages_cancelled(booking=booking, was_confirmed=was_confirmed, now=now)
