@@ -71,7 +71,8 @@ def test_search_book_extend_and_cancel(
     # The place's page: dates kept, the calendar above the fold.
     check(page, "property", viewport)
     calendar_top = page.locator("#calendar").bounding_box()
-    assert calendar_top is not None and calendar_top["y"] < height
+    assert calendar_top is not None
+    assert calendar_top["y"] < height
     page.get_by_role("link", name="Book these dates").click()
     page.wait_for_url("**/accounts/login/**")
     check(page, "sign-in", viewport)

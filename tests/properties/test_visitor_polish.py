@@ -26,7 +26,7 @@ def test_account_emails_come_from_the_business_with_its_reply_to(tenant: Tenant)
 def test_sign_in_and_sign_up_keep_the_page_and_its_dates(tenant: Tenant) -> None:
     page = f"/p/{tenant.prop.slug}/?check_in=2031-07-01&check_out=2031-07-05"
     body = tenant.site_client().get(page).content.decode()
-    kept = "next=/p/{}/%3Fcheck_in%3D2031-07-01%26check_out%3D2031-07-05".format(tenant.prop.slug)
+    kept = f"next=/p/{tenant.prop.slug}/%3Fcheck_in%3D2031-07-01%26check_out%3D2031-07-05"
     assert f'href="/accounts/signup/?{kept}"' in body
     assert f'href="/accounts/login/?{kept}"' in body
     login = tenant.site_client().get(f"/accounts/login/?{kept}").content.decode()
