@@ -11,6 +11,7 @@ another business, or of another visitor, is a 404 exactly like a missing one.
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,10 +20,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from bookings.errors import BookingError
 from bookings.models import Booking
@@ -52,6 +55,9 @@ from bookings.site import (
 from properties.access import published_property, site_business
 from properties.models import Property
 from properties.money import format_money
+from properties.photos.selectors import largest_jpeg
+from properties.selectors import property_list_published
+from properties.urls_util import business_site_url
 
 # --- Property page: calendar and quote ----------------------------------------------------
 
@@ -261,8 +267,105 @@ def _calendar(
 def property_page(request: HttpRequest, slug: str) -> HttpResponse:
     """A property of the host's business: its details and the booking box."""
     prop = published_property(site_business(request), slug)
-    context = {"property": prop, **property_booking_context(request, prop)}
+    context = {
+        "property": prop,
+        **property_booking_context(request, prop),
+        **property_findability(request, prop),
+    }
     return render(request, "site/property.html", context)
+
+
+def _absolute(request: HttpRequest, url: str) -> str:
+    return url if "://" in url else request.build_absolute_uri(url)
+
+
+def _json_ld(data: dict[str, Any]) -> str:
+    """JSON-LD for a <script> element: `<`, `>` and `&` escaped as in `json_script`."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return mark_safe(  # noqa: S308 - escaped for a script element
+        text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
+    )
+
+
+def property_findability(request: HttpRequest, prop: Property) -> dict[str, Any]:
+    """What search engines and link previews read: the description, the first photo,
+    and schema.org VacationRental data (with its Accommodation) for the place."""
+    business = prop.business
+    url = business_site_url(business, reverse("site-property", args=[prop.slug]))
+    images = []
+    for image in getattr(prop, "public_photos", []):
+        source = largest_jpeg(image)
+        if source is not None:
+            images.append(_absolute(request, source.url))
+    description = " ".join(prop.description.split())[:300] or f"{prop.name} at {business.name}"
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "VacationRental",
+        "@id": url,
+        "name": prop.name,
+        "url": url,
+        "description": description,
+        "identifier": f"{business.slug}-{prop.slug}",
+        "containsPlace": {
+            "@type": "Accommodation",
+            "additionalType": "EntirePlace",
+            "occupancy": {"@type": "QuantitativeValue", "value": prop.max_guests},
+            "numberOfBedrooms": prop.bedrooms,
+            "numberOfBathroomsTotal": prop.bathrooms,
+            "amenityFeature": [
+                {"@type": "LocationFeatureSpecification", "name": name, "value": True}
+                for name in prop.amenities
+            ],
+        },
+        "checkinTime": prop.check_in_time.strftime("%H:%M:%S"),
+        "checkoutTime": prop.check_out_time.strftime("%H:%M:%S"),
+        "brand": {"@type": "Brand", "name": business.name},
+        "priceRange": f"from {format_money(prop.base_price, business.currency)} per night",
+    }
+    if prop.address:
+        data["address"] = " ".join(prop.address.split())
+    if images:
+        data["image"] = images
+    return {
+        "meta_title": f"{prop.name} — {business.name}",
+        "meta_description": description,
+        "meta_image": images[0] if images else "",
+        "structured_data": _json_ld(data),
+    }
+
+
+# --- Sitemap and robots.txt -------------------------------------------------------------
+
+
+def sitemap(request: HttpRequest) -> HttpResponse:
+    """The site's home, search and published places, on the business's own host."""
+    business = site_business(request)
+    places = property_list_published(business=business).only("slug", "updated_at")
+    urls = [
+        (business_site_url(business, "/"), None),
+        (business_site_url(business, "/search/"), None),
+    ]
+    urls += [
+        (business_site_url(business, reverse("site-property", args=[p.slug])), p.updated_at)
+        for p in places
+    ]
+    return render(
+        request, "site/sitemap.xml", {"urls": urls}, content_type="application/xml; charset=utf-8"
+    )
+
+
+def robots(request: HttpRequest) -> HttpResponse:
+    business = site_business(request)
+    lines = [
+        "User-agent: *",
+        "Disallow: /book/",
+        "Disallow: /trips/",
+        "Disallow: /checkout/",
+        "Disallow: /accounts/",
+        "Disallow: /api/",
+        f"Sitemap: {business_site_url(business, '/sitemap.xml')}",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
 
 
 def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, Any]:
