@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -341,7 +341,7 @@ def sitemap(request: HttpRequest) -> HttpResponse:
     """The site's home, search and published places, on the business's own host."""
     business = site_business(request)
     places = property_list_published(business=business).only("slug", "updated_at")
-    urls = [
+    urls: list[tuple[str, datetime | None]] = [
         (business_site_url(business, "/"), None),
         (business_site_url(business, "/search/"), None),
     ]
