@@ -263,12 +263,25 @@ def search_page(
             prefetch_public_photos(),
         )
     )
+    try:
+        number = max(1, int(page or 1))
+    except (TypeError, ValueError):
+        number = 1
     paginator: Paginator[Property] = Paginator(qs, per_page)
-    # Counting needs no prices: PostgreSQL skips the per-night pricing of every row.
-    paginator.__dict__["count"] = available_properties(
-        business=business, search=search, now=now, priced=False
-    ).count()
-    current = paginator.get_page(page)
+    rows: list[Property] = []
+    if number == 1:
+        # A first page that is not full is every result: no count query.
+        rows = list(qs[: per_page + 1])
+        if len(rows) <= per_page:
+            paginator.__dict__["count"] = len(rows)
+    if "count" not in paginator.__dict__:
+        # Counting needs no prices: PostgreSQL skips the per-night pricing of every row.
+        paginator.__dict__["count"] = available_properties(
+            business=business, search=search, now=now, priced=False
+        ).count()
+    current = paginator.get_page(number)
+    if number == 1 and current.number == 1:
+        current.object_list = rows[:per_page]
     return current, priced(list(current.object_list), search)
 
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from properties.models import Business, Membership, Property, PropertyGroup, ReleasedSlug, User
@@ -123,12 +124,21 @@ class SearchFilters:
 
 
 def search_filters(*, business: Business) -> SearchFilters:
-    published = Property.objects.for_business(business).filter(published=True)
-    bedrooms = sorted(set(published.order_by().values_list("bedrooms", flat=True)))
-    most = published.order_by("-max_guests").values_list("max_guests", flat=True).first()
-    groups = list(
-        PropertyGroup.objects.filter(business=business, properties__published=True)
-        .distinct()
-        .order_by("name")
+    """One query, and one more for the hotels' names when the business has hotels."""
+    found = (
+        Property.objects.for_business(business)
+        .filter(published=True)
+        .aggregate(
+            bedrooms=ArrayAgg("bedrooms", distinct=True, default=[]),
+            most=Max("max_guests"),
+            groups=ArrayAgg("group_id", distinct=True, filter=Q(group__isnull=False), default=[]),
+        )
     )
-    return SearchFilters(bedrooms=bedrooms, max_guests=most or 1, groups=groups)
+    groups = (
+        list(PropertyGroup.objects.filter(pk__in=found["groups"]).order_by("name"))
+        if found["groups"]
+        else []
+    )
+    return SearchFilters(
+        bedrooms=sorted(found["bedrooms"]), max_guests=found["most"] or 1, groups=groups
+    )
