@@ -6,8 +6,9 @@ middleware, rendering) with Django's test client: the search page, the visitor A
 search, and — the baseline in the same run — a bare page on the same host
 (tests/bench/bare_urls.py: the site's layout and one query; `/healthz`, which skips
 host routing and templates, is printed too). Prints median, p95 and query count, writes bench-results/search.json, and
-asserts: the same number of queries for both businesses, p95 within 10x of the bare
-view's.
+asserts: a number of queries that does not grow with the business (at most
+MAX_QUERIES for every search, the 400-unit hotel business included), p95 within 10x of
+the bare page's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from tests.bench.conftest import report, summarize
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
 REPEAT = 60
+# Host lookup, filters (+ hotel names), count (when results run past one page), page,
+# seasonal rates, photos: whatever the number of places.
+MAX_QUERIES = 8
 STAYS_PER_UNIT = 12
 
 
@@ -177,7 +181,7 @@ def test_search_is_constant_in_queries_and_close_to_a_bare_view(settings: Any) -
                 }
             )
     report("search", rows, {"stay_nights": 7, "repeat": REPEAT})
-    assert all(len(seen) == 1 for seen in counts.values()), counts
+    assert all(q <= MAX_QUERIES for seen in counts.values() for q in seen), counts
     for row in rows:
         if row["view"] != "/healthz":
             assert row["x_bare_p95"] <= 10, row
