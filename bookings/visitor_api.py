@@ -35,10 +35,10 @@ from drf_spectacular.utils import (
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from bookings.api import ErrorSerializer, LocalTimeField
@@ -96,30 +96,28 @@ class HostSessionTokenScheme(OpenApiAuthenticationExtension):
 AUTHENTICATION = [HostSessionTokenAuthentication, SessionAuthentication]
 
 
-class VisitorThrottle(ScopedRateThrottle):
-    """`visitor_read` for reads, `visitor_write` for anything that holds or charges;
-    keyed by the signed-in user, else by the client IP."""
+class VisitorThrottle(SimpleRateThrottle):
+    """`visitor_read` for reads, `visitor_write` for anything that holds, charges or
+    cancels; keyed by the signed-in user, else by the client IP."""
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            self.scope = "visitor_write"
-        else:
-            self.scope = "visitor_read"
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().get_cache_key(request, view)
+    scope = "visitor_read"
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        if self.get_cache_key(request, view) is None:
-            return True
+        self.scope = "visitor_read" if request.method in SAFE_METHODS else "visitor_write"
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        user = request.user
+        ident = user.pk if user and user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class PublicApi(APIView):
     authentication_classes = AUTHENTICATION
     permission_classes = [AllowAny]
     throttle_classes = [VisitorThrottle]
-    throttle_scope = "visitor_read"
 
 
 class VisitorApi(PublicApi):

@@ -346,6 +346,12 @@ def test_reads_are_rate_limited(tenant: Tenant, settings: Any) -> None:
         last = api.get("/api/v1/properties/")
         assert last.json()["error"]["code"] == "throttled"
         assert "Retry-After" in last
+        # Writes count apart, per signed-in visitor.
+        writer = Checked(site_host(tenant.business), csrf=False)
+        writer.client.force_login(UserFactory())
+        body = {"property": tenant.prop.slug, **_stay(tenant)}
+        assert writer.post("/api/v1/bookings/", body).status_code == 400
+        assert writer.post("/api/v1/bookings/", body).status_code == 429
     finally:
         settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
         api_settings.reload()
