@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate as validate_spec
 
 from bookings.models import Booking
 from bookings.services.stays import booking_create
@@ -375,4 +376,5 @@ def test_the_schema_documents_every_visitor_path(tenant: Tenant) -> None:
         "/api/v1/bookings/{reference}/cancel",
     } <= paths
     assert "sessionToken" in api.schema["components"]["securitySchemes"]
+    validate_spec(api.schema)  # a valid OpenAPI document
     assert Client(HTTP_HOST=site_host(tenant.business)).get("/api/docs/").status_code == 200
