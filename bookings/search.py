@@ -37,6 +37,7 @@ from django.db.models import (
     Prefetch,
     QuerySet,
     Value,
+    Window,
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -245,7 +246,7 @@ def search_page(
     per_page: int = PAGE_SIZE,
     now: datetime | None = None,
 ) -> tuple[Page[Property], list[SearchResult]]:
-    """One page of results, each priced exactly. Queries: the count, the page, the
+    """One page of results, each priced exactly. Queries: the page (with the count), the
     page's seasonal rates, its photos (and their renditions), whatever the business's
     size."""
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
@@ -267,21 +268,22 @@ def search_page(
         number = max(1, int(page or 1))
     except (TypeError, ValueError):
         number = 1
+    # The page's rows carry the number of all results (a window count over the same
+    # plan), so no second pass over the availability is needed to count them.
+    counted = qs.annotate(full_count=Window(Count("pk")))
+    start = (number - 1) * per_page
+    rows: list[Any] = list(counted[start : start + per_page])
     paginator: Paginator[Property] = Paginator(qs, per_page)
-    rows: list[Property] = []
-    if number == 1:
-        # A first page that is not full is every result: no count query.
-        rows = list(qs[: per_page + 1])
-        if len(rows) <= per_page:
-            paginator.__dict__["count"] = len(rows)
-    if "count" not in paginator.__dict__:
-        # Counting needs no prices: PostgreSQL skips the per-night pricing of every row.
+    if rows:
+        paginator.__dict__["count"] = rows[0].full_count
+        current = paginator.page(number)
+        current.object_list = rows
+    else:
+        # Past the last page (or nothing free): count without prices, show the last.
         paginator.__dict__["count"] = available_properties(
             business=business, search=search, now=now, priced=False
         ).count()
-    current = paginator.get_page(number)
-    if number == 1 and current.number == 1:
-        current.object_list = rows[:per_page]
+        current = paginator.get_page(number)
     return current, priced(list(current.object_list), search)
 
 
