@@ -169,12 +169,15 @@ def quote(
     *,
     enforce_rules: bool = True,
     today: date | None = None,
+    rates: list[SeasonalRate] | None = None,
 ) -> Quote:
     """The price of a stay, or a RuleViolation naming the rule it breaks. Without
     `enforce_rules` only the engine's date limits apply (no range is priced that no
-    stay could have)."""
+    stay could have). `rates`: the property's seasonal rates overlapping the stay, when
+    the caller already has them (a page of search results prices many at once)."""
     stay_span_check(check_in=check_in, check_out=check_out, today=today or prop.local_today())
-    rates = rates_for(prop, check_in, check_out)
+    if rates is None:
+        rates = rates_for(prop, check_in, check_out)
     if enforce_rules:
         check_rules(
             prop=prop,

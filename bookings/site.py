@@ -92,14 +92,26 @@ def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str
     )
 
 
+def quote_available(prop: Property, check_in: date, check_out: date, guests: int) -> Quote:
+    """The quote of a stay a visitor could book now: a RuleViolation naming the rule it
+    breaks, or StayUnavailable (with the taken range) when nights are taken. The
+    property page, checkout and the visitor API all ask here."""
+    priced = quote(prop, check_in, check_out, guests)
+    taken = unavailable_ranges(property=prop, start=check_in, end=check_out)
+    if taken:
+        raise StayUnavailable(
+            _unavailable_message(prop, check_in, check_out),
+            conflict=(taken[0][0], taken[-1][1]),
+        )
+    return priced
+
+
 def quote_checked(
     prop: Property, check_in: date, check_out: date, guests: int
 ) -> tuple[Quote | None, str, int]:
     """The quote, or what is wrong and its HTTP status: 409 when nights are taken,
     400 for anything else about the request."""
     try:
-        priced = quote(prop, check_in, check_out, guests)
+        return quote_available(prop, check_in, check_out, guests), "", 200
     except BookingError as exc:
         return None, exc.message, 409 if isinstance(exc, StayUnavailable) else 400
-    problem = _unavailable_message(prop, check_in, check_out)
-    return (None, problem, 409) if problem else (priced, "", 200)

@@ -9,6 +9,9 @@ from bookings import views
 from bookings.payments import views as payment_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("search/", views.search, name="site-search"),
+    path("sitemap.xml", views.sitemap, name="site-sitemap"),
+    path("robots.txt", views.robots, name="site-robots"),
     path("p/<slug:slug>/", views.property_page, name="site-property"),
     path("book/<slug:slug>/", payment_views.checkout, name="site-checkout"),
     path(

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.headless",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -295,6 +296,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "properties.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The visitor API's limits per signed-in visitor, else per client IP
+    # (bookings.visitor_api.VisitorThrottle): reads, and writes that hold or charge.
+    "DEFAULT_THROTTLE_RATES": {
+        "visitor_read": env_str("HOLIDESK_VISITOR_API_READ_RATE", "300/min"),
+        "visitor_write": env_str("HOLIDESK_VISITOR_API_WRITE_RATE", "30/min"),
+    },
+    "NUM_PROXIES": HOLIDESK_TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Holidesk API",
@@ -590,6 +598,11 @@ STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 20.0, minimum=1.0)
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2, minimum=0)
 # Visitor sign-in is rate-limited by allauth (per IP and per email); stated here so the
 # limits are visible and reviewed rather than implied by a library default.
+# Visitor sign-up and sign-in for apps and the site's scripts: allauth's headless API at
+# /_allauth/{browser,app}/v1/ on business hosts. "browser" uses the site's session
+# cookie (and CSRF token); "app" answers an X-Session-Token, which the visitor API
+# accepts on the same host only.
+HEADLESS_CLIENTS = ("browser", "app")
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",

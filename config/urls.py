@@ -17,7 +17,7 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
-from config.views import healthz, readyz
+from config.views import favicon, healthz, readyz
 from properties import views as property_views
 from properties.admin_base import site as admin_site
 
@@ -44,6 +44,7 @@ urlpatterns = [
     path("", include("bookings.urls")),
     path("", include("messaging.urls")),
     path("", include("integrations.urls")),
+    path("favicon.ico", favicon),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

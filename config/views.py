@@ -5,8 +5,9 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 from properties.api_errors import error_response
@@ -45,3 +46,8 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     if request.path.startswith("/api/"):
         return error_response(404, "not_found", "No such endpoint.")
     return render(request, "404.html", status=404)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask every host for /favicon.ico: the site's icon, from static files."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from messaging.models import KeyBox, KeyCode, KeyCodeConfirmation, Staff
+from django.db.models import Q
+from django.utils import timezone
+
+from messaging.models import KeyBox, KeyCode, KeyCodeConfirmation, Kind, ScheduledMessage, Staff
 from messaging.services.calendar_sync import property_messages_refresh
 from messaging.services.key_box import key_code_confirm
+from messaging.services.outbox import messages_cancel_pending
 from messaging.services.settings_rows import (
     business_messaging_get_or_create,
     property_messaging_get_or_create,
@@ -50,6 +54,27 @@ def seed(seeded: list[DemoBusiness], *, channel_endpoint: str | None = None) -> 
                     by=None,
                     source=KeyCodeConfirmation.Source.OWNER,
                 )
+        _quiet_seeded_history(demo)
+
+
+def _quiet_seeded_history(demo: DemoBusiness) -> None:
+    """Seeded bookings are records, not news: nobody booked them just now. Their
+    confirmations and new-booking notices are not sent, nor anything about stays and
+    cleaning jobs already over; what lies ahead (reminders, welcomes, upcoming jobs)
+    stays scheduled at its own time."""
+    now = timezone.now()
+    pending = ScheduledMessage.objects.filter(business=demo.business)
+    messages_cancel_pending(
+        pending.filter(kind__in=[Kind.CONFIRMATION, Kind.OWNER_NEW_BOOKING]),
+        reason="Demo data: seeded, not booked just now.",
+    )
+    messages_cancel_pending(
+        pending.filter(
+            Q(turnover__starts_at__lt=now)
+            | Q(booking__isnull=False, booking__stay__endswith__lte=now.date())
+        ),
+        reason="Demo data: already in the past.",
+    )
 
 
 def describe(entry: dict[str, Any], demo: DemoBusiness) -> None:

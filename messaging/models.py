@@ -46,6 +46,8 @@ class Kind(models.TextChoices):
     GUEST_REPLY = "guest_reply", "Reply to a guest"
     OWNER_GUEST_MESSAGE = "owner_guest_message", "Owner: new guest message"
     OWNER_BILLING = "owner_billing", "Owner: Holidesk plan needs payment"
+    STAY_CHANGED = "stay_changed", "Stay dates changed"
+    OWNER_STAY_CHANGED = "owner_stay_changed", "Owner: stay dates changed"
 
 
 AUDIENCE: dict[str, str] = {
@@ -67,6 +69,8 @@ AUDIENCE: dict[str, str] = {
     Kind.OWNER_UNACCEPTED: Audience.OWNER,
     Kind.OWNER_KEY_CODE: Audience.OWNER,
     Kind.GUEST_REPLY: Audience.GUEST,
+    Kind.STAY_CHANGED: Audience.GUEST,
+    Kind.OWNER_STAY_CHANGED: Audience.OWNER,
     Kind.OWNER_GUEST_MESSAGE: Audience.OWNER,
     Kind.OWNER_BILLING: Audience.OWNER,
 }
@@ -90,6 +94,8 @@ KIND_PRIORITY: dict[str, int] = {
     Kind.REFUND_NOTICE: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_NEW_BOOKING: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_CANCELLATION: PRIORITY_TRANSACTIONAL,
+    Kind.STAY_CHANGED: PRIORITY_TRANSACTIONAL,
+    Kind.OWNER_STAY_CHANGED: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_CONFLICT: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_BILLING: PRIORITY_TRANSACTIONAL,
     Kind.OWNER_PROBLEM: PRIORITY_TRANSACTIONAL,

@@ -43,6 +43,7 @@ from messaging.selectors import (
     timing_for,
 )
 from properties.models import Business, Property
+from properties.money import format_money
 from properties.urls_util import app_url, business_site_url
 
 # The documented variables (docs/scheduling.md). Values are always strings; a variable
@@ -52,6 +53,10 @@ VARIABLES: dict[str, str] = {
     "business_email": "Your contact email",
     "business_url": "Your booking site",
     "guest_name": "The guest's name",
+    "guest_email": "The guest's email address",
+    "guest_phone": "The guest's phone number",
+    "booking_total": "The booking's total, e.g. €840.00",
+    "booking_url": "The booking's page in your dashboard",
     "booking_reference": "Booking reference, e.g. HD-7KQ3ZP",
     "property_name": "The property",
     "property_address": "Its address",
@@ -108,6 +113,8 @@ SUBJECTS: dict[str, str] = {
     Kind.GUEST_REPLY: "A message from {{ business_name }} about your stay",
     Kind.OWNER_GUEST_MESSAGE: "New message from {{ guest_name }} ({{ summary }})",
     Kind.OWNER_BILLING: "Your Holidesk plan needs you: {{ business_name }}",
+    Kind.STAY_CHANGED: "Your stay at {{ property_name }} has new dates ({{ booking_reference }})",
+    Kind.OWNER_STAY_CHANGED: "Dates changed: {{ booking_reference }} at {{ property_name }}",
 }
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -167,6 +174,10 @@ def booking_context(booking: Booking, context: dict[str, str]) -> None:
         nights=str(booking.nights),
         guests=str(booking.guests),
         trip_url=trip_url(booking),
+        guest_email=booking.guest_email,
+        guest_phone=booking.guest_phone,
+        booking_total=format_money(booking.total, booking.currency),
+        booking_url=app_url(f"/dashboard/bookings/{booking.reference}/"),
     )
     timing = timing_for(prop)
     context.update(directions=timing.directions, key_box_location=timing.key_box_location)
@@ -292,6 +303,10 @@ def sample_context(business: Business, kind: str) -> dict[str, str]:
         key_box_location="Left of the front door",
         directions="Follow the coast road; the cottage is the blue door.",
         trip_url=business_site_url(business, "/trips/HD-7KQ3ZP/"),
+        guest_email="ada@example.com",
+        guest_phone="+44 20 7946 0958",
+        booking_total="€840.00",
+        booking_url=app_url("/dashboard/bookings/HD-7KQ3ZP/"),
         changes="Your check-in moved from Friday 4 July to Saturday 5 July 2031.",
         staff_name="Sam Cleaner",
         job_start="Sat 12 Jul 2031, 10:00",

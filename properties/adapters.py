@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,6 +23,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.contrib.sites.models import Site
 from django.core.exceptions import PermissionDenied
+from django.core.mail import EmailMessage
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -99,6 +101,28 @@ class AccountAdapter(DefaultAccountAdapter):
         business = getattr(self.request, "business", None)
         name = business.name if business else "Holidesk"
         return EmailSite(name=name, domain=self._platform_host())
+
+    def get_from_email(self) -> str:
+        """On a business site, account emails come from the business by name (at the
+        platform's sending address); on the app host, from Holidesk."""
+        business = getattr(self.request, "business", None)
+        if business is None:
+            return str(settings.DEFAULT_FROM_EMAIL)
+        _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+        return formataddr((business.name, address))
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        message = super().render_mail(template_prefix, email, context, headers)
+        business = getattr(self.request, "business", None)
+        if business is not None and business.contact_email:
+            message.reply_to = [business.contact_email]
+        return message
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         # Every absolute link allauth puts in any account email, whichever flow built

@@ -30,8 +30,9 @@ from properties.selectors import business_for_slug_or_domain
 
 log = logging.getLogger("holidesk.security")
 
-# Served on any host: load balancer health checks address the task by IP.
-HOST_FREE_PATHS = frozenset({"/healthz", "/readyz"})
+# Served on any host: load balancer health checks address the task by IP; browsers ask
+# every host, known or not, for its icon.
+HOST_FREE_PATHS = frozenset({"/healthz", "/readyz", "/favicon.ico"})
 # The session remembers the host key of the host that signed it in.
 SESSION_HOST_KEY = "holidesk_host"
 
@@ -76,6 +77,12 @@ class BusinessHostMiddleware:
         request.business = None  # type: ignore[attr-defined]
         request.host_key = None  # type: ignore[attr-defined]
         if request.path_info in HOST_FREE_PATHS:
+            return self.get_response(request)
+        if (
+            request.path_info.startswith(settings.STATIC_URL)
+            and resolve_host(request.get_host()).kind == "unknown"
+        ):
+            # The unknown-host page's own stylesheet and icon (served by WhiteNoise).
             return self.get_response(request)
         match = resolve_host(request.get_host())
         request.host_key = match.key  # type: ignore[attr-defined]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from properties.models import Business, Membership, Property, ReleasedSlug, User
+from properties.models import Business, Membership, Property, PropertyGroup, ReleasedSlug, User
 from properties.photos.selectors import prefetch_public_photos
 
 HOST_CACHE_SECONDS = 60
@@ -108,4 +110,35 @@ def property_get_published(*, business: Business, slug: str) -> Property | None:
         .select_related("business")
         .prefetch_related(prefetch_public_photos())
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a business's published places offer to search on: bedroom counts, the
+    largest party one place sleeps, and its hotels (groups)."""
+
+    bedrooms: list[int]
+    max_guests: int
+    groups: list[PropertyGroup]
+
+
+def search_filters(*, business: Business) -> SearchFilters:
+    """One query, and one more for the hotels' names when the business has hotels."""
+    found = (
+        Property.objects.for_business(business)
+        .filter(published=True)
+        .aggregate(
+            bedrooms=ArrayAgg("bedrooms", distinct=True, default=[]),
+            most=Max("max_guests"),
+            groups=ArrayAgg("group_id", distinct=True, filter=Q(group__isnull=False), default=[]),
+        )
+    )
+    groups = (
+        list(PropertyGroup.objects.filter(pk__in=found["groups"]).order_by("name"))
+        if found["groups"]
+        else []
+    )
+    return SearchFilters(
+        bedrooms=sorted(found["bedrooms"]), max_guests=found["most"] or 1, groups=groups
     )

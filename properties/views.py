@@ -3,18 +3,23 @@ property pages, with their booking box, are the bookings app's)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 
 from properties.access import site_business
 from properties.forms import BusinessCreateForm
-from properties.models import User
+from properties.models import Business, User
 from properties.selectors import (
     memberships_for_user,
     property_list_published,
+    search_filters,
 )
 from properties.services import business_create
 from properties.urls_util import business_site_url
@@ -61,6 +66,27 @@ def onboarding(request: HttpRequest) -> HttpResponse:
 # --- Business site --------------------------------------------------------------------
 
 
+def _business_json_ld(business: Business) -> str:
+    """schema.org LodgingBusiness data of the business's home page, escaped for a
+    <script> element as `json_script` does."""
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "LodgingBusiness",
+        "@id": business_site_url(business, "/"),
+        "name": business.name,
+        "url": business_site_url(business, "/"),
+        "email": business.contact_email,
+        "currenciesAccepted": business.currency,
+    }
+    if business.about:
+        data["description"] = " ".join(business.about.split())
+    if business.logo:
+        data["logo"] = business_site_url(business, business.logo.url)
+    text = json.dumps(data, ensure_ascii=False)
+    escaped = text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
+    return mark_safe(escaped)  # noqa: S308 - escaped for a script element
+
+
 def site_home(request: HttpRequest) -> HttpResponse:
     business = site_business(request)
     return render(
@@ -69,5 +95,9 @@ def site_home(request: HttpRequest) -> HttpResponse:
         {
             "properties": property_list_published(business=business),
             "site_url": business_site_url(business),
+            "filters": search_filters(business=business),
+            "guests": 2,
+            "sort": "price",
+            "structured_data": _business_json_ld(business),
         },
     )

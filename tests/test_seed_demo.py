@@ -94,3 +94,17 @@ def test_every_demo_property_gets_processed_photos_once(photo_dirs: Any) -> None
     body = Client(HTTP_HOST=site).get("/").content.decode()
     assert body.count("<picture>") == 3
     assert 'alt="Illustration of Harbour View from outside, under a sunny sky"' in body
+
+
+@pytest.mark.django_db
+def test_seeding_sends_no_news_of_seeded_bookings_nor_of_the_past() -> None:
+    from django.utils import timezone
+
+    from messaging.models import Kind, ScheduledMessage
+
+    _seed()
+    scheduled = ScheduledMessage.objects.filter(state=ScheduledMessage.State.SCHEDULED)
+    assert not scheduled.filter(kind__in=[Kind.CONFIRMATION, Kind.OWNER_NEW_BOOKING]).exists()
+    assert not scheduled.filter(turnover__starts_at__lt=timezone.now()).exists()
+    due_now = scheduled.filter(send_at__lte=timezone.now())
+    assert due_now.count() <= 4, list(due_now.values_list("kind", flat=True))

@@ -40,7 +40,7 @@ def stay_schedule_changed(
     if action == "confirmed":
         booking_messages_confirmed(booking=booking, now=now, timing=timing)
     elif action == "changed":
-        booking_messages_changed(booking=booking, now=now, timing=timing)
+        booking_messages_changed(booking=booking, now=now, timing=timing, previous=previous)
     else:
         was_confirmed = (previous or {}).get("status") == Booking.Status.CONFIRMED
         booking_messages_cancelled(

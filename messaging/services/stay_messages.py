@@ -9,7 +9,7 @@ its messages commit or roll back together.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -171,11 +171,57 @@ def booking_messages_confirmed(*, booking: Booking, now: datetime, timing: Timin
     )
 
 
-def booking_messages_changed(*, booking: Booking, now: datetime, timing: Timing) -> None:
+def booking_messages_changed(
+    *, booking: Booking, now: datetime, timing: Timing, previous: dict[str, Any] | None = None
+) -> None:
     """Re-time what has not gone out, in one statement; what has is corrected by
-    `messaging.services.key_codes.arrivals_reconcile`."""
+    `messaging.services.key_codes.arrivals_reconcile`. A stay booked on the site whose
+    dates changed (an extension the guest paid for, or the owner moving it) is told to
+    the guest and the owner: old and new dates, one email per change."""
     kinds = tuple(k for k in GUEST_STAY_KINDS if k != Kind.CONFIRMATION)
     messages_upsert(_guest_stay_rows(booking, now=now, kinds=kinds, timing=timing))
+    if previous is None or booking.source != Booking.Source.DIRECT:
+        return
+    old_in, old_out = previous.get("check_in"), previous.get("check_out")
+    if not old_in or not old_out or (old_in, old_out) == (booking.check_in, booking.check_out):
+        return
+    changes = (
+        f"The stay was {_span(old_in, old_out)}; it is now "
+        f"{_span(booking.check_in, booking.check_out)}."
+    )
+    change_key = f"booking:{booking.pk}:dates:{booking.check_in}:{booking.check_out}"
+    if booking.guest_email:
+        message_schedule(
+            business=booking.business,
+            kind=Kind.STAY_CHANGED,
+            recipient=booking.guest_email,
+            recipient_name=booking.guest_name,
+            key=f"{change_key}:{Kind.STAY_CHANGED}:{booking.guest_email.lower()}",
+            wanted_at=now,
+            expires_at=check_out_moment(booking),
+            now=now,
+            booking=booking,
+            prop=booking.property,
+            context={"changes": changes},
+        )
+    owner_notice_schedule(
+        business=booking.business,
+        kind=Kind.OWNER_STAY_CHANGED,
+        key=change_key,
+        now=now,
+        booking=booking,
+        context={"changes": changes},
+    )
+
+
+def _span(check_in: Any, check_out: Any) -> str:
+    if isinstance(check_in, str):
+        check_in, check_out = date.fromisoformat(check_in), date.fromisoformat(check_out)
+    nights = (check_out - check_in).days
+    return (
+        f"{check_in:%a} {check_in.day} {check_in:%b %Y} to {check_out:%a} {check_out.day} "
+        f"{check_out:%b %Y} ({nights} night{'s' if nights != 1 else ''})"
+    )
 
 
 def booking_messages_cancelled(

@@ -55,9 +55,15 @@ def test_session_auth_works_for_owners(tenant: Tenant) -> None:
 
 
 def test_api_is_not_served_on_business_sites(tenant: Tenant) -> None:
+    """A business site serves the visitor API (docs/visitor-api.md) under /api/v1/: an
+    owner's token opens nothing of the owner API there."""
     client = token_client(tenant)
     client.defaults["HTTP_HOST"] = "seaside.localhost"
-    assert client.get("/api/v1/properties/").status_code == 404
+    assert client.get("/api/v1/blocks/").status_code == 404
+    assert client.get("/api/v1/bookings/HD-AAAAAA/cancel").status_code in (401, 403, 405)
+    places = client.get("/api/v1/properties/").json()["results"]
+    assert places
+    assert all("published" not in place and "id" not in place for place in places)
 
 
 def test_unknown_api_path_is_json_404(api: APIClient) -> None:

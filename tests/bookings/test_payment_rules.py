@@ -75,7 +75,7 @@ def test_a_visitor_cannot_cancel_an_ended_stay(
     check_out = days_from_today(tenant.prop, -ended_days_ago)
     booking = move_stay(booking, check_out - timedelta(days=3), check_out)
     response = visitor_client(tenant, visitor).post(
-        f"/trips/{booking.reference}/cancel/", follow=True
+        f"/trips/{booking.reference}/cancel/", {"confirm": "yes"}, follow=True
     )
     assert "A stay that has ended cannot be cancelled." in response.content.decode()
     booking.refresh_from_db()

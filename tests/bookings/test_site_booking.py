@@ -355,7 +355,13 @@ def test_cancelling_refunds_what_the_policy_gives_through_the_gateway(tenant: Te
     booking = book_and_pay(client, tenant.prop, days_from_today(tenant.prop, 20))
     detail = client.get(f"/trips/{booking.reference}/").content.decode()
     assert "you get back <strong>€350.00</strong>" in detail  # moderate, 20 days ahead
-    response = client.post(f"/trips/{booking.reference}/cancel/", follow=True)
+    # One click shows what cancelling pays back; nothing is cancelled yet.
+    confirm = client.get(f"/trips/{booking.reference}/cancel/").content.decode()
+    assert "<strong>€350.00</strong>" in confirm
+    assert "Yes, cancel and refund €350.00" in confirm
+    client.post(f"/trips/{booking.reference}/cancel/")
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED
+    response = client.post(f"/trips/{booking.reference}/cancel/", {"confirm": "yes"}, follow=True)
     assert "€350.00 is on its way back" in response.content.decode()
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
@@ -584,7 +590,7 @@ def test_a_held_trip_offers_to_finish_paying_or_release(tenant: Tenant) -> None:
     detail = client.get(f"/trips/{booking.reference}/").content.decode()
     assert response["Location"] in detail  # "Complete payment"
     assert "Release these dates" in detail
-    client.post(f"/trips/{booking.reference}/cancel/")
+    client.post(f"/trips/{booking.reference}/cancel/", {"confirm": "yes"})
     booking.refresh_from_db()
     assert booking.status == Booking.Status.CANCELLED
     assert not Refund.objects.exists()
