@@ -2,18 +2,31 @@
 
 Never from an id the client sends: only from the user's own memberships. A user
 with several businesses picks one; the choice is kept in the session and checked
-against their memberships on every request.
+against their memberships on every request (a membership removed or turned into a
+role without the dashboard stops the very next request).
 """
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from properties.models import Business, Membership, Property
+from properties.models import Business, Membership, Property, User
+from properties.permissions import VIEW_DASHBOARD, roles_with
 from properties.selectors import property_get_published
 
 SESSION_KEY = "holidesk_business_id"
-MANAGING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER)
+# The roles that work in the dashboard, the admin or the API (everyone but staff).
+MANAGING_ROLES = roles_with(VIEW_DASHBOARD)
+
+
+def working_memberships(user: User) -> QuerySet[Membership]:
+    """The memberships a user may act through, by business name."""
+    return (
+        Membership.objects.filter(user=user, role__in=MANAGING_ROLES)
+        .select_related("business")
+        .order_by("business__name", "business_id")
+    )
 
 
 def acting_membership(request: HttpRequest) -> Membership | None:
@@ -23,14 +36,15 @@ def acting_membership(request: HttpRequest) -> Membership | None:
     membership = None
     user = request.user
     if user.is_authenticated:
-        memberships = Membership.objects.filter(user=user, role__in=MANAGING_ROLES).select_related(
-            "business"
-        )
+        memberships = working_memberships(user)
         chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
         if chosen is not None:
             membership = memberships.filter(business_id=chosen).first()
         if membership is None:
             membership = memberships.order_by("id").first()
+            if membership is not None and chosen is not None and hasattr(request, "session"):
+                # The chosen business is no longer theirs: forget it.
+                request.session.pop(SESSION_KEY, None)
     request._holidesk_membership = membership  # type: ignore[attr-defined]
     return membership
 

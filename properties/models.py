@@ -182,20 +182,28 @@ class Business(models.Model):
 
 
 class Membership(models.Model):
+    """A person's role in a business. What each role may do, and how groups narrow
+    what a member sees, is decided in `properties.permissions` alone."""
+
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         MANAGER = "manager", "Manager"
+        GROUP_MANAGER = "group_manager", "Group manager"
+        FRONT_DESK = "front_desk", "Front desk"
+        VIEWER = "viewer", "Viewer"
         STAFF = "staff", "Staff"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OWNER)
-    group = models.ForeignKey(
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OWNER)
+    groups: models.ManyToManyField[PropertyGroup, Any] = models.ManyToManyField(
         "PropertyGroup",
-        on_delete=models.SET_NULL,
-        null=True,
         blank=True,
-        help_text="Limit this member to one group of properties (for example one hotel).",
+        related_name="memberships",
+        help_text=(
+            "The property groups (for example hotels) a group manager or front desk "
+            "member works in; they see nothing outside them."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

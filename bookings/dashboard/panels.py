@@ -51,10 +51,10 @@ def _items(acting: Acting, stays: list[Booking], meta: str) -> list[Item]:
 
 
 def arrivals(acting: Acting) -> Panel:
-    stays = stays_arriving(business=acting.business, day=acting.today)
+    stays = stays_arriving(business=acting.business, day=acting.today, scope=acting.scope)
     empty = "No arrivals today."
     if not stays:
-        upcoming = next_arrival(business=acting.business, after=acting.today)
+        upcoming = next_arrival(business=acting.business, after=acting.today, scope=acting.scope)
         if upcoming:
             empty += (
                 f" Next: {upcoming.guest_name or 'a guest'} at {upcoming.property.name} "
@@ -64,12 +64,12 @@ def arrivals(acting: Acting) -> Panel:
 
 
 def departures(acting: Acting) -> Panel:
-    stays = stays_departing(business=acting.business, day=acting.today)
+    stays = stays_departing(business=acting.business, day=acting.today, scope=acting.scope)
     return Panel(items=_items(acting, stays, "out"), empty="No departures today.")
 
 
 def in_house(acting: Acting) -> Panel:
-    stays = stays_in_house(business=acting.business, day=acting.today)
+    stays = stays_in_house(business=acting.business, day=acting.today, scope=acting.scope)
     return Panel(
         items=_items(acting, stays, "stay"),
         empty="No guests in the house besides today's arrivals.",
@@ -77,7 +77,7 @@ def in_house(acting: Acting) -> Panel:
 
 
 def refunds(acting: Acting) -> Panel:
-    rows, total = refunds_refused(business=acting.business)
+    rows, total = refunds_refused(business=acting.business, scope=acting.scope)
     items = [
         Item(
             title=f"{format_money(r.amount, r.currency)} to {r.booking.guest_name or 'a guest'}",

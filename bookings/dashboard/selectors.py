@@ -1,6 +1,7 @@
 """Reads behind the bookings pages of the dashboard. Every function takes the business
-first and answers in a constant number of queries, however many properties, days or
-bookings are shown."""
+first, and the member's `scope` (properties.permissions.Scope: a group manager sees
+their groups' properties only), and answers in a constant number of queries, however
+many properties, days or bookings are shown."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ from bookings.models import Booking
 from bookings.payments.models import Payment, Refund, StripeAccount
 from bookings.selectors import booking_list, calendar_rows
 from properties.models import Business, Property
+from properties.permissions import Scope
+
+WHOLE = None  # no scope given: the whole business (platform jobs, tests)
+
+
+def _scoped(qs: QuerySet[Any], scope: Scope | None, via: str = "property") -> QuerySet[Any]:
+    return qs if scope is None else scope.apply(qs, via=via)
+
 
 # Stays and blocks made on a partner's side: the partner is the authority on them.
 PARTNER_SOURCES = (
@@ -24,53 +33,75 @@ PARTNER_SOURCES = (
 )
 
 
-def calendar_properties(*, business: Business) -> list[Property]:
-    """Every property with its group: grouped ones first by group name, then the rest."""
+def calendar_properties(
+    *, business: Business, scope: Scope | None = WHOLE, group_id: int | None = None
+) -> list[Property]:
+    """Every property (of one group, when asked) with its group: grouped ones first by
+    group name, then the rest."""
+    qs = _scoped(Property.objects.for_business(business), scope, via="")
+    if group_id is not None:
+        qs = qs.filter(group_id=group_id)
     return list(
-        Property.objects.for_business(business)
-        .select_related("group")
-        .order_by(F("group__name").asc(nulls_last=True), "name", "id")
+        qs.select_related("group").order_by(F("group__name").asc(nulls_last=True), "name", "id")
     )
 
 
 def calendar_bookings(
-    *, business: Business, start: date, end: date, now: datetime | None = None
+    *,
+    business: Business,
+    start: date,
+    end: date,
+    now: datetime | None = None,
+    property_ids: list[int] | None = None,
 ) -> list[Booking]:
-    """Active stays, holds and blocks over any night of [start, end). One query."""
-    return calendar_rows(Booking.objects.filter(business=business), start=start, end=end, now=now)
+    """Active stays, holds and blocks over any night of [start, end) (of the given
+    properties, when asked). One query."""
+    qs = Booking.objects.filter(business=business)
+    if property_ids is not None:
+        qs = qs.filter(property_id__in=property_ids)
+    return calendar_rows(qs, start=start, end=end, now=now)
 
 
-def _stays(business: Business) -> QuerySet[Booking]:
-    return Booking.objects.filter(
-        business=business, kind=Booking.Kind.STAY, status=Booking.Status.CONFIRMED
+def _stays(business: Business, scope: Scope | None) -> QuerySet[Booking]:
+    return _scoped(
+        Booking.objects.filter(
+            business=business, kind=Booking.Kind.STAY, status=Booking.Status.CONFIRMED
+        ),
+        scope,
     ).select_related("property")
 
 
-def stays_arriving(*, business: Business, day: date) -> list[Booking]:
-    return list(_stays(business).filter(stay__startswith=day).order_by("property__name"))
+def stays_arriving(*, business: Business, day: date, scope: Scope | None = WHOLE) -> list[Booking]:
+    return list(_stays(business, scope).filter(stay__startswith=day).order_by("property__name"))
 
 
-def stays_departing(*, business: Business, day: date) -> list[Booking]:
-    return list(_stays(business).filter(stay__endswith=day).order_by("property__name"))
+def stays_departing(*, business: Business, day: date, scope: Scope | None = WHOLE) -> list[Booking]:
+    return list(_stays(business, scope).filter(stay__endswith=day).order_by("property__name"))
 
 
-def stays_in_house(*, business: Business, day: date) -> list[Booking]:
+def stays_in_house(*, business: Business, day: date, scope: Scope | None = WHOLE) -> list[Booking]:
     """Guests who arrived before `day` and leave after it."""
     return list(
-        _stays(business)
+        _stays(business, scope)
         .filter(stay__startswith__lt=day, stay__endswith__gt=day)
         .order_by("stay", "property__name")
     )
 
 
-def next_arrival(*, business: Business, after: date) -> Booking | None:
-    return _stays(business).filter(stay__startswith__gt=after).order_by("stay").first()
+def next_arrival(*, business: Business, after: date, scope: Scope | None = WHOLE) -> Booking | None:
+    return _stays(business, scope).filter(stay__startswith__gt=after).order_by("stay").first()
 
 
-def refunds_refused(*, business: Business, limit: int = 5) -> tuple[list[Refund], int]:
+def refunds_refused(
+    *, business: Business, limit: int = 5, scope: Scope | None = WHOLE
+) -> tuple[list[Refund], int]:
     """Refunds the gateway refused (they need the owner: retry at the gateway, or
     contact the guest), newest first, with how many there are in all."""
-    qs = Refund.objects.filter(business=business, status=Refund.Status.FAILED)
+    qs = _scoped(
+        Refund.objects.filter(business=business, status=Refund.Status.FAILED),
+        scope,
+        via="booking__property",
+    )
     rows = list(qs.select_related("booking", "booking__property").order_by("-created_at")[:limit])
     total = len(rows) if len(rows) < limit else qs.count()
     return rows, total
@@ -90,7 +121,12 @@ WHEN_CHOICES = (
 
 
 def booking_search(
-    *, business: Business, today: date, query: str = "", filters: dict[str, Any] | None = None
+    *,
+    business: Business,
+    today: date,
+    query: str = "",
+    filters: dict[str, Any] | None = None,
+    scope: Scope | None = WHOLE,
 ) -> QuerySet[Booking]:
     """Bookings and blocks matching a search (reference, guest name or email) and the
     filters of `bookings.selectors.booking_list`, plus `when`: upcoming (not yet
@@ -98,7 +134,7 @@ def booking_search(
     checkouts) only when asked for by status."""
     filters = dict(filters or {})
     when = filters.pop("when", "") or "upcoming"
-    qs = booking_list(business=business, filters=filters)
+    qs = _scoped(booking_list(business=business, filters=filters), scope)
     if not filters.get("status"):
         qs = qs.exclude(status=Booking.Status.EXPIRED)
     query = query.strip()
@@ -120,10 +156,13 @@ def booking_search(
 # --- One booking ------------------------------------------------------------------------
 
 
-def booking_detail(*, business: Business, reference: str) -> Booking | None:
-    """A booking of this business by reference, with its payments and refunds."""
+def booking_detail(
+    *, business: Business, reference: str, scope: Scope | None = WHOLE
+) -> Booking | None:
+    """A booking of this business (in the member's scope) by reference, with its
+    payments and refunds."""
     return (
-        Booking.objects.filter(business=business, reference=reference.upper())
+        _scoped(Booking.objects.filter(business=business, reference=reference.upper()), scope)
         .select_related("property", "property__business", "guest_user")
         .prefetch_related(
             Prefetch("payments", queryset=Payment.objects.order_by("created_at")),

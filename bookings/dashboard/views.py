@@ -44,7 +44,7 @@ def detail_url(booking: Booking) -> str:
 
 
 def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
-    properties = calendar_properties(business=acting.business)
+    properties = calendar_properties(business=acting.business, scope=acting.scope)
     form = BookingFilterForm(request.GET or None, properties=properties)
     form.is_valid()  # errors are shown; the valid filters still apply
     return form
@@ -53,7 +53,11 @@ def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
 def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
     query, filters = form.filters()
     return booking_search(
-        business=acting.business, today=acting.today, query=query, filters=filters
+        business=acting.business,
+        today=acting.today,
+        query=query,
+        filters=filters,
+        scope=acting.scope,
     )
 
 
@@ -144,7 +148,7 @@ def booking_csv(request: HttpRequest, acting: Acting) -> StreamingHttpResponse:
 
 
 def _booking_or_404(acting: Acting, reference: str) -> Booking:
-    booking = booking_detail(business=acting.business, reference=reference)
+    booking = booking_detail(business=acting.business, reference=reference, scope=acting.scope)
     if booking is None:
         raise Http404("No such booking.")
     return booking

@@ -13,6 +13,7 @@ from bookings.models import Booking
 from messaging.audience import audience_counts
 from messaging.models import Broadcast, KeyCode, ScheduledMessage, Turnover
 from properties.models import Business, Property
+from properties.permissions import Scope
 
 # A scheduled email this late, or one mid-send this long, is stuck: the dispatcher
 # runs every few seconds, so something (workers, the provider) needs a look.
@@ -63,28 +64,41 @@ def _local_day(business: Business, day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=business.tz)
 
 
-def turnovers_on(*, business: Business, day: date) -> list[Turnover]:
+def turnovers_on(*, business: Business, day: date, scope: Scope | None = None) -> list[Turnover]:
     """Cleaning jobs starting on `day` (the business's local day), cancelled ones aside."""
     start, end = _local_day(business, day)
+    qs: QuerySet[Turnover] = Turnover.objects.filter(
+        business=business, starts_at__gte=start, starts_at__lt=end
+    )
+    if scope is not None:
+        qs = scope.apply(qs)
     return list(
-        Turnover.objects.filter(business=business, starts_at__gte=start, starts_at__lt=end)
-        .exclude(state=Turnover.State.CANCELLED)
+        qs.exclude(state=Turnover.State.CANCELLED)
         .select_related("property__business", "cleaner", "booking", "next_booking", "key_code")
         .order_by("starts_at", "property__name")
     )
 
 
+def _scoped_messages(business: Business, scope: Scope | None) -> QuerySet[ScheduledMessage]:
+    qs = ScheduledMessage.objects.filter(business=business)
+    if scope is None:
+        return qs
+    return scope.apply_any(qs, "booking__property", "turnover__property")
+
+
 def messages_in_trouble(
-    *, business: Business, now: datetime, limit: int = 5
+    *, business: Business, now: datetime, limit: int = 5, scope: Scope | None = None
 ) -> tuple[list[ScheduledMessage], int]:
     """Emails that failed, need a person to decide, or are stuck, newest first."""
-    qs = ScheduledMessage.objects.filter(
-        business=business, send_at__gte=now - PROBLEM_WINDOW
-    ).filter(
-        Q(state=ScheduledMessage.State.FAILED)
-        | Q(needs_review=True)
-        | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)
-        | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
+    qs = (
+        _scoped_messages(business, scope)
+        .filter(send_at__gte=now - PROBLEM_WINDOW)
+        .filter(
+            Q(state=ScheduledMessage.State.FAILED)
+            | Q(needs_review=True)
+            | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)
+            | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
+        )
     )
     rows = list(qs.select_related("booking").order_by("-send_at")[:limit])
     total = len(rows) if len(rows) < limit else qs.count()
@@ -113,8 +127,10 @@ def booking_turnovers(booking: Booking) -> tuple[Turnover | None, Turnover | Non
     return before, after
 
 
-def message_for_business(*, business: Business, message_id: int) -> ScheduledMessage | None:
-    return ScheduledMessage.objects.filter(business=business, pk=message_id).first()
+def message_for_business(
+    *, business: Business, message_id: int, scope: Scope | None = None
+) -> ScheduledMessage | None:
+    return _scoped_messages(business, scope).filter(pk=message_id).first()
 
 
 # --- Broadcasts ---------------------------------------------------------------------------

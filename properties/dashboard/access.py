@@ -3,7 +3,10 @@
 The business comes from the signed-in user's own membership (properties.access),
 never from an id in the URL: pages look every object up within `acting.business`, so
 another business's id answers 404 exactly like a missing one. What the member may do
-is asked of `properties.permissions.permits`, never decided in a view.
+is asked of `properties.permissions.permits`, never decided in a view; what they see
+is `acting.scope` (`properties.permissions.Scope`), which selectors take: a group
+manager's or front desk's pages hold only their groups' properties, and another
+group's object answers 404 too.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from properties.access import acting_membership
-from properties.models import Business, Membership, User
-from properties.permissions import VIEW_DASHBOARD, permits
+from properties.models import Business, Membership, Property, User
+from properties.permissions import VIEW_DASHBOARD, Scope, permits, scope_for
 from properties.selectors import memberships_for_user
 
 
@@ -34,9 +38,14 @@ class Acting:
     user: User
     business: Business
     today: date  # where the business is
+    scope: Scope
 
-    def may(self, action: str) -> bool:
-        return permits(self.membership, action)
+    def may(self, action: str, obj: Any = None) -> bool:
+        return permits(self.membership, action, obj, scope=self.scope)
+
+    def properties(self) -> QuerySet[Property]:
+        """The properties this member sees (their groups', or the whole business's)."""
+        return self.scope.properties(Property.objects.for_business(self.business))
 
 
 def acting_for(request: HttpRequest) -> Acting | None:
@@ -50,6 +59,7 @@ def acting_for(request: HttpRequest) -> Acting | None:
         user=user,
         business=business,
         today=timezone.now().astimezone(business.tz).date(),
+        scope=scope_for(membership),
     )
 
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from properties.dashboard.registry import register_nav, register_setup_step
 from properties.models import Business, Property
+from properties.permissions import USE_ADMIN
 
 
 def _has_property(business: Business) -> bool:
@@ -21,4 +22,5 @@ def register() -> None:
         url=lambda: reverse("admin:properties_property_add"),
         done=_has_property,
         order=10,
+        action=USE_ADMIN,
     )

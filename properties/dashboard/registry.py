@@ -108,6 +108,7 @@ class SetupStep:
     url: Callable[[], str]
     done: Callable[[Business], bool]
     order: int
+    action: str
 
 
 @dataclass
@@ -166,9 +167,11 @@ def register_setup_step(
     url: Callable[[], str],
     done: Callable[[Business], bool],
     order: int = 100,
+    action: str = VIEW_DASHBOARD,
 ) -> None:
+    _check_action(action)
     registry.setup[key] = SetupStep(
-        key=key, title=title, text=text, url=url, done=done, order=order
+        key=key, title=title, text=text, url=url, done=done, order=order, action=action
     )
 
 

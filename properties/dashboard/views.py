@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from properties.access import MANAGING_ROLES, choose_business
+from properties.access import choose_business, working_memberships
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import (
     Panel,
@@ -22,7 +22,6 @@ from properties.dashboard.registry import (
     setup_steps,
     today_panels,
 )
-from properties.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +54,7 @@ def render_page(
     status: int = 200,
 ) -> HttpResponse:
     """Render a page in the dashboard layout (navigation, business, switcher)."""
-    memberships = list(
-        Membership.objects.filter(user=acting.user, role__in=MANAGING_ROLES)
-        .select_related("business")
-        .order_by("business__name")
-    )
+    memberships = list(working_memberships(acting.user))
     shell = {
         "acting": acting,
         "dashboard_nav": _nav(request, acting),
@@ -98,6 +93,7 @@ def today(request: HttpRequest, acting: Acting) -> HttpResponse:
     steps = [
         ShownStep(step=step, done=step.done(acting.business), url=step.url())
         for step in setup_steps()
+        if acting.may(step.action)
     ]
     attention = [p for p in shown if p.kind == "attention" and (p.panel is None or p.panel.items)]
     context = {
