@@ -186,6 +186,14 @@ class TenantScopedMixin:
     """Shared by TenantAdmin and TenantInline."""
 
     tenant_field = "business"
+    # What a member must be allowed, besides USE_ADMIN, to open this model's pages.
+    admin_action = USE_ADMIN
+
+    def _may(self, request: HttpRequest, action: str, obj: Any = None) -> bool:
+        """The permission module's answer for the acting member (superusers: yes)."""
+        if self._superuser(request):
+            return True
+        return permits(acting_membership(request), action, obj)
 
     def _superuser(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser)
@@ -236,7 +244,10 @@ class TenantScopedMixin:
     # business-wide) work on the acting business's rows; admins whose rows need more
     # (members, tokens, the business itself) ask properties.permissions too.
     def _member(self, request: HttpRequest) -> bool:
-        return self._superuser(request) or permits(acting_membership(request), USE_ADMIN)
+        if self._superuser(request):
+            return True
+        membership = acting_membership(request)
+        return permits(membership, USE_ADMIN) and permits(membership, self.admin_action)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._member(request)

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from bookings.payments.models import Payment, Refund, StripeAccount
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
+from properties.permissions import MANAGE_PAYOUTS
 
 
 @admin.register(Payment, site=site)
@@ -42,6 +43,8 @@ class RefundAdmin(ReadOnlyTenantAdmin):
 @admin.register(StripeAccount, site=site)
 class StripeAccountAdmin(TenantAdmin):
     """Owners see which account receives their payments; only the platform sets it."""
+
+    admin_action = MANAGE_PAYOUTS
 
     list_display = ["business", "account_id", "charges_enabled", "created_at"]
 

@@ -93,4 +93,6 @@ def dashboard_view(view: Callable[..., HttpResponse], *, action: str = VIEW_DASH
         patch_cache_control(response, private=True, no_cache=True)
         return response
 
+    # Read by the permission matrix and docs/roles.md (properties.roles_doc).
+    wrapped.holidesk_action = action  # type: ignore[attr-defined]
     return wrapped
