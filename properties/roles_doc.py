@@ -82,6 +82,8 @@ OBJECT_KWARGS = (
     ("int", "message_id"),
     ("int", "broadcast_id"),
     ("str", "public_id"),
+    ("int", "member_id"),
+    ("int", "invitation_id"),
 )
 
 ROLES = [role for role, _ in Membership.Role.choices]

@@ -33,6 +33,7 @@ from properties import permissions
 from properties.admin_base import TenantAdmin, site
 from properties.models import Business, Membership, Property, PropertyGroup, User
 from properties.roles_doc import Route, walk
+from properties.services.invitations import invitation_create
 from tests.conftest import APP_HOST, make_tenant
 from tests.factories import MembershipFactory, PropertyFactory
 from tests.tenant_objects import make
@@ -43,6 +44,7 @@ Role = Membership.Role
 # signed link, and have their own tests.
 OUTSIDE: dict[str, str] = {
     "landing": "public front page",
+    "invitation-accept": "reached by an invited person before they are a member (tests/properties/test_team.py)",
     "onboarding": "a signed-in person without a business creates one (tests/properties/test_onboarding.py)",
     "api-schema": "public API description",
     "api-docs": "public API description",
@@ -180,6 +182,13 @@ def build_world() -> World:
         users[persona] = membership.user
     in_a, in_b = _objects(business, prop_a, 20), _objects(business, prop_b, 40)
     kwargs = {name: {"A": in_a[name], "B": in_b[name]} for name in in_a if name != "_block"}
+    # Business-wide objects (no group): the same one in both columns.
+    member = MembershipFactory(business=business, role=Role.VIEWER)
+    invitation = invitation_create(
+        by=tenant.owner, business=business, email="new@example.com", role=Role.VIEWER
+    )
+    kwargs["member_id"] = {"A": member.pk, "B": member.pk}
+    kwargs["invitation_id"] = {"A": invitation.pk, "B": invitation.pk}
     return World(
         business=business,
         other=other.business,

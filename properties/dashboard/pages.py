@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from properties.dashboard.registry import register_nav, register_setup_step
+from properties.dashboard.registry import register_nav, register_page, register_setup_step
 from properties.models import Business, Property
-from properties.permissions import USE_ADMIN
+from properties.permissions import ADD_MEMBER, REMOVE_MEMBER, USE_ADMIN, VIEW_TEAM
 
 
 def _has_property(business: Business) -> bool:
@@ -14,7 +14,33 @@ def _has_property(business: Business) -> bool:
 
 
 def register() -> None:
+    from properties.dashboard import team
+
     register_nav("Today", "dashboard:today", order=0)
+    register_page("team/", team.team_page, name="team", action=VIEW_TEAM)
+    register_page("team/invite/", team.team_invite, name="team-invite", action=ADD_MEMBER)
+    register_page(
+        "team/invitations/<int:invitation_id>/resend/",
+        team.invitation_resend_page,
+        name="team-invitation-resend",
+        action=ADD_MEMBER,
+    )
+    register_page(
+        "team/invitations/<int:invitation_id>/revoke/",
+        team.invitation_revoke_page,
+        name="team-invitation-revoke",
+        action=ADD_MEMBER,
+    )
+    register_page(
+        "team/members/<int:member_id>/", team.member_page, name="team-member", action=VIEW_TEAM
+    )
+    register_page(
+        "team/members/<int:member_id>/remove/",
+        team.member_remove_page,
+        name="team-member-remove",
+        action=REMOVE_MEMBER,
+    )
+    register_nav("Team", "dashboard:team", order=90, action=VIEW_TEAM)
     register_setup_step(
         "property",
         "Add your first property",
