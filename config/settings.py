@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "auditlog",
     "config",
     "properties",
     "bookings",
@@ -154,6 +155,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A session works only on the kind of host that signed it in.
     "properties.middleware.SessionHostMiddleware",
+    # Who made a change, for the audit log (properties.audit).
+    "properties.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",

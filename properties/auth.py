@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from properties.access import MANAGING_ROLES, acting_membership
+from properties.audit import audit_actor
 from properties.models import ApiToken, Business, Membership, User
 from properties.permissions import Scope, permits, scope_for
 
@@ -94,6 +95,7 @@ class IsBusinessMember(BasePermission):
         membership = api_membership(request)
         if membership is None:
             return False
+        audit_actor(request.user)
         request.business = membership.business  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]
         request.scope = scope_for(membership)  # type: ignore[attr-defined]

@@ -6,7 +6,13 @@ from django.urls import reverse
 
 from properties.dashboard.registry import register_nav, register_page, register_setup_step
 from properties.models import Business, Property
-from properties.permissions import ADD_MEMBER, REMOVE_MEMBER, USE_ADMIN, VIEW_TEAM
+from properties.permissions import (
+    ADD_MEMBER,
+    REMOVE_MEMBER,
+    USE_ADMIN,
+    VIEW_AUDIT_LOG,
+    VIEW_TEAM,
+)
 
 
 def _has_property(business: Business) -> bool:
@@ -14,7 +20,7 @@ def _has_property(business: Business) -> bool:
 
 
 def register() -> None:
-    from properties.dashboard import team
+    from properties.dashboard import audit, team
 
     register_nav("Today", "dashboard:today", order=0)
     register_page("team/", team.team_page, name="team", action=VIEW_TEAM)
@@ -41,6 +47,8 @@ def register() -> None:
         action=REMOVE_MEMBER,
     )
     register_nav("Team", "dashboard:team", order=90, action=VIEW_TEAM)
+    register_page("audit/", audit.audit_page, name="audit", action=VIEW_AUDIT_LOG)
+    register_nav("Audit log", "dashboard:audit", order=95, action=VIEW_AUDIT_LOG)
     register_setup_step(
         "property",
         "Add your first property",
