@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -251,6 +252,10 @@ ACCOUNT_EMAIL_VERIFICATION = env_choice(
     "optional" if DEBUG else "mandatory",
 )
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Two-factor sign-in for every dashboard user (authenticator app codes, and recovery
+# codes for a lost phone); a business may require it of its owners.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Holidesk"
 # Links in account emails are built by properties.adapters from these, never from the
 # request's host.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = HOLIDESK_URL_SCHEME

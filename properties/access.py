@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from properties.models import Business, Membership, Property, User
-from properties.permissions import VIEW_DASHBOARD, roles_with
+from properties.permissions import VIEW_DASHBOARD, roles_with, two_factor_required
 from properties.selectors import property_get_published
 
 SESSION_KEY = "holidesk_business_id"
@@ -47,6 +47,17 @@ def acting_membership(request: HttpRequest) -> Membership | None:
                 request.session.pop(SESSION_KEY, None)
     request._holidesk_membership = membership  # type: ignore[attr-defined]
     return membership
+
+
+def two_factor_missing(request: HttpRequest) -> bool:
+    """The acting member must use two-factor sign-in and has not set it up yet: they
+    are sent to set it up before anything else (dashboard and admin)."""
+    membership = acting_membership(request)
+    if not two_factor_required(membership):
+        return False
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return not is_mfa_enabled(request.user)  # type: ignore[arg-type]
 
 
 def acting_business(request: HttpRequest) -> Business | None:

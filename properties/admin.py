@@ -97,6 +97,7 @@ class BusinessAdmin(TenantAdmin):
         ("Custom domain", {"fields": ("custom_domain", "domain_status")}),
         ("Locale", {"fields": ("timezone", "currency")}),
         ("Branding", {"fields": ("logo", "accent_colour", "about")}),
+        ("Security", {"fields": ("require_owner_two_factor",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -113,6 +114,8 @@ class BusinessAdmin(TenantAdmin):
                 readonly.append("slug")
             if not user_may(request.user, permissions.SET_CUSTOM_DOMAIN, business=obj):
                 readonly.append("custom_domain")
+            if not user_may(request.user, permissions.REQUIRE_TWO_FACTOR, business=obj):
+                readonly.append("require_owner_two_factor")
         return readonly
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:

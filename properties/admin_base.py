@@ -36,7 +36,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from properties.access import acting_business, acting_membership
+from properties.access import acting_business, acting_membership, two_factor_missing
 from properties.errors import DomainError
 from properties.models import Business
 from properties.permissions import USE_ADMIN, permits
@@ -74,6 +74,8 @@ class HolideskAdminSite(admin.AdminSite):
             ):
                 context = {**self.each_context(request), "title": "No access"}
                 return TemplateResponse(request, "admin/no_access.html", context, status=403)
+            if two_factor_missing(request) and not request.user.is_superuser:
+                return HttpResponseRedirect(reverse("mfa_activate_totp"))
             return wrapped(request, *args, **kwargs)
 
         return update_wrapper(inner, wrapped)

@@ -150,6 +150,10 @@ class Business(models.Model):
         max_length=7, default="#0E7490", validators=[hex_colour_validator]
     )
     about = models.TextField(blank=True, max_length=2000)
+    require_owner_two_factor = models.BooleanField(
+        default=False,
+        help_text="Owners must sign in with a second factor (an authenticator app code).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

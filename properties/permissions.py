@@ -340,6 +340,14 @@ def permits(
     return True
 
 
+def two_factor_required(membership: Membership | None) -> bool:
+    """Whether this member must sign in with a second factor (owners, once their
+    business turns it on)."""
+    return is_owner(membership) and bool(
+        membership is not None and membership.business.require_owner_two_factor
+    )
+
+
 def may_grant(membership: Membership | None, role: str) -> bool:
     """Whether this member may give `role` to someone (owners: any; managers: not owner)."""
     if membership is None:

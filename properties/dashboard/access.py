@@ -17,6 +17,7 @@ from datetime import date
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +25,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
-from properties.access import acting_membership
+from properties.access import acting_membership, two_factor_missing
 from properties.models import Business, Membership, Property, User
 from properties.permissions import VIEW_DASHBOARD, Scope, permits, scope_for
 from properties.selectors import memberships_for_user
@@ -74,6 +75,15 @@ def _no_business(request: HttpRequest) -> HttpResponse:
     return redirect("onboarding")
 
 
+def _set_up_two_factor(request: HttpRequest) -> HttpResponse:
+    messages.warning(
+        request,
+        "Your business requires owners to sign in with two-factor authentication: "
+        "set up an authenticator app to continue.",
+    )
+    return redirect("mfa_activate_totp")
+
+
 def dashboard_view(view: Callable[..., HttpResponse], *, action: str = VIEW_DASHBOARD) -> Any:
     """Wrap a page: anonymous -> sign-in page; no business -> onboarding; not allowed
     -> 403; otherwise `view(request, acting, **kwargs)`, answered as private."""
@@ -87,6 +97,8 @@ def dashboard_view(view: Callable[..., HttpResponse], *, action: str = VIEW_DASH
             return _no_business(request)
         if not acting.may(VIEW_DASHBOARD) or not acting.may(action):
             return render(request, "dashboard/forbidden.html", status=403)
+        if two_factor_missing(request):
+            return _set_up_two_factor(request)
         # Times on these pages are the business's local times.
         with timezone.override(acting.business.tz):
             response = view(request, acting, *args, **kwargs)
