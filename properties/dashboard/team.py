@@ -54,6 +54,10 @@ class InviteForm(MemberForm):
     email = forms.EmailField(max_length=254)
     field_order = ["email", "role", "groups"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].initial = Membership.Role.VIEWER  # the least a mistake can give
+
 
 def _invitations(acting: Acting) -> list[Invitation]:
     return list(

@@ -22,6 +22,7 @@ from properties.dashboard.registry import (
     setup_steps,
     today_panels,
 )
+from properties.permissions import USE_ADMIN
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def render_page(
         "acting": acting,
         "dashboard_nav": _nav(request, acting),
         "switchable": memberships if len(memberships) > 1 else [],
+        "can_use_admin": acting.may(USE_ADMIN),
     }
     return render(request, template, {**shell, **(context or {})}, status=status)
 
