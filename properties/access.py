@@ -57,7 +57,7 @@ def two_factor_missing(request: HttpRequest) -> bool:
         return False
     from allauth.mfa.utils import is_mfa_enabled
 
-    return not is_mfa_enabled(request.user)  # type: ignore[arg-type]
+    return not is_mfa_enabled(request.user)
 
 
 def acting_business(request: HttpRequest) -> Business | None:

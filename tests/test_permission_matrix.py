@@ -412,3 +412,17 @@ def test_a_group_manager_gets_404_for_another_groups_booking_but_sees_their_own(
     refs = {row["reference"] for row in api["results"]}
     assert mine in refs
     assert theirs not in refs
+
+
+def test_front_desk_cancels_only_within_the_policy(db: None) -> None:
+    world = build_world()
+    reference = world.kwargs["reference"]["A"]
+    desk = _client(world, "front_desk_a")
+    page = desk.get(f"/dashboard/bookings/{reference}/cancel/")
+    assert page.status_code == 200
+    assert [c[0] for c in page.context["form"].fields["refund"].choices] == ["policy"]
+    response = desk.post(f"/dashboard/bookings/{reference}/cancel/", {"refund": "full"})
+    assert response.status_code == 400
+    assert Booking.objects.get(reference=reference).status == Booking.Status.CONFIRMED
+    owner = _client(world, "owner").get(f"/dashboard/bookings/{reference}/cancel/")
+    assert [c[0] for c in owner.context["form"].fields["refund"].choices] == ["full", "policy"]

@@ -122,3 +122,10 @@ class CancelForm(forms.Form):
         max_length=300,
         widget=forms.TextInput(attrs={"placeholder": "e.g. the guest asked to cancel"}),
     )
+
+    def policy_only(self) -> None:
+        """For a member who may not refund beyond the policy (front desk)."""
+        refund = self.fields["refund"]
+        assert isinstance(refund, forms.ChoiceField)
+        refund.choices = [c for c in self.REFUND_CHOICES if c[0] == "policy"]
+        refund.initial = "policy"

@@ -34,7 +34,7 @@ from properties.dashboard.access import Acting
 from properties.dashboard.export import csv_cell
 from properties.dashboard.views import render_page
 from properties.money import format_money
-from properties.permissions import MANAGE_BOOKINGS
+from properties.permissions import MANAGE_BOOKINGS, REFUND_BEYOND_POLICY
 
 PAGE_SIZE = 50
 
@@ -220,6 +220,8 @@ def booking_cancel_page(request: HttpRequest, acting: Acting, reference: str) ->
         request.POST or None,
         initial={"expected_full": quotes["full"], "expected_policy": quotes["policy"]},
     )
+    if not acting.may(REFUND_BEYOND_POLICY):
+        form.policy_only()
     status = 200
     if request.method == "POST":
         status = 400
