@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("playwright.sync_api")
 
-from django.core import mail  # noqa: E402
+from django.core import mail
 
-from bookings.services.stays import booking_create  # noqa: E402
-from properties.models import Membership, PropertyGroup  # noqa: E402
-from tests.conftest import make_tenant  # noqa: E402
-from tests.factories import PropertyFactory  # noqa: E402
-from tests.support.browser import CHROMIUM, assert_accessible  # noqa: E402
+from bookings.services.stays import booking_create
+from properties.models import Membership, PropertyGroup
+from tests.conftest import make_tenant
+from tests.factories import PropertyFactory
+from tests.support.browser import CHROMIUM, assert_accessible
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 NEW_PASSWORD = "a-long-new-passphrase-42"
