@@ -141,7 +141,7 @@ ACTION_TEXT: dict[str, str] = {
     REMOVE_MEMBER: "Remove a member",
     GRANT_OWNER: "Make someone an owner",
     CREATE_API_TOKEN: "Create API tokens",
-    REVOKE_API_TOKEN: "Revoke API tokens (others' too; everyone may revoke their own)",
+    REVOKE_API_TOKEN: "Revoke API tokens (a manager: only their own)",
 }
 ACTIONS = frozenset(ACTION_TEXT)
 
