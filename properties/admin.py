@@ -182,7 +182,10 @@ class MembershipForm(forms.ModelForm[Membership]):
     """Shapes the input; membership_add / membership_change decide and write."""
 
     email = forms.EmailField(
-        help_text="The person's email; they get an account if they have none yet."
+        help_text=(
+            "The email of someone who already has an account. To add someone new, invite "
+            "them from the dashboard's Team page: they get an email to join."
+        )
     )
 
     class Meta:
@@ -194,6 +197,16 @@ class MembershipForm(forms.ModelForm[Membership]):
         if self.instance.pk:
             self.fields["email"].initial = self.instance.user.email
             self.fields["email"].disabled = True
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"]
+        if not self.instance.pk and not User.objects.filter(email__iexact=email).exists():
+            # An account made here would have no password and its owner no word of it.
+            raise forms.ValidationError(
+                "No account uses this address yet: invite them from the Team page, "
+                "which emails them a link to join."
+            )
+        return email
 
 
 @admin.register(Membership, site=site)

@@ -210,3 +210,13 @@ def test_outsiders_get_404_for_the_team_objects(tenant: Tenant, outsider: Tenant
     assert client.post(f"/dashboard/team/invitations/{invitation.pk}/revoke/").status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
+
+
+def test_the_admin_adds_only_existing_accounts_and_points_to_invitations(tenant: Tenant) -> None:
+    response = _client(tenant.owner).post(
+        "/admin/properties/membership/add/",
+        {"email": "stranger@example.com", "role": Role.VIEWER},
+    )
+    assert response.status_code == 200
+    assert "invite them from the Team page" in str(response.context["adminform"].form.errors)
+    assert not Membership.objects.filter(user__email="stranger@example.com").exists()
