@@ -30,7 +30,12 @@ from bookings.pricing import quote
 from bookings.selectors import booking_get, booking_list, property_calendar
 from bookings.services.blocks import block_create, block_remove
 from bookings.services.stays import booking_change_dates, booking_create
+from properties.auth import api_scope
 from properties.models import Business, Property
+from properties.permissions import MANAGE_BOOKINGS, VIEW_BOOKINGS, Scope
+
+READ = {"GET": VIEW_BOOKINGS}
+READ_WRITE = {"GET": VIEW_BOOKINGS, "POST": MANAGE_BOOKINGS, "DELETE": MANAGE_BOOKINGS}
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -88,20 +93,23 @@ def _business(request: Request) -> Business:
     return business
 
 
-def _property(business: Business, property_id: Any) -> Property:
+def _property(request: Request, property_id: Any) -> Property:
+    """A property of the business that the member sees (another group's is a 404)."""
     try:
         pk = int(property_id)
     except (TypeError, ValueError):
         raise Http404("No such property.") from None
-    prop = Property.objects.for_business(business).select_related("business").filter(pk=pk).first()
+    props = api_scope(request).properties(Property.objects.for_business(_business(request)))
+    prop = props.select_related("business").filter(pk=pk).first()
     if prop is None:
         raise Http404("No such property.")
     return prop
 
 
-def _booking(business: Business, reference: str) -> Booking:
-    booking = booking_get(business=business, reference=reference)
-    if booking is None:
+def _booking(request: Request, reference: str) -> Booking:
+    booking = booking_get(business=_business(request), reference=reference)
+    scope: Scope = api_scope(request)
+    if booking is None or not scope.covers_property(booking.property_id, booking.property.group_id):
         raise Http404("No such booking.")
     return booking
 
@@ -242,13 +250,16 @@ def paginated(item: type[serializers.Serializer[Any]], name: str) -> serializers
 
 
 class PropertyListApi(APIView):
+    actions = READ
+
     @extend_schema(
         operation_id="v1_properties_list",
         responses={200: paginated(PropertyOutput, "PropertyPage"), **_errors(401, 403)},
     )
     def get(self, request: Request) -> Response:
         props = (
-            Property.objects.for_business(_business(request))
+            api_scope(request)
+            .properties(Property.objects.for_business(_business(request)))
             .select_related("business")
             .order_by("id")
         )
@@ -258,12 +269,16 @@ class PropertyListApi(APIView):
 
 
 class PropertyDetailApi(APIView):
+    actions = READ
+
     @extend_schema(responses={200: PropertyOutput, **_errors(401, 403, 404)})
     def get(self, request: Request, property_id: int) -> Response:
-        return Response(PropertyOutput(_property(_business(request), property_id)).data)
+        return Response(PropertyOutput(_property(request, property_id)).data)
 
 
 class PropertyAvailabilityApi(APIView):
+    actions = READ
+
     class InputSerializer(serializers.Serializer[Any]):
         start = serializers.DateField()
         end = serializers.DateField()
@@ -288,7 +303,7 @@ class PropertyAvailabilityApi(APIView):
         },
     )
     def get(self, request: Request, property_id: int) -> Response:
-        prop = _property(_business(request), property_id)
+        prop = _property(request, property_id)
         data = _validated(self.InputSerializer, request.query_params)
         start, end = data["start"], data["end"]
         nights = property_calendar(property=prop, start=start, end=end)
@@ -304,6 +319,8 @@ class PropertyAvailabilityApi(APIView):
 
 
 class PropertyQuoteApi(APIView):
+    actions = READ
+
     class InputSerializer(serializers.Serializer[Any]):
         check_in = serializers.DateField()
         check_out = serializers.DateField()
@@ -319,7 +336,7 @@ class PropertyQuoteApi(APIView):
         description="The price of a stay under the property's rules, or the rule it breaks.",
     )
     def get(self, request: Request, property_id: int) -> Response:
-        prop = _property(_business(request), property_id)
+        prop = _property(request, property_id)
         data = _validated(self.InputSerializer, request.query_params)
         priced = quote(prop, data["check_in"], data["check_out"], data["guests"])
         return Response(QuoteOutput(priced.as_dict()).data)
@@ -329,6 +346,8 @@ class PropertyQuoteApi(APIView):
 
 
 class BookingListApi(APIView):
+    actions = READ_WRITE
+
     class FilterSerializer(serializers.Serializer[Any]):
         property = serializers.IntegerField(required=False, min_value=1)
         status = serializers.ChoiceField(choices=Booking.Status.choices, required=False)
@@ -367,7 +386,7 @@ class BookingListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = _validated(self.FilterSerializer, request.query_params)
-        qs = booking_list(business=_business(request), filters=filters)
+        qs = api_scope(request).apply(booking_list(business=_business(request), filters=filters))
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(BookingOutput(page, many=True).data)
@@ -382,7 +401,7 @@ class BookingListApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(self.CreateSerializer, request.data)
-        prop = _property(_business(request), data["property"])
+        prop = _property(request, data["property"])
         guest = data.get("guest") or {}
         booking = booking_create(
             property=prop,
@@ -401,12 +420,16 @@ class BookingListApi(APIView):
 
 
 class BookingDetailApi(APIView):
+    actions = READ
+
     @extend_schema(responses={200: BookingOutput, **_errors(401, 403, 404)})
     def get(self, request: Request, reference: str) -> Response:
-        return Response(BookingOutput(_booking(_business(request), reference)).data)
+        return Response(BookingOutput(_booking(request, reference)).data)
 
 
 class BookingCancelApi(APIView):
+    actions = READ_WRITE
+
     @extend_schema(
         request=None,
         responses={
@@ -418,7 +441,7 @@ class BookingCancelApi(APIView):
         ),
     )
     def post(self, request: Request, reference: str) -> Response:
-        booking = _booking(_business(request), reference)
+        booking = _booking(request, reference)
         cancelled, refund = booking_cancel_and_refund(
             booking=booking, reason="cancelled through the API"
         )
@@ -426,6 +449,8 @@ class BookingCancelApi(APIView):
 
 
 class BookingChangeDatesApi(APIView):
+    actions = READ_WRITE
+
     class InputSerializer(serializers.Serializer[Any]):
         check_in = serializers.DateField()
         check_out = serializers.DateField()
@@ -444,7 +469,7 @@ class BookingChangeDatesApi(APIView):
         ),
     )
     def post(self, request: Request, reference: str) -> Response:
-        booking = _booking(_business(request), reference)
+        booking = _booking(request, reference)
         data = _validated(self.InputSerializer, request.data)
         changed, difference = booking_change_dates(
             booking=booking, check_in=data["check_in"], check_out=data["check_out"]
@@ -458,6 +483,8 @@ class BookingChangeDatesApi(APIView):
 
 
 class BlockCreateApi(APIView):
+    actions = READ_WRITE
+
     class InputSerializer(serializers.Serializer[Any]):
         property = serializers.IntegerField(min_value=1)
         start = serializers.DateField()
@@ -477,7 +504,7 @@ class BlockCreateApi(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _validated(self.InputSerializer, request.data)
-        prop = _property(_business(request), data["property"])
+        prop = _property(request, data["property"])
         block = block_create(
             property=prop,
             start=data["start"],
@@ -489,8 +516,10 @@ class BlockCreateApi(APIView):
 
 
 class BlockDeleteApi(APIView):
+    actions = READ_WRITE
+
     @extend_schema(responses={204: None, **_errors(401, 403, 404, 409)})
     def delete(self, request: Request, reference: str) -> Response:
-        block = _booking(_business(request), reference)
+        block = _booking(request, reference)
         block_remove(block=block)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,5 +8,8 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         from bookings.dashboard import register
+        from bookings.models import Booking
+        from properties.audit import track
 
         register()
+        track(Booking, exclude=["updated_at", "hold_expires_at"])

@@ -140,7 +140,12 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.property} {self.check_in}→{self.check_out}"
+        # Also before the row is read back: a stay assigned as a (start, end) pair is
+        # only a range once stored, and the audit log names a row as it is saved.
+        start, end = (
+            (self.stay.lower, self.stay.upper) if hasattr(self.stay, "lower") else self.stay
+        )
+        return f"{self.reference} {self.property} {start}→{end}"
 
     # `property` is a field of this model, so the decorator is spelled out.
     @builtins.property

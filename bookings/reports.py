@@ -30,10 +30,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from bookings.models import Booking
 from properties.models import Business, Property
 from properties.money import round_money
+from properties.permissions import Scope
 
 # How far one report reaches: three years of months.
 MAX_MONTHS = 36
@@ -187,7 +189,12 @@ GROUP BY GROUPING SETS (
 
 
 def _facts(
-    *, business: Business, start: date, end: date, property_id: int | None
+    *,
+    business: Business,
+    start: date,
+    end: date,
+    property_id: int | None,
+    scope: Scope | None = None,
 ) -> list[tuple[Any, ...]]:
     base = (
         Booking.objects.filter(business=business, status=Booking.Status.CONFIRMED)
@@ -197,6 +204,8 @@ def _facts(
     )
     if property_id is not None:
         base = base.filter(property_id=property_id)
+    if scope is not None:
+        base = scope.apply(base)
     base_sql, base_params = base.query.sql_with_params()
     sql = _FACTS_SQL.format(base=base_sql)
     last_month = add_months(end, -1)
@@ -207,10 +216,15 @@ def _facts(
 
 
 def occupancy_report(
-    *, business: Business, start: date, end: date, property: Property | None = None
+    *,
+    business: Business,
+    start: date,
+    end: date,
+    property: Property | None = None,
+    scope: Scope | None = None,
 ) -> Report:
-    """The report of whole months [start, end) for every property of the business (or
-    one). Two queries: the properties, and the facts."""
+    """The report of whole months [start, end) for every property of the business in
+    the member's scope (or one). Two queries: the properties, and the facts."""
     if start.day != 1 or end.day != 1 or end <= start:
         raise ValueError("A report covers whole months: start and end are first days.")
     months = months_between(start, end)
@@ -220,7 +234,10 @@ def occupancy_report(
     if property is not None:
         properties = [property]
     else:
-        properties = list(Property.objects.for_business(business).order_by("name", "id"))
+        props: QuerySet[Property] = Property.objects.for_business(business)
+        if scope is not None:
+            props = scope.properties(props)
+        properties = list(props.order_by("name", "id"))
 
     def figures(available: int = 0) -> Figures:
         return Figures(currency=currency, available=available)
@@ -237,6 +254,7 @@ def occupancy_report(
         start=start,
         end=end,
         property_id=property.pk if property is not None else None,
+        scope=scope,
     )
     for grain, month, property_id, source, is_block, nights, revenue, unpriced, count in rows:
         line = figures()

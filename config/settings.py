@@ -128,11 +128,13 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.headless",
+    "allauth.mfa",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "auditlog",
     "config",
     "properties",
     "bookings",
@@ -157,6 +159,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # A session works only on the kind of host that signed it in.
     "properties.middleware.SessionHostMiddleware",
+    # Who made a change, for the audit log (properties.audit).
+    "properties.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -252,6 +256,10 @@ ACCOUNT_EMAIL_VERIFICATION = env_choice(
     "optional" if DEBUG else "mandatory",
 )
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+# Two-factor sign-in for every dashboard user (authenticator app codes, and recovery
+# codes for a lost phone); a business may require it of its owners.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Holidesk"
 # Links in account emails are built by properties.adapters from these, never from the
 # request's host.
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = HOLIDESK_URL_SCHEME

@@ -24,6 +24,7 @@ from properties.admin_base import site as admin_site
 urlpatterns = [
     path("", property_views.landing, name="landing"),
     path("onboarding/", property_views.onboarding, name="onboarding"),
+    path("invite/<str:token>/", property_views.invitation_accept_page, name="invitation-accept"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin_site.urls),
     path("dashboard/", include("properties.dashboard.urls")),

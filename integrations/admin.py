@@ -33,6 +33,7 @@ from integrations.services import channels, conflicts, ical, push
 from properties.access import acting_business
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, TenantInline, site
 from properties.errors import DomainError
+from properties.permissions import MANAGE_CHANNEL_SECRETS
 
 
 def _when(value: Any) -> str:
@@ -110,6 +111,18 @@ class ChannelAdmin(TenantAdmin):
     list_filter = ("platform", "active")
     readonly_fields = ("public_id", "events_url", "secrets_rotated_at", "health")
     actions = ["rotate_inbound_secret", "rotate_outbound_secret"]
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        found = super().get_actions(request)
+        if not self._may(request, MANAGE_CHANNEL_SECRETS):
+            # Secrets are the owner's: a manager manages listings, never keys.
+            found.pop("rotate_inbound_secret", None)
+            found.pop("rotate_outbound_secret", None)
+        return found
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        # A new channel's secrets are shown once, to whoever creates it.
+        return super().has_add_permission(request) and self._may(request, MANAGE_CHANNEL_SECRETS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return (
@@ -228,6 +241,8 @@ class ChannelAdmin(TenantAdmin):
         which: str,
         note: str,
     ) -> None:
+        if not self._may(request, MANAGE_CHANNEL_SECRETS):
+            raise PermissionDenied("Only an owner may rotate a channel's secrets.")
         for channel in queryset:
             raw = rotate(channel=channel)
             self.message_user(

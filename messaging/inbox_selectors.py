@@ -10,6 +10,7 @@ from bookings.models import Booking
 from messaging.inbox_models import Conversation, ConversationMessage
 from properties.dashboard.reads import first_with_total
 from properties.models import Business
+from properties.permissions import Scope
 
 PAGE_SIZE = 50
 # A thread page shows this many of its latest messages (a longer one links to the
@@ -17,17 +18,20 @@ PAGE_SIZE = 50
 THREAD_LIMIT = 200
 
 
-def _conversations(business: Business) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(business=business).select_related(
-        "booking__property", "property"
-    )
+def _scoped(business: Business, scope: Scope | None) -> QuerySet[Conversation]:
+    qs = Conversation.objects.filter(business=business)
+    return qs if scope is None else scope.apply_any(qs, "property", "booking__property")
+
+
+def _conversations(business: Business, scope: Scope | None = None) -> QuerySet[Conversation]:
+    return _scoped(business, scope).select_related("booking__property", "property")
 
 
 def inbox_rows(
-    *, business: Business, unread_only: bool, page: int
+    *, business: Business, unread_only: bool, page: int, scope: Scope | None = None
 ) -> tuple[list[Conversation], bool]:
     """One page of the inbox, latest message first, and whether there is a next one."""
-    qs = _conversations(business).order_by("-last_message_at", "-id")
+    qs = _conversations(business, scope).order_by("-last_message_at", "-id")
     if unread_only:
         qs = qs.filter(unread=True)
     start = (page - 1) * PAGE_SIZE
@@ -35,15 +39,22 @@ def inbox_rows(
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
-def inbox_counts(*, business: Business) -> dict[str, int]:
-    counts = Conversation.objects.filter(business=business).aggregate(
+def inbox_counts(*, business: Business, scope: Scope | None = None) -> dict[str, int]:
+    counts = _scoped(business, scope).aggregate(
         all=Count("id"), unread=Count("id", filter=Q(unread=True))
     )
     return {key: int(value or 0) for key, value in counts.items()}
 
 
-def conversation_get(*, business: Business, conversation_id: int) -> Conversation | None:
-    return _conversations(business).select_related("business").filter(pk=conversation_id).first()
+def conversation_get(
+    *, business: Business, conversation_id: int, scope: Scope | None = None
+) -> Conversation | None:
+    return (
+        _conversations(business, scope)
+        .select_related("business")
+        .filter(pk=conversation_id)
+        .first()
+    )
 
 
 def thread_messages(
@@ -60,8 +71,10 @@ def thread_messages(
     return list(reversed(latest))
 
 
-def unread_conversations(*, business: Business, limit: int = 5) -> tuple[list[Conversation], int]:
-    qs = _conversations(business).filter(unread=True).order_by("-last_message_at", "-id")
+def unread_conversations(
+    *, business: Business, limit: int = 5, scope: Scope | None = None
+) -> tuple[list[Conversation], int]:
+    qs = _conversations(business, scope).filter(unread=True).order_by("-last_message_at", "-id")
     return first_with_total(qs, limit)
 
 
@@ -82,11 +95,10 @@ def direct_conversation(booking: Booking) -> Conversation | None:
     ).first()
 
 
-def stay_get(*, business: Business, reference: str) -> Booking | None:
-    return (
-        Booking.objects.filter(
-            business=business, reference=reference.upper(), kind=Booking.Kind.STAY
-        )
-        .select_related("property")
-        .first()
+def stay_get(*, business: Business, reference: str, scope: Scope | None = None) -> Booking | None:
+    qs: QuerySet[Booking] = Booking.objects.filter(
+        business=business, reference=reference.upper(), kind=Booking.Kind.STAY
     )
+    if scope is not None:
+        qs = scope.apply(qs)
+    return qs.select_related("property").first()

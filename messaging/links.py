@@ -83,3 +83,30 @@ def read_unsubscribe_token(token: str) -> tuple[int, str]:
 def unsubscribe_url(*, business_id: int, email: str) -> str:
     token = unsubscribe_token(business_id=business_id, email=email)
     return app_url(reverse("messaging:unsubscribe", args=[token]))
+
+
+# --- "My jobs": a staff member's own list, from a link sent to their address -----------
+
+STAFF_JOBS_SALT = "messaging.staff-jobs.v1"
+
+
+def staff_jobs_token(*, staff_id: int, expires: datetime) -> str:
+    return signing.dumps({"s": staff_id, "e": int(expires.timestamp())}, salt=STAFF_JOBS_SALT)
+
+
+def read_staff_jobs_token(token: str, *, now: datetime) -> int:
+    """The staff member a "my jobs" link names (LinkInvalid / LinkExpired otherwise)."""
+    try:
+        payload = signing.loads(token, salt=STAFF_JOBS_SALT)
+        staff_id = int(payload["s"])
+        expires = datetime.fromtimestamp(int(payload["e"]), tz=UTC)
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise LinkInvalid("This link is not valid.") from exc
+    if now > expires:
+        raise LinkExpired("This link has expired.")
+    return staff_id
+
+
+def staff_jobs_url(*, staff_id: int, expires: datetime) -> str:
+    token = staff_jobs_token(staff_id=staff_id, expires=expires)
+    return app_url(reverse("messaging:staff-jobs", args=[token]))

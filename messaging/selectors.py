@@ -22,6 +22,7 @@ from messaging.models import (
     Turnover,
 )
 from properties.models import Business, Property
+from properties.permissions import Scope
 
 QUIET_START = time(21, 0)
 QUIET_END = time(8, 0)
@@ -502,12 +503,16 @@ def _told_later(row: ScheduledMessage, than: ScheduledMessage | None) -> bool:
     return mine[2] > theirs[2]
 
 
-def key_box_states(*, business: Business, now: datetime, days: int = 30) -> list[KeyBoxState]:
-    """`key_box_state` of every property of a business, by name, in a constant number
-    of queries whatever the number of properties, codes and arrivals."""
-    properties = list(
-        Property.objects.filter(business=business).select_related("business").order_by("name", "id")
-    )
+def key_box_states(
+    *, business: Business, now: datetime, days: int = 30, scope: Scope | None = None
+) -> list[KeyBoxState]:
+    """`key_box_state` of every property of a business (of the member's `scope`), by
+    name, in a constant number of queries whatever the number of properties, codes and
+    arrivals."""
+    qs: QuerySet[Property] = Property.objects.filter(business=business)
+    if scope is not None:
+        qs = scope.properties(qs)
+    properties = list(qs.select_related("business").order_by("name", "id"))
     if not properties:
         return []
     by_id = {p.pk: p for p in properties}

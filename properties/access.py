@@ -2,18 +2,31 @@
 
 Never from an id the client sends: only from the user's own memberships. A user
 with several businesses picks one; the choice is kept in the session and checked
-against their memberships on every request.
+against their memberships on every request (a membership removed or turned into a
+role without the dashboard stops the very next request).
 """
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from properties.models import Business, Membership, Property
+from properties.models import Business, Membership, Property, User
+from properties.permissions import VIEW_DASHBOARD, roles_with, two_factor_required
 from properties.selectors import property_get_published
 
 SESSION_KEY = "holidesk_business_id"
-MANAGING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER)
+# The roles that work in the dashboard, the admin or the API (everyone but staff).
+MANAGING_ROLES = roles_with(VIEW_DASHBOARD)
+
+
+def working_memberships(user: User) -> QuerySet[Membership]:
+    """The memberships a user may act through, by business name."""
+    return (
+        Membership.objects.filter(user=user, role__in=MANAGING_ROLES)
+        .select_related("business")
+        .order_by("business__name", "business_id")
+    )
 
 
 def acting_membership(request: HttpRequest) -> Membership | None:
@@ -28,26 +41,34 @@ def acting_membership(request: HttpRequest) -> Membership | None:
             membership = next((m for m in memberships if m.business_id == chosen), None)
         if membership is None:
             membership = min(memberships, key=lambda m: m.pk)
+            if chosen is not None and hasattr(request, "session"):
+                # The chosen business is no longer theirs: forget it.
+                request.session.pop(SESSION_KEY, None)
     request._holidesk_membership = membership  # type: ignore[attr-defined]
     return membership
 
 
 def managing_memberships(request: HttpRequest) -> list[Membership]:
-    """The signed-in user's memberships as owner or manager, by business name: the
-    businesses they may act for (and switch between). Read once per request."""
+    """The signed-in user's memberships that work in the dashboard, by business name:
+    the businesses they may act for (and switch between). Read once per request."""
     if hasattr(request, "_holidesk_memberships"):
         cached: list[Membership] = request._holidesk_memberships
         return cached
-    memberships: list[Membership] = []
     user = request.user
-    if user.is_authenticated:
-        memberships = list(
-            Membership.objects.filter(user=user, role__in=MANAGING_ROLES)
-            .select_related("business")
-            .order_by("business__name", "id")
-        )
+    memberships = list(working_memberships(user)) if isinstance(user, User) else []
     request._holidesk_memberships = memberships  # type: ignore[attr-defined]
     return memberships
+
+
+def two_factor_missing(request: HttpRequest) -> bool:
+    """The acting member must use two-factor sign-in and has not set it up yet: they
+    are sent to set it up before anything else (dashboard and admin)."""
+    membership = acting_membership(request)
+    if not two_factor_required(membership):
+        return False
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return not is_mfa_enabled(request.user)
 
 
 def acting_business(request: HttpRequest) -> Business | None:
@@ -66,6 +87,7 @@ def choose_business(request: HttpRequest, business_id: int) -> bool:
     if ok:
         request.session[SESSION_KEY] = business_id
         request.__dict__.pop("_holidesk_membership", None)
+        request.__dict__.pop("_holidesk_memberships", None)
     return ok
 
 

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from properties import permissions
-from properties.access import acting_business
+from properties.access import acting_business, acting_membership
 from properties.admin_base import TenantAdmin, site
 from properties.models import (
     ApiToken,
@@ -97,6 +97,7 @@ class BusinessAdmin(TenantAdmin):
         ("Custom domain", {"fields": ("custom_domain", "domain_status")}),
         ("Locale", {"fields": ("timezone", "currency")}),
         ("Branding", {"fields": ("logo", "accent_colour", "about")}),
+        ("Security", {"fields": ("require_owner_two_factor",)}),
     )
 
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -113,6 +114,8 @@ class BusinessAdmin(TenantAdmin):
                 readonly.append("slug")
             if not user_may(request.user, permissions.SET_CUSTOM_DOMAIN, business=obj):
                 readonly.append("custom_domain")
+            if not user_may(request.user, permissions.REQUIRE_TWO_FACTOR, business=obj):
+                readonly.append("require_owner_two_factor")
         return readonly
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
@@ -179,12 +182,15 @@ class MembershipForm(forms.ModelForm[Membership]):
     """Shapes the input; membership_add / membership_change decide and write."""
 
     email = forms.EmailField(
-        help_text="The person's email; they get an account if they have none yet."
+        help_text=(
+            "The email of someone who already has an account. To add someone new, invite "
+            "them from the dashboard's Team page: they get an email to join."
+        )
     )
 
     class Meta:
         model = Membership
-        fields = ("email", "role", "group")
+        fields = ("email", "role", "groups")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -192,28 +198,44 @@ class MembershipForm(forms.ModelForm[Membership]):
             self.fields["email"].initial = self.instance.user.email
             self.fields["email"].disabled = True
 
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"]
+        if not self.instance.pk and not User.objects.filter(email__iexact=email).exists():
+            # An account made here would have no password and its owner no word of it.
+            raise forms.ValidationError(
+                "No account uses this address yet: invite them from the Team page, "
+                "which emails them a link to join."
+            )
+        return email
+
 
 @admin.register(Membership, site=site)
 class MembershipAdmin(TenantAdmin):
     form = MembershipForm
-    list_display = ("user", "role", "group", "created_at")
+    list_display = ("user", "role", "group_names", "created_at")
     list_filter = ("role",)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="groups")
+    def group_names(self, obj: Membership) -> str:
+        return ", ".join(g.name for g in obj.groups.all()) or "—"
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         if request.user.is_superuser:
-            kwargs["fields"] = ("email", "business", "role", "group")
+            kwargs["fields"] = ("email", "business", "role", "groups")
         form = super().get_form(request, obj, change, **kwargs)
-        business = acting_business(request)
         role = form.base_fields.get("role")
-        if (
-            isinstance(role, forms.ChoiceField)
-            and business is not None
-            and not user_may(request.user, permissions.GRANT_OWNER, business=business)
-        ):
+        if isinstance(role, forms.ChoiceField) and not request.user.is_superuser:
+            membership = acting_membership(request)
             role.choices = [
-                choice for choice in Membership.Role.choices if choice[0] != Membership.Role.OWNER
+                choice
+                for choice in Membership.Role.choices
+                if permissions.may_grant(membership, choice[0])
+                or (obj is not None and choice[0] == obj.role)
             ]
         return form
 
@@ -244,7 +266,7 @@ class MembershipAdmin(TenantAdmin):
         data = form.cleaned_data
         if change:
             saved = membership_change(
-                by=request.user, membership=obj, role=data["role"], group=data.get("group")
+                by=request.user, membership=obj, role=data["role"], groups=data.get("groups")
             )
         else:
             business = self._business(request, form)
@@ -255,9 +277,13 @@ class MembershipAdmin(TenantAdmin):
                 business=business,
                 email=data["email"],
                 role=data["role"],
-                group=data.get("group"),
+                groups=data.get("groups"),
             )
         obj.pk, obj.user, obj.business = saved.pk, saved.user, saved.business
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The service has set the groups already (and cleared them for a role that
+        covers the whole business); the form's own m2m save would undo that."""
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         membership_remove(by=request.user, membership=obj)

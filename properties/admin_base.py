@@ -14,11 +14,13 @@ of a tenant-owned model derives from `TenantAdmin` (or `TenantInline`), which
 Autocomplete answers come from the target model's admin, itself a TenantAdmin, so
 they are scoped the same way. The admin's own sign-in page is allauth's (rate-limited,
 properties.adapters); `/admin/login/` only redirects there. Platform superusers see
-and choose everything.
+and choose everything. Only roles that `permits(..., USE_ADMIN)` enter it; group
+managers, front desk and viewers work in the dashboard, scoped to their groups.
 """
 
 from __future__ import annotations
 
+from functools import update_wrapper
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,9 +36,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from properties.access import acting_business, acting_membership
+from properties.access import acting_business, acting_membership, two_factor_missing
 from properties.errors import DomainError
 from properties.models import Business
+from properties.permissions import USE_ADMIN, permits
 
 
 class HolideskAdminSite(admin.AdminSite):
@@ -51,12 +54,31 @@ class HolideskAdminSite(admin.AdminSite):
         user = request.user
         if not (user.is_active and user.is_authenticated):
             return False
-        return bool(user.is_superuser or acting_membership(request) is not None)
+        return bool(user.is_superuser or permits(acting_membership(request), USE_ADMIN))
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         context = super().each_context(request)
         context["acting_business"] = acting_business(request)
         return context
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """A signed-in member whose role does not open the admin gets a 403 page (not a
+        bounce to the sign-in page they have just come through)."""
+        wrapped = super().admin_view(view, cacheable)
+
+        def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if (
+                request.user.is_authenticated
+                and not self.has_permission(request)
+                and request.path != reverse("admin:logout", current_app=self.name)
+            ):
+                context = {**self.each_context(request), "title": "No access"}
+                return TemplateResponse(request, "admin/no_access.html", context, status=403)
+            if two_factor_missing(request) and not request.user.is_superuser:
+                return HttpResponseRedirect(reverse("mfa_activate_totp"))
+            return wrapped(request, *args, **kwargs)
+
+        return update_wrapper(inner, wrapped)
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         """Owners sign in through allauth's page, whose attempts are rate-limited per
@@ -166,6 +188,14 @@ class TenantScopedMixin:
     """Shared by TenantAdmin and TenantInline."""
 
     tenant_field = "business"
+    # What a member must be allowed, besides USE_ADMIN, to open this model's pages.
+    admin_action = USE_ADMIN
+
+    def _may(self, request: HttpRequest, action: str, obj: Any = None) -> bool:
+        """The permission module's answer for the acting member (superusers: yes)."""
+        if self._superuser(request):
+            return True
+        return permits(acting_membership(request), action, obj)
 
     def _superuser(self, request: HttpRequest) -> bool:
         return bool(request.user.is_superuser)
@@ -212,10 +242,14 @@ class TenantScopedMixin:
         ):
             field.queryset = _scope(field.queryset, acting_business(request))
 
-    # Owners and managers of the acting business may work on its rows; admins whose
-    # rows need more (members, tokens, the business itself) ask properties.permissions.
+    # Members whose role may use the admin (owners and managers: its tables are
+    # business-wide) work on the acting business's rows; admins whose rows need more
+    # (members, tokens, the business itself) ask properties.permissions too.
     def _member(self, request: HttpRequest) -> bool:
-        return self._superuser(request) or acting_membership(request) is not None
+        if self._superuser(request):
+            return True
+        membership = acting_membership(request)
+        return permits(membership, USE_ADMIN) and permits(membership, self.admin_action)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._member(request)

@@ -12,3 +12,24 @@ class PropertiesConfig(AppConfig):
         from properties.dashboard import pages
 
         pages.register()
+        self._audit()
+
+    def _audit(self) -> None:
+        from properties.audit import track
+        from properties.models import (
+            ApiToken,
+            Business,
+            Invitation,
+            Membership,
+            Property,
+            PropertyGroup,
+            SeasonalRate,
+        )
+
+        track(Business, exclude=["domain_token", "domain_checked_at"])
+        track(Membership, m2m=["groups"])
+        track(Invitation, exclude=["token_hash"], m2m=["groups"])
+        track(ApiToken, exclude=["key_hash", "last_used_at"])
+        track(PropertyGroup)
+        track(Property)
+        track(SeasonalRate)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from properties.access import MANAGING_ROLES, acting_business
+from properties.access import MANAGING_ROLES, acting_membership
+from properties.audit import audit_actor
 from properties.models import ApiToken, Business, Membership, User
+from properties.permissions import Scope, permits, scope_for
 
 LAST_USED_GRANULARITY = timedelta(minutes=5)
 
@@ -51,19 +54,53 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self.keyword
 
 
+def api_membership(request: Request) -> Membership | None:
+    """The membership an API request acts through: the token's user in the token's
+    business (as stored now), or the session user's acting membership."""
+    if isinstance(request.auth, ApiToken):
+        token = request.auth
+        return (
+            Membership.objects.select_related("business")
+            .filter(user_id=token.user_id, business_id=token.business_id)
+            .first()
+        )
+    return acting_membership(request._request)
+
+
 def api_business(request: Request) -> Business | None:
     """The business an API request acts for: the token's, or the session user's."""
-    if isinstance(request.auth, ApiToken):
-        return request.auth.business
-    return acting_business(request._request)
+    membership = api_membership(request)
+    return membership.business if membership else None
+
+
+def api_scope(request: Request) -> Scope:
+    """What the member behind an API request sees (set by IsBusinessMember)."""
+    scope: Scope = request.scope  # type: ignore[attr-defined]
+    return scope
 
 
 class IsBusinessMember(BasePermission):
-    message = "Sign in or send a token of a business owner or manager."
+    """A member of the acting business whose role permits the view's action for this
+    method: each view says `actions = {"GET": VIEW_BOOKINGS, "POST": MANAGE_BOOKINGS}`
+    (properties.permissions decides; a view that names none is a programming error)."""
+
+    message = "Sign in or send a token of a business member."
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        business = api_business(request)
-        request.business = business  # type: ignore[attr-defined]
-        return business is not None
+        actions: dict[str, str] | None = getattr(view, "actions", None)
+        if actions is None:
+            raise ImproperlyConfigured(f"{type(view).__name__} names no `actions`.")
+        membership = api_membership(request)
+        if membership is None:
+            return False
+        audit_actor(request.user)
+        request.business = membership.business  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        request.scope = scope_for(membership)  # type: ignore[attr-defined]
+        action = actions.get(request.method or "", actions.get("GET"))
+        if action is None or not permits(membership, action, scope=request.scope):  # type: ignore[attr-defined]
+            self.message = "Your role in this business does not allow that."
+            return False
+        return True

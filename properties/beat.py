@@ -14,6 +14,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": float(settings.HOLIDESK_DOMAIN_RECHECK_SECONDS),
         "options": {"expires": float(settings.HOLIDESK_DOMAIN_RECHECK_SECONDS)},
     },
+    # Audit log entries are kept for a year.
+    "properties.prune-audit-log": {
+        "task": "properties.tasks.prune_audit_log",
+        "schedule": 24 * 3600.0,
+    },
     # Photos whose processing task was lost (Redis flushed, worker killed).
     "properties.requeue-stale-photos": {
         "task": "properties.tasks.requeue_stale_photos",

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import uuid
 import zoneinfo
-from datetime import time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -150,6 +150,10 @@ class Business(models.Model):
         max_length=7, default="#0E7490", validators=[hex_colour_validator]
     )
     about = models.TextField(blank=True, max_length=2000)
+    require_owner_two_factor = models.BooleanField(
+        default=False,
+        help_text="Owners must sign in with a second factor (an authenticator app code).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -182,20 +186,28 @@ class Business(models.Model):
 
 
 class Membership(models.Model):
+    """A person's role in a business. What each role may do, and how groups narrow
+    what a member sees, is decided in `properties.permissions` alone."""
+
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         MANAGER = "manager", "Manager"
+        GROUP_MANAGER = "group_manager", "Group manager"
+        FRONT_DESK = "front_desk", "Front desk"
+        VIEWER = "viewer", "Viewer"
         STAFF = "staff", "Staff"
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OWNER)
-    group = models.ForeignKey(
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OWNER)
+    groups: models.ManyToManyField[PropertyGroup, Any] = models.ManyToManyField(
         "PropertyGroup",
-        on_delete=models.SET_NULL,
-        null=True,
         blank=True,
-        help_text="Limit this member to one group of properties (for example one hotel).",
+        related_name="memberships",
+        help_text=(
+            "The property groups (for example hotels) a group manager or front desk "
+            "member works in; they see nothing outside them."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -500,3 +512,56 @@ class ReleasedSlug(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+
+class Invitation(models.Model):
+    """An invitation to join a business with a role (and groups), sent by email with an
+    expiring link. Only the link's hash is stored; resending mints a new link."""
+
+    VALID_FOR = timedelta(days=7)
+
+    business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=Membership.Role.choices)
+    groups: models.ManyToManyField[PropertyGroup, Any] = models.ManyToManyField(
+        PropertyGroup, blank=True, related_name="invitations"
+    )
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BusinessQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_open_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_role_display()}) to {self.business}"
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash_token(raw: str) -> str:
+        return _hash_token(raw)
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now

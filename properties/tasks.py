@@ -36,3 +36,10 @@ def requeue_stale_photos() -> int:
 @shared_task(name="properties.custom_domains_recheck", ignore_result=True)
 def recheck_custom_domains() -> dict[str, int]:
     return dict(custom_domains_recheck())
+
+
+@shared_task(name="properties.tasks.prune_audit_log", ignore_result=True)
+def prune_audit_log() -> int:
+    from properties.audit import audit_log_prune
+
+    return audit_log_prune()

@@ -11,9 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 
-from properties.access import site_business
+from properties.access import SESSION_KEY, site_business
+from properties.errors import DomainError
 from properties.forms import BusinessCreateForm
 from properties.models import Business, User
 from properties.selectors import (
@@ -22,6 +24,7 @@ from properties.selectors import (
     search_filters,
 )
 from properties.services import business_create
+from properties.services.invitations import invitation_accept, invitation_for_token
 from properties.urls_util import business_site_url
 
 # --- App host -------------------------------------------------------------------------
@@ -101,3 +104,33 @@ def site_home(request: HttpRequest) -> HttpResponse:
             "structured_data": _business_json_ld(business),
         },
     )
+
+
+# --- Invitations --------------------------------------------------------------------------
+
+
+def invitation_accept_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in an invitation email: sign in (or sign up) with the invited address,
+    then accept. Nothing is decided here: the service checks the link and the address."""
+    invitation = invitation_for_token(token)
+    if invitation is None:
+        return render(request, "site/invitation.html", {"invitation": None}, status=404)
+    error = ""
+    if request.method == "POST" and request.user.is_authenticated:
+        user = request.user
+        assert isinstance(user, User)
+        try:
+            membership = invitation_accept(user=user, raw=token)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            request.session[SESSION_KEY] = membership.business_id
+            return redirect("dashboard:today")
+    response = render(
+        request,
+        "site/invitation.html",
+        {"invitation": invitation, "error": error},
+        status=403 if error else 200,
+    )
+    patch_cache_control(response, private=True, no_store=True)
+    return response

@@ -25,7 +25,7 @@ from bookings.services.blocks import block_create
 from properties.dashboard.access import Acting
 from properties.dashboard.text import plural
 from properties.dashboard.views import render_page
-from properties.models import Property
+from properties.models import Property, PropertyGroup
 from properties.permissions import MANAGE_BOOKINGS
 
 LEGEND = [
@@ -51,8 +51,28 @@ def parse_month(raw: str | None, today: date) -> date:
     return month_start(today)
 
 
-def month_url(month: date, anchor: str = "") -> str:
-    return f"{reverse('dashboard:calendar')}?month={month:%Y-%m}{anchor}"
+# Above this many properties the calendar shows one group at a time (a chain's hotels),
+# the first one unless another is chosen.
+ONE_GROUP_ABOVE = 150
+
+
+def month_url(month: date, anchor: str = "", group: PropertyGroup | None = None) -> str:
+    chosen = f"&group={group.pk}" if group is not None else ""
+    return f"{reverse('dashboard:calendar')}?month={month:%Y-%m}{chosen}{anchor}"
+
+
+def _group_choice(
+    request: HttpRequest, acting: Acting
+) -> tuple[list[PropertyGroup], PropertyGroup | None]:
+    """The groups the member may pick from, and the one shown (None: every property in
+    their scope)."""
+    groups = list(acting.scope.groups().filter(properties__isnull=False).distinct())
+    raw = request.GET.get("group") or request.POST.get("group") or ""
+    chosen = next((g for g in groups if str(g.pk) == raw), None)
+    many = acting.properties().count() > ONE_GROUP_ABOVE  # asked always: constant queries
+    if chosen is None and groups and many:
+        chosen = groups[0]
+    return groups, chosen
 
 
 def _page(
@@ -62,20 +82,26 @@ def _page(
     form: BlockForm | None,
     properties: list[Property],
     status: int = 200,
+    groups: tuple[list[PropertyGroup], PropertyGroup | None] = ([], None),
 ) -> HttpResponse:
     end = month_end(month)
-    bookings = calendar_bookings(business=acting.business, start=month, end=end)
+    choices, group = groups
+    bookings = calendar_bookings(
+        business=acting.business, start=month, end=end, property_ids=[p.pk for p in properties]
+    )
     marks = calendar_marks(acting, properties, month, end)
     this_month = month_start(acting.today)
     context: dict[str, Any] = {
         "month": month,
         "days": days_of(month, end, acting.today),
         "groups": build_groups(properties, bookings, marks, month, end),
-        "prev_url": month_url(add_months(month, -1)),
-        "next_url": month_url(add_months(month, 1)),
+        "prev_url": month_url(add_months(month, -1), group=group),
+        "next_url": month_url(add_months(month, 1), group=group),
+        "group_choices": choices if len(choices) > 1 else [],
+        "group": group,
         "prev_month": add_months(month, -1),
         "next_month": add_months(month, 1),
-        "today_url": month_url(this_month, "#today"),
+        "today_url": month_url(this_month, "#today", group=group),
         "is_this_month": month == this_month,
         "legend": LEGEND,
         "source_labels": SOURCE_LABELS,
@@ -87,18 +113,24 @@ def _page(
 
 def calendar_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     month = parse_month(request.GET.get("month"), acting.today)
-    properties = calendar_properties(business=acting.business)
+    groups = _group_choice(request, acting)
+    group = groups[1]
+    properties = calendar_properties(
+        business=acting.business,
+        scope=acting.scope,
+        group_id=group.pk if group is not None else None,
+    )
     form = None
     if acting.may(MANAGE_BOOKINGS) and properties:
         form = BlockForm(properties=properties, initial={"start": acting.today})
-    return _page(request, acting, month, form, properties)
+    return _page(request, acting, month, form, properties, groups=groups)
 
 
 def calendar_block(request: HttpRequest, acting: Acting) -> HttpResponse:
     """POST: close nights on a property (the block form under the calendar)."""
     if request.method != "POST":
         return redirect("dashboard:calendar")
-    properties = calendar_properties(business=acting.business)
+    properties = calendar_properties(business=acting.business, scope=acting.scope)
     form = BlockForm(request.POST, properties=properties)
     month = parse_month(request.POST.get("month"), acting.today)
     if form.is_valid():

@@ -125,6 +125,13 @@ class CancelForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "e.g. the guest asked to cancel"}),
     )
 
+    def policy_only(self) -> None:
+        """For a member who may not refund beyond the policy (front desk)."""
+        refund = self.fields["refund"]
+        assert isinstance(refund, forms.ChoiceField)
+        refund.choices = [c for c in self.REFUND_CHOICES if c[0] == "policy"]
+        refund.initial = "policy"
+
 
 MONEY_INPUT = forms.NumberInput(attrs={"step": "0.01", "min": "0.01", "inputmode": "decimal"})
 

@@ -31,7 +31,7 @@ def _around(acting: Acting) -> StaysAround:
     """Today's stays, read once for the three panels that list them."""
 
     def read() -> StaysAround:
-        return stays_around(business=acting.business, day=acting.today)
+        return stays_around(business=acting.business, day=acting.today, scope=acting.scope)
 
     around: StaysAround = acting.once("bookings.stays_around", read)
     return around
@@ -75,7 +75,7 @@ def arrivals(acting: Acting) -> Panel:
     stays = _around(acting).arriving
     empty = "No arrivals today."
     if not stays:
-        upcoming = next_arrival(business=acting.business, after=acting.today)
+        upcoming = next_arrival(business=acting.business, after=acting.today, scope=acting.scope)
         if upcoming:
             empty += (
                 f" Next: {upcoming.guest_name or 'a guest'} at {upcoming.property.name} "
@@ -98,7 +98,7 @@ def in_house(acting: Acting) -> Panel:
 
 
 def refunds(acting: Acting) -> Panel:
-    rows, total = refunds_refused(business=acting.business)
+    rows, total = refunds_refused(business=acting.business, scope=acting.scope)
     items = [
         Item(
             title=f"{format_money(r.amount, r.currency)} to {r.booking.guest_name or 'a guest'}",

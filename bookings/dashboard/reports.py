@@ -277,13 +277,17 @@ CSV_TABLES = ("months", "month-sources", "properties", "property-months", "sourc
 def _report(
     request: HttpRequest, acting: Acting
 ) -> tuple[PeriodForm, Period, Property | None, list[Property], Report | None, bool]:
-    properties = calendar_properties(business=acting.business)
+    properties = calendar_properties(business=acting.business, scope=acting.scope)
     chosen = _property(request, properties)
     form, period, valid = _period(request, acting)
     report = None
     if properties:
         report = occupancy_report(
-            business=acting.business, start=period.start, end=period.end, property=chosen
+            business=acting.business,
+            start=period.start,
+            end=period.end,
+            property=chosen,
+            scope=acting.scope,
         )
     return form, period, chosen, properties, report, valid
 

@@ -1,6 +1,7 @@
 """Reads behind the bookings pages of the dashboard. Every function takes the business
-first and answers in a constant number of queries, however many properties, days or
-bookings are shown."""
+first, and the member's `scope` (properties.permissions.Scope: a group manager sees
+their groups' properties only), and answers in a constant number of queries, however
+many properties, days or bookings are shown."""
 
 from __future__ import annotations
 
@@ -20,45 +21,63 @@ from bookings.rules import PARTNER_SOURCES
 from bookings.selectors import booking_list, calendar_rows
 from properties.dashboard.reads import first_with_total
 from properties.models import Business, Property
+from properties.permissions import Scope
+
+WHOLE = None  # no scope given: the whole business (platform jobs, tests)
 
 
-def calendar_properties(*, business: Business) -> list[Property]:
-    """Every property with its group: grouped ones first by group name, then the rest."""
+def _scoped(qs: QuerySet[Any], scope: Scope | None, via: str = "property") -> QuerySet[Any]:
+    return qs if scope is None else scope.apply(qs, via=via)
+
+
+def calendar_properties(
+    *, business: Business, scope: Scope | None = WHOLE, group_id: int | None = None
+) -> list[Property]:
+    """Every property (of one group, when asked) with its group: grouped ones first by
+    group name, then the rest."""
+    qs = _scoped(Property.objects.for_business(business), scope, via="")
+    if group_id is not None:
+        qs = qs.filter(group_id=group_id)
     return list(
-        Property.objects.for_business(business)
-        .select_related("group")
-        .order_by(F("group__name").asc(nulls_last=True), "name", "id")
+        qs.select_related("group").order_by(F("group__name").asc(nulls_last=True), "name", "id")
     )
 
 
 def calendar_bookings(
-    *, business: Business, start: date, end: date, now: datetime | None = None
+    *,
+    business: Business,
+    start: date,
+    end: date,
+    now: datetime | None = None,
+    property_ids: list[int] | None = None,
 ) -> list[Booking]:
-    """Active stays, holds and blocks over any night of [start, end). One query.
+    """Active stays, holds and blocks over any night of [start, end) (of the given
+    properties, when asked). One query.
 
-    Asked property by property (`property IN (the business's properties)`), so that
-    PostgreSQL walks the (property, stay) GiST index once per property: asked by
-    business alone, it scanned that index for the month of every business (38,000
-    rows at 8,000 properties) and ran 100x slower."""
-    return calendar_rows(
-        Booking.objects.filter(
-            business=business, property__in=Property.objects.for_business(business).values("pk")
-        ),
-        start=start,
-        end=end,
-        now=now,
-    )
+    Asked property by property (`property IN (...)`), so that PostgreSQL walks the
+    (property, stay) GiST index once per property: asked by business alone, it scanned
+    that index for the month of every business (38,000 rows at 8,000 properties) and
+    ran 100x slower."""
+    qs = Booking.objects.filter(business=business)
+    if property_ids is not None:
+        qs = qs.filter(property_id__in=property_ids)
+    else:
+        qs = qs.filter(property__in=Property.objects.for_business(business).values("pk"))
+    return calendar_rows(qs, start=start, end=end, now=now)
 
 
-def _stays(business: Business) -> QuerySet[Booking]:
+def _stays(business: Business, scope: Scope | None) -> QuerySet[Booking]:
     # The property's business too: PostgreSQL then joins the business's properties
     # (and looks each one's stay up in the (property, stay) index) instead of hashing
     # every property of every business.
-    return Booking.objects.filter(
-        business=business,
-        property__business=business,
-        kind=Booking.Kind.STAY,
-        status=Booking.Status.CONFIRMED,
+    return _scoped(
+        Booking.objects.filter(
+            business=business,
+            property__business=business,
+            kind=Booking.Kind.STAY,
+            status=Booking.Status.CONFIRMED,
+        ),
+        scope,
     ).select_related("property")
 
 
@@ -72,12 +91,12 @@ class StaysAround:
     in_house: list[Booking]
 
 
-def stays_around(*, business: Business, day: date) -> StaysAround:
+def stays_around(*, business: Business, day: date, scope: Scope | None = WHOLE) -> StaysAround:
     """Today's three lists in one query: the stays over the night before `day` or
     the night of `day`, which the (property, stay) index answers property by property,
     so the cost does not grow with the bookings stored."""
     nights = Range(day - timedelta(days=1), day + timedelta(days=1), "[)")
-    rows = list(_stays(business).filter(stay__overlap=nights))
+    rows = list(_stays(business, scope).filter(stay__overlap=nights))
     by_name = sorted(rows, key=lambda b: (b.property.name, b.pk))
     return StaysAround(
         arriving=[b for b in by_name if b.check_in == day],
@@ -89,14 +108,20 @@ def stays_around(*, business: Business, day: date) -> StaysAround:
     )
 
 
-def next_arrival(*, business: Business, after: date) -> Booking | None:
-    return _stays(business).filter(stay__startswith__gt=after).order_by("stay").first()
+def next_arrival(*, business: Business, after: date, scope: Scope | None = WHOLE) -> Booking | None:
+    return _stays(business, scope).filter(stay__startswith__gt=after).order_by("stay").first()
 
 
-def refunds_refused(*, business: Business, limit: int = 5) -> tuple[list[Refund], int]:
+def refunds_refused(
+    *, business: Business, limit: int = 5, scope: Scope | None = WHOLE
+) -> tuple[list[Refund], int]:
     """Refunds the gateway refused (they need the owner: retry at the gateway, or
     contact the guest), newest first, with how many there are in all."""
-    qs = Refund.objects.filter(business=business, status=Refund.Status.FAILED)
+    qs = _scoped(
+        Refund.objects.filter(business=business, status=Refund.Status.FAILED),
+        scope,
+        via="booking__property",
+    )
     return first_with_total(
         qs.select_related("booking", "booking__property").order_by("-created_at"), limit
     )
@@ -118,7 +143,12 @@ WHEN_CHOICES = (
 
 
 def booking_search(
-    *, business: Business, today: date, query: str = "", filters: dict[str, Any] | None = None
+    *,
+    business: Business,
+    today: date,
+    query: str = "",
+    filters: dict[str, Any] | None = None,
+    scope: Scope | None = WHOLE,
 ) -> QuerySet[Booking]:
     """Bookings and blocks matching a search (reference, guest name or email) and the
     filters of `bookings.selectors.booking_list`, plus `when`: upcoming (not yet
@@ -128,7 +158,10 @@ def booking_search(
     when = filters.pop("when", "") or "upcoming"
     # The property's business too: the page joins each row's property, and PostgreSQL
     # then reads the business's properties instead of hashing all of them.
-    qs = booking_list(business=business, filters=filters).filter(property__business=business)
+    qs = _scoped(
+        booking_list(business=business, filters=filters).filter(property__business=business),
+        scope,
+    )
     if not filters.get("status"):
         qs = qs.exclude(status=Booking.Status.EXPIRED)
     query = query.strip()
@@ -150,10 +183,13 @@ def booking_search(
 # --- One booking ------------------------------------------------------------------------
 
 
-def booking_detail(*, business: Business, reference: str) -> Booking | None:
-    """A booking of this business by reference, with its payments and refunds."""
+def booking_detail(
+    *, business: Business, reference: str, scope: Scope | None = WHOLE
+) -> Booking | None:
+    """A booking of this business (in the member's scope) by reference, with its
+    payments and refunds."""
     return (
-        Booking.objects.filter(business=business, reference=reference.upper())
+        _scoped(Booking.objects.filter(business=business, reference=reference.upper()), scope)
         .select_related("property", "property__business", "guest_user")
         .prefetch_related(
             Prefetch("payments", queryset=Payment.objects.order_by("created_at")),

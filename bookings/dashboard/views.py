@@ -35,7 +35,7 @@ from properties.dashboard.access import Acting
 from properties.dashboard.export import csv_cell
 from properties.dashboard.views import render_page
 from properties.money import format_money
-from properties.permissions import MANAGE_BOOKINGS
+from properties.permissions import MANAGE_BOOKINGS, REFUND_BEYOND_POLICY
 
 PAGE_SIZE = 50
 
@@ -45,7 +45,7 @@ def detail_url(booking: Booking) -> str:
 
 
 def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
-    properties = calendar_properties(business=acting.business)
+    properties = calendar_properties(business=acting.business, scope=acting.scope)
     form = BookingFilterForm(request.GET or None, properties=properties)
     form.is_valid()  # errors are shown; the valid filters still apply
     return form
@@ -54,7 +54,11 @@ def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
 def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
     query, filters = form.filters()
     return booking_search(
-        business=acting.business, today=acting.today, query=query, filters=filters
+        business=acting.business,
+        today=acting.today,
+        query=query,
+        filters=filters,
+        scope=acting.scope,
     )
 
 
@@ -145,7 +149,7 @@ def booking_csv(request: HttpRequest, acting: Acting) -> StreamingHttpResponse:
 
 
 def booking_or_404(acting: Acting, reference: str) -> Booking:
-    booking = booking_detail(business=acting.business, reference=reference)
+    booking = booking_detail(business=acting.business, reference=reference, scope=acting.scope)
     if booking is None:
         raise Http404("No such booking.")
     return booking
@@ -189,7 +193,7 @@ def booking_detail_page(request: HttpRequest, acting: Acting, reference: str) ->
         "can_cancel": _can_cancel(acting, booking, locked),
         "can_remove_block": _can_remove_block(acting, booking, locked),
         "can_change_dates": manage and actions["can_change_dates"],
-        "can_refund": manage and actions["can_refund"],
+        "can_refund": acting.may(REFUND_BEYOND_POLICY) and actions["can_refund"],
         "can_record_payment": manage and actions["can_record_payment"],
         "refundable": actions["refundable"],
         "due": actions["due"],
@@ -224,6 +228,8 @@ def booking_cancel_page(request: HttpRequest, acting: Acting, reference: str) ->
         request.POST or None,
         initial={"expected_full": quotes["full"], "expected_policy": quotes["policy"]},
     )
+    if not acting.may(REFUND_BEYOND_POLICY):
+        form.policy_only()
     status = 200
     if request.method == "POST":
         status = 400

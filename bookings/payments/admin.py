@@ -12,6 +12,7 @@ from django.http import HttpRequest
 
 from bookings.payments.models import Payment, Refund, StripeAccount, Subscription
 from properties.admin_base import ReadOnlyTenantAdmin, TenantAdmin, site
+from properties.permissions import MANAGE_PAYOUTS
 
 
 @admin.register(Payment, site=site)
@@ -43,6 +44,8 @@ class RefundAdmin(ReadOnlyTenantAdmin):
 @admin.register(StripeAccount, site=site)
 class StripeAccountAdmin(TenantAdmin):
     """Owners see which account receives their payments; only the platform sets it."""
+
+    admin_action = MANAGE_PAYOUTS
 
     list_display = [
         "business",

@@ -42,7 +42,7 @@ def conflict_url(conflict: BookingConflict) -> str:
 
 
 def conflicts_panel(acting: Acting) -> Panel:
-    rows, total = open_conflicts(business=acting.business, limit=5)
+    rows, total = open_conflicts(business=acting.business, limit=5, scope=acting.scope)
     items = []
     for c in rows:
         existing = c.existing_booking

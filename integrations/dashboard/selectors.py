@@ -23,13 +23,17 @@ from integrations.models import (
 )
 from properties.dashboard.reads import first_with_total
 from properties.models import Business
+from properties.permissions import Scope
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 
-def _conflicts(business: Business) -> QuerySet[BookingConflict]:
-    return BookingConflict.objects.filter(business=business).select_related(
+def _conflicts(business: Business, scope: Scope | None = None) -> QuerySet[BookingConflict]:
+    qs: QuerySet[BookingConflict] = BookingConflict.objects.filter(business=business)
+    if scope is not None:
+        qs = scope.apply(qs)
+    return qs.select_related(
         "property",
         "channel",
         "feed",
@@ -40,25 +44,33 @@ def _conflicts(business: Business) -> QuerySet[BookingConflict]:
 
 
 def open_conflicts(
-    *, business: Business, limit: int | None = None
+    *, business: Business, limit: int | None = None, scope: Scope | None = None
 ) -> tuple[list[BookingConflict], int]:
-    qs = _conflicts(business).filter(status=BookingConflict.Status.OPEN).order_by("check_in", "id")
+    qs = (
+        _conflicts(business, scope)
+        .filter(status=BookingConflict.Status.OPEN)
+        .order_by("check_in", "id")
+    )
     if limit is None:
         rows = list(qs)
         return rows, len(rows)
     return first_with_total(qs, limit)
 
 
-def resolved_conflicts(*, business: Business, limit: int = 20) -> list[BookingConflict]:
+def resolved_conflicts(
+    *, business: Business, limit: int = 20, scope: Scope | None = None
+) -> list[BookingConflict]:
     return list(
-        _conflicts(business)
+        _conflicts(business, scope)
         .filter(status=BookingConflict.Status.RESOLVED)
         .order_by("-resolved_at", "-id")[:limit]
     )
 
 
-def conflict_get(*, business: Business, public_id: str) -> BookingConflict | None:
-    return _conflicts(business).filter(public_id=public_id).first()
+def conflict_get(
+    *, business: Business, public_id: str, scope: Scope | None = None
+) -> BookingConflict | None:
+    return _conflicts(business, scope).filter(public_id=public_id).first()
 
 
 def conflicts_over(

@@ -109,7 +109,7 @@ def conflict_choices(conflict: BookingConflict) -> list[Choice]:
 
 
 def conflicts_page(request: HttpRequest, acting: Acting) -> HttpResponse:
-    rows, _ = open_conflicts(business=acting.business)
+    rows, _ = open_conflicts(business=acting.business, scope=acting.scope)
     context = {
         "open": [
             {
@@ -120,13 +120,13 @@ def conflicts_page(request: HttpRequest, acting: Acting) -> HttpResponse:
             }
             for c in rows
         ],
-        "resolved": resolved_conflicts(business=acting.business),
+        "resolved": resolved_conflicts(business=acting.business, scope=acting.scope),
     }
     return render_page(request, acting, "dashboard/integrations/conflicts.html", context)
 
 
 def conflict_page(request: HttpRequest, acting: Acting, public_id: str) -> HttpResponse:
-    conflict = conflict_get(business=acting.business, public_id=public_id)
+    conflict = conflict_get(business=acting.business, public_id=public_id, scope=acting.scope)
     if conflict is None:
         raise Http404("No such conflict.")
     choices = conflict_choices(conflict)

@@ -54,7 +54,9 @@ def inbox_page(request: HttpRequest, acting: Acting) -> HttpResponse:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page = 1
-    rows, has_next = inbox_rows(business=acting.business, unread_only=unread_only, page=page)
+    rows, has_next = inbox_rows(
+        business=acting.business, unread_only=unread_only, page=page, scope=acting.scope
+    )
     query = "show=unread&" if unread_only else ""
     context = {
         "rows": [
@@ -67,7 +69,7 @@ def inbox_page(request: HttpRequest, acting: Acting) -> HttpResponse:
             )
             for c in rows
         ],
-        "counts": inbox_counts(business=acting.business),
+        "counts": inbox_counts(business=acting.business, scope=acting.scope),
         "unread_only": unread_only,
         "previous_url": f"?{query}page={page - 1}" if page > 1 else "",
         "next_url": f"?{query}page={page + 1}" if has_next else "",
@@ -142,7 +144,9 @@ def _render_thread(
 
 
 def thread_page(request: HttpRequest, acting: Acting, conversation_id: int) -> HttpResponse:
-    conversation = conversation_get(business=acting.business, conversation_id=conversation_id)
+    conversation = conversation_get(
+        business=acting.business, conversation_id=conversation_id, scope=acting.scope
+    )
     if conversation is None:
         raise Http404("No such conversation.")
     form = MessageForm(
@@ -197,7 +201,7 @@ def _sent_note(conversation: Conversation) -> str:
 def stay_thread_page(request: HttpRequest, acting: Acting, reference: str) -> HttpResponse:
     """A stay's conversation: the thread if there is one; otherwise an empty thread
     whose first message begins it (so no empty conversation is ever stored)."""
-    booking = stay_get(business=acting.business, reference=reference)
+    booking = stay_get(business=acting.business, reference=reference, scope=acting.scope)
     if booking is None:
         raise Http404("No such stay.")
     existing = stay_conversation(booking)

@@ -62,7 +62,7 @@ def when(moment: datetime, today: date) -> str:
 
 
 def unread_panel(acting: Acting) -> Panel:
-    rows, total = unread_conversations(business=acting.business, limit=5)
+    rows, total = unread_conversations(business=acting.business, limit=5, scope=acting.scope)
     items = [
         Item(
             title=c.display_name,

@@ -76,7 +76,7 @@ def stay_facts(acting: Acting, bookings: list[Booking]) -> dict[int, list[Badge]
 
 def cleaning_today(acting: Acting) -> Panel:
     items = []
-    for turnover in turnovers_on(business=acting.business, day=acting.today):
+    for turnover in turnovers_on(business=acting.business, day=acting.today, scope=acting.scope):
         local = turnover.starts_at.astimezone(turnover.property.tz)
         nxt = turnover.next_booking
         if nxt is not None and turnover.ends_at is not None:
@@ -103,7 +103,7 @@ def cleaning_today(acting: Acting) -> Panel:
 
 def emails_in_trouble(acting: Acting) -> Panel:
     now = timezone.now()
-    rows, total = messages_in_trouble(business=acting.business, now=now)
+    rows, total = messages_in_trouble(business=acting.business, now=now, scope=acting.scope)
     items = []
     for message in rows:
         if message.state == ScheduledMessage.State.FAILED or message.needs_review:

@@ -14,6 +14,7 @@ from messaging.audience import audience_counts
 from messaging.models import Broadcast, KeyBox, KeyCode, ScheduledMessage, Staff, Turnover
 from properties.dashboard.reads import first_with_total
 from properties.models import Business, Property
+from properties.permissions import Scope
 
 # A scheduled email this late, or one mid-send this long, is stuck: the dispatcher
 # runs every few seconds, so something (workers, the provider) needs a look.
@@ -78,28 +79,41 @@ def _local_day(business: Business, day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=business.tz)
 
 
-def turnovers_on(*, business: Business, day: date) -> list[Turnover]:
+def turnovers_on(*, business: Business, day: date, scope: Scope | None = None) -> list[Turnover]:
     """Cleaning jobs starting on `day` (the business's local day), cancelled ones aside."""
     start, end = _local_day(business, day)
+    qs: QuerySet[Turnover] = Turnover.objects.filter(
+        business=business, starts_at__gte=start, starts_at__lt=end
+    )
+    if scope is not None:
+        qs = scope.apply(qs)
     return list(
-        Turnover.objects.filter(business=business, starts_at__gte=start, starts_at__lt=end)
-        .exclude(state=Turnover.State.CANCELLED)
+        qs.exclude(state=Turnover.State.CANCELLED)
         .select_related("property__business", "cleaner", "booking", "next_booking", "key_code")
         .order_by("starts_at", "property__name")
     )
 
 
+def _scoped_messages(business: Business, scope: Scope | None) -> QuerySet[ScheduledMessage]:
+    qs = ScheduledMessage.objects.filter(business=business)
+    if scope is None:
+        return qs
+    return scope.apply_any(qs, "booking__property", "turnover__property")
+
+
 def messages_in_trouble(
-    *, business: Business, now: datetime, limit: int = 5
+    *, business: Business, now: datetime, limit: int = 5, scope: Scope | None = None
 ) -> tuple[list[ScheduledMessage], int]:
     """Emails that failed, need a person to decide, or are stuck, newest first."""
-    qs = ScheduledMessage.objects.filter(
-        business=business, send_at__gte=now - PROBLEM_WINDOW
-    ).filter(
-        Q(state=ScheduledMessage.State.FAILED)
-        | Q(needs_review=True)
-        | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)
-        | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
+    qs = (
+        _scoped_messages(business, scope)
+        .filter(send_at__gte=now - PROBLEM_WINDOW)
+        .filter(
+            Q(state=ScheduledMessage.State.FAILED)
+            | Q(needs_review=True)
+            | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)
+            | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
+        )
     )
     return first_with_total(qs.select_related("booking").order_by("-send_at"), limit)
 
@@ -129,8 +143,10 @@ def booking_turnovers(booking: Booking) -> tuple[Turnover | None, Turnover | Non
     return before, after
 
 
-def message_for_business(*, business: Business, message_id: int) -> ScheduledMessage | None:
-    return ScheduledMessage.objects.filter(business=business, pk=message_id).first()
+def message_for_business(
+    *, business: Business, message_id: int, scope: Scope | None = None
+) -> ScheduledMessage | None:
+    return _scoped_messages(business, scope).filter(pk=message_id).first()
 
 
 # --- Broadcasts ---------------------------------------------------------------------------
@@ -323,23 +339,32 @@ class StaffJobs:
         ]
 
 
-def staff_jobs(*, business: Business, now: datetime, days: int = 30) -> list[StaffJobs]:
+def staff_jobs(
+    *, business: Business, now: datetime, days: int = 30, scope: Scope | None = None
+) -> list[StaffJobs]:
     """Each active staff member (cleaners first, then repairs and others, by name) with
     their jobs starting from the business's today until `days` ahead, and jobs of the
     last PROBLEMS_SHOWN_FOR with a problem; then the jobs without a cleaner. Two
     queries, whatever the number of staff and jobs."""
     start, _ = _local_day(business, now.astimezone(business.tz).date())
     problem = Q(state=Turnover.State.PROBLEM) | Q(code_outcome=Turnover.CodeOutcome.NOT_SET)
+    turnovers: QuerySet[Turnover] = Turnover.objects.filter(business=business)
+    if scope is not None:
+        turnovers = scope.apply(turnovers)
     jobs = list(
-        Turnover.objects.filter(business=business, starts_at__lt=now + timedelta(days=days))
+        turnovers.filter(starts_at__lt=now + timedelta(days=days))
         .filter(Q(starts_at__gte=start) | problem & Q(starts_at__gte=now - PROBLEMS_SHOWN_FOR))
         .exclude(state=Turnover.State.CANCELLED)
         .select_related("property", "cleaner", "booking", "next_booking", "key_code")
         .order_by("starts_at", "id")
     )
     kinds = [k for k, _ in Staff.StaffKind.choices]
+    members = Staff.objects.filter(business=business, active=True)
+    if scope is not None and not scope.whole_business:
+        # A group's manager sees the people with jobs in their groups.
+        members = members.filter(pk__in={j.cleaner_id for j in jobs if j.cleaner_id})
     staff = sorted(
-        Staff.objects.filter(business=business, active=True),
+        members,
         key=lambda s: (kinds.index(s.kind) if s.kind in kinds else len(kinds), s.name, s.pk),
     )
     # A job's cleaner who is no longer active still has the job until it is reassigned.

@@ -28,7 +28,7 @@ from messaging.services.key_box import key_code_confirm
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
 from properties.dashboard.views import render_page
-from properties.permissions import MANAGE_MESSAGES
+from properties.permissions import MANAGE_STAFF
 
 DAYS = 30
 ARRIVAL_BADGES: dict[str, Badge] = {
@@ -101,7 +101,7 @@ def _render(
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
-    states = key_box_states(business=acting.business, now=now, days=DAYS)
+    states = key_box_states(business=acting.business, now=now, days=DAYS, scope=acting.scope)
     cards = [
         Card(
             state=state,
@@ -116,14 +116,17 @@ def _render(
         (_arrival_row(a) for state in states for a in state.arrivals),
         key=lambda row: (row["arrival"].check_in, row["arrival"].booking.pk),
     )
-    staff = [_staff_row(row) for row in staff_jobs(business=acting.business, now=now, days=DAYS)]
+    staff = [
+        _staff_row(row)
+        for row in staff_jobs(business=acting.business, now=now, days=DAYS, scope=acting.scope)
+    ]
     context = {
         "cards": cards,
         "arrivals": arrivals,
         "attention": sum(1 for row in arrivals if row["badge"].tone in ("warn", "bad")),
         "staff": staff,
         "days": DAYS,
-        "can_manage": acting.may(MANAGE_MESSAGES),
+        "can_manage": acting.may(MANAGE_STAFF),
     }
     return render_page(
         request, acting, "dashboard/messaging/staff_keys.html", context, status=status
@@ -138,7 +141,7 @@ def key_box_confirm_page(request: HttpRequest, acting: Acting, property_id: int)
     """POST: the owner says which code is on a property's box now — the planned code
     they set themselves, or another one. A refusal is a form error on the card."""
     prop = property_for_business(business=acting.business, property_id=property_id)
-    if prop is None:
+    if prop is None or not acting.may(MANAGE_STAFF, prop):
         raise Http404("No such property.")
     back = reverse("dashboard:staff-keys") + f"#keys-{prop.pk}"
     if request.method != "POST":
@@ -176,7 +179,9 @@ def key_codes_panel(acting: Acting) -> Panel:
     now = timezone.now()
     page = reverse("dashboard:staff-keys")
     found: list[tuple[Any, Item]] = []
-    for state in key_box_states(business=acting.business, now=now, days=SOON_DAYS):
+    for state in key_box_states(
+        business=acting.business, now=now, days=SOON_DAYS, scope=acting.scope
+    ):
         for arrival in state.arrivals:
             badge = ARRIVAL_BADGES.get(arrival.status, Badge(arrival.status.capitalize()))
             if state.confirmed is not None and badge.tone not in ("warn", "bad"):

@@ -15,7 +15,9 @@ from properties.dashboard.access import Acting
 
 def message_send_again(request: HttpRequest, acting: Acting, message_id: int) -> HttpResponse:
     """POST: send a failed or skipped email again now (the owner decided)."""
-    message = message_for_business(business=acting.business, message_id=message_id)
+    message = message_for_business(
+        business=acting.business, message_id=message_id, scope=acting.scope
+    )
     if message is None:
         raise Http404("No such message.")
     back = (

@@ -3,7 +3,10 @@
 The business comes from the signed-in user's own membership (properties.access),
 never from an id in the URL: pages look every object up within `acting.business`, so
 another business's id answers 404 exactly like a missing one. What the member may do
-is asked of `properties.permissions.permits`, never decided in a view.
+is asked of `properties.permissions.permits`, never decided in a view; what they see
+is `acting.scope` (`properties.permissions.Scope`), which selectors take: a group
+manager's or front desk's pages hold only their groups' properties, and another
+group's object answers 404 too.
 """
 
 from __future__ import annotations
@@ -14,15 +17,17 @@ from datetime import date
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
-from properties.access import acting_membership
-from properties.models import Business, Membership, User
-from properties.permissions import VIEW_DASHBOARD, permits
+from properties.access import acting_membership, two_factor_missing
+from properties.models import Business, Membership, Property, User
+from properties.permissions import VIEW_DASHBOARD, Scope, permits, scope_for
 from properties.selectors import memberships_for_user
 
 
@@ -34,12 +39,17 @@ class Acting:
     user: User
     business: Business
     today: date  # where the business is
+    scope: Scope
     # Reads that several parts of one page share (Today's stay panels ask for the same
     # stays), kept for this request only: see `once`.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def may(self, action: str) -> bool:
-        return permits(self.membership, action)
+    def may(self, action: str, obj: Any = None) -> bool:
+        return permits(self.membership, action, obj, scope=self.scope)
+
+    def properties(self) -> QuerySet[Property]:
+        """The properties this member sees (their groups', or the whole business's)."""
+        return self.scope.properties(Property.objects.for_business(self.business))
 
     def once(self, key: str, read: Callable[[], Any]) -> Any:
         """`read()` the first time a page asks for `key`, its answer after that."""
@@ -59,6 +69,7 @@ def acting_for(request: HttpRequest) -> Acting | None:
         user=user,
         business=business,
         today=timezone.now().astimezone(business.tz).date(),
+        scope=scope_for(membership),
     )
 
 
@@ -71,6 +82,15 @@ def _no_business(request: HttpRequest) -> HttpResponse:
     if user.is_superuser:
         return redirect("admin:index")
     return redirect("onboarding")
+
+
+def _set_up_two_factor(request: HttpRequest) -> HttpResponse:
+    messages.warning(
+        request,
+        "Your business requires owners to sign in with two-factor authentication: "
+        "set up an authenticator app to continue.",
+    )
+    return redirect("mfa_activate_totp")
 
 
 def dashboard_view(view: Callable[..., HttpResponse], *, action: str = VIEW_DASHBOARD) -> Any:
@@ -86,10 +106,14 @@ def dashboard_view(view: Callable[..., HttpResponse], *, action: str = VIEW_DASH
             return _no_business(request)
         if not acting.may(VIEW_DASHBOARD) or not acting.may(action):
             return render(request, "dashboard/forbidden.html", status=403)
+        if two_factor_missing(request):
+            return _set_up_two_factor(request)
         # Times on these pages are the business's local times.
         with timezone.override(acting.business.tz):
             response = view(request, acting, *args, **kwargs)
         patch_cache_control(response, private=True, no_cache=True)
         return response
 
+    # Read by the permission matrix and docs/roles.md (properties.roles_doc).
+    wrapped.holidesk_action = action  # type: ignore[attr-defined]
     return wrapped

@@ -7,7 +7,14 @@ from django.urls import reverse
 
 from properties.dashboard.registry import register_nav, register_page, register_setup_step
 from properties.models import Business, Property
-from properties.permissions import EDIT_PROPERTIES
+from properties.permissions import (
+    ADD_MEMBER,
+    MANAGE_PROPERTIES,
+    REMOVE_MEMBER,
+    USE_ADMIN,
+    VIEW_AUDIT_LOG,
+    VIEW_TEAM,
+)
 
 
 def _has_property(business: Business) -> Q:
@@ -15,17 +22,46 @@ def _has_property(business: Business) -> Q:
 
 
 def register() -> None:
+    from properties.dashboard import audit, team
     from properties.photos import dashboard as photos
 
     register_nav("Today", "dashboard:today", order=0)
-    register_page("properties/", photos.properties_page, name="properties")
+    register_page(
+        "properties/", photos.properties_page, name="properties", action=MANAGE_PROPERTIES
+    )
     register_page(
         "properties/<int:property_id>/photos/",
         photos.photos_page,
         name="property-photos",
-        action=EDIT_PROPERTIES,
+        action=MANAGE_PROPERTIES,
     )
-    register_nav("Properties", "dashboard:properties", order=45)
+    register_nav("Properties", "dashboard:properties", order=45, action=MANAGE_PROPERTIES)
+    register_page("team/", team.team_page, name="team", action=VIEW_TEAM)
+    register_page("team/invite/", team.team_invite, name="team-invite", action=ADD_MEMBER)
+    register_page(
+        "team/invitations/<int:invitation_id>/resend/",
+        team.invitation_resend_page,
+        name="team-invitation-resend",
+        action=ADD_MEMBER,
+    )
+    register_page(
+        "team/invitations/<int:invitation_id>/revoke/",
+        team.invitation_revoke_page,
+        name="team-invitation-revoke",
+        action=ADD_MEMBER,
+    )
+    register_page(
+        "team/members/<int:member_id>/", team.member_page, name="team-member", action=VIEW_TEAM
+    )
+    register_page(
+        "team/members/<int:member_id>/remove/",
+        team.member_remove_page,
+        name="team-member-remove",
+        action=REMOVE_MEMBER,
+    )
+    register_nav("Team", "dashboard:team", order=90, action=VIEW_TEAM)
+    register_page("audit/", audit.audit_page, name="audit", action=VIEW_AUDIT_LOG)
+    register_nav("Audit log", "dashboard:audit", order=95, action=VIEW_AUDIT_LOG)
     register_setup_step(
         "property",
         "Add your first property",
@@ -33,4 +69,5 @@ def register() -> None:
         url=lambda: reverse("admin:properties_property_add"),
         done=_has_property,
         order=10,
+        action=USE_ADMIN,
     )

@@ -111,6 +111,7 @@ class SetupStep:
     url: Callable[[], str]
     done: Callable[[Business], bool | Q]
     order: int
+    action: str
 
 
 @dataclass
@@ -169,9 +170,11 @@ def register_setup_step(
     url: Callable[[], str],
     done: Callable[[Business], bool | Q],
     order: int = 100,
+    action: str = VIEW_DASHBOARD,
 ) -> None:
+    _check_action(action)
     registry.setup[key] = SetupStep(
-        key=key, title=title, text=text, url=url, done=done, order=order
+        key=key, title=title, text=text, url=url, done=done, order=order, action=action
     )
 
 

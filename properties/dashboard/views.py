@@ -23,6 +23,7 @@ from properties.dashboard.registry import (
     setup_steps,
     today_panels,
 )
+from properties.permissions import USE_ADMIN
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def render_page(
         "acting": acting,
         "dashboard_nav": _nav(request, acting),
         "switchable": memberships if len(memberships) > 1 else [],
+        "can_use_admin": acting.may(USE_ADMIN),
     }
     return render(request, template, {**shell, **(context or {})}, status=status)
 
@@ -91,7 +93,7 @@ class ShownStep:
 
 def today(request: HttpRequest, acting: Acting) -> HttpResponse:
     shown = [_build(spec, acting) for spec in today_panels() if acting.may(spec.action)]
-    all_steps = setup_steps()
+    all_steps = [step for step in setup_steps() if acting.may(step.action)]
     steps = [
         ShownStep(step=step, done=done, url=step.url())
         for step, done in zip(all_steps, setup_done(acting.business, all_steps), strict=True)

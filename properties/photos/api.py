@@ -4,7 +4,7 @@ Uploading is two calls around a direct upload to storage: request an upload (a
 presigned S3 POST, or the local stand-in), POST the file there, then confirm it. Thin
 views over `properties.photos` services; the business is the token's (or the session
 user's), another business's property answers 404, and errors use the one JSON shape
-(properties.api_errors). Writing needs `properties.edit` (properties.permissions).
+(properties.api_errors). Writing needs `properties.manage` (properties.permissions).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from properties.auth import api_scope
 from properties.models import Business, Property, PropertyImage
+from properties.permissions import MANAGE_PROPERTIES
 from properties.photos.publishing import PhotoDetails, photos_publish
 from properties.photos.selectors import photo_progress, photos_of_property, thumbnail
 from properties.photos.uploads import photo_upload_confirm, photo_upload_request
@@ -61,7 +63,8 @@ def _business(request: Request) -> Business:
 
 def _property(request: Request, property_id: Any) -> Property:
     business = _business(request)
-    prop = Property.objects.for_business(business).filter(pk=property_id).first()
+    visible = api_scope(request).properties(Property.objects.for_business(business))
+    prop = visible.filter(pk=property_id).first()
     if prop is None:
         raise Http404("No such property.")
     return prop
@@ -134,6 +137,8 @@ def _photo_list(business: Business, prop: Property) -> dict[str, Any]:
 
 
 class PhotoListApi(APIView):
+    actions = {"GET": MANAGE_PROPERTIES, "POST": MANAGE_PROPERTIES}
+
     class PhotoConfirmInput(serializers.Serializer[Any]):
         token = serializers.CharField(help_text="The `token` of the upload request")
         alt_text = serializers.CharField(
@@ -177,6 +182,8 @@ class PhotoListApi(APIView):
 
 
 class PhotoUploadRequestApi(APIView):
+    actions = {"GET": MANAGE_PROPERTIES, "POST": MANAGE_PROPERTIES}
+
     class PhotoUploadRequestInput(serializers.Serializer[Any]):
         filename = serializers.CharField(max_length=200)
         content_type = serializers.ChoiceField(choices=sorted(CONTENT_TYPES))
@@ -227,6 +234,8 @@ class PublishPhotoInput(serializers.Serializer[Any]):
 
 
 class PhotoPublishApi(APIView):
+    actions = {"GET": MANAGE_PROPERTIES, "POST": MANAGE_PROPERTIES}
+
     class PhotoPublishInput(serializers.Serializer[Any]):
         photos = PublishPhotoInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
 

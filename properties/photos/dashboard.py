@@ -23,7 +23,7 @@ from properties.dashboard.access import Acting
 from properties.dashboard.text import plural
 from properties.dashboard.views import render_page
 from properties.models import Property, PropertyImage
-from properties.permissions import EDIT_PROPERTIES
+from properties.permissions import MANAGE_PROPERTIES
 from properties.photos.errors import PhotoDetailsInvalid, PhotoNotFound, PhotoRejected
 from properties.photos.publishing import (
     ALT_TEXT_MAX,
@@ -52,8 +52,8 @@ STATE_BADGES = {
 
 
 def properties_page(request: HttpRequest, acting: Acting) -> HttpResponse:
-    rows = properties_with_photo_progress(business=acting.business)
-    context = {"rows": rows, "can_edit": acting.may(EDIT_PROPERTIES)}
+    rows = properties_with_photo_progress(business=acting.business, scope=acting.scope)
+    context = {"rows": rows, "can_edit": acting.may(MANAGE_PROPERTIES)}
     return render_page(request, acting, "dashboard/properties/list.html", context)
 
 
@@ -99,7 +99,7 @@ def _rows(
 
 
 def _property(acting: Acting, property_id: int) -> Property:
-    prop = Property.objects.for_business(acting.business).filter(pk=property_id).first()
+    prop = acting.properties().filter(pk=property_id).first()
     if prop is None:
         raise Http404("No such property.")
     return prop

@@ -18,7 +18,7 @@ from django.db import transaction
 
 from properties.db import lock_one
 from properties.models import Business, Property, PropertyImage, User
-from properties.permissions import EDIT_PROPERTIES, require
+from properties.permissions import MANAGE_PROPERTIES, require
 from properties.photos.errors import PhotoAltTextMissing, PhotoDetailsInvalid, PhotoNotFound
 from properties.photos.services import check_property
 
@@ -80,7 +80,7 @@ def photos_publish(
     listed order. Each listed photo is public once ready. Raises PhotoAltTextMissing
     (naming the photos, nothing saved) if any has no alt text."""
     check_property(business=business, property=property)
-    require(by, EDIT_PROPERTIES, business=business, obj=property)
+    require(by, MANAGE_PROPERTIES, business=business, obj=property)
     missing = [d.id for d in details if not d.alt_text.strip()]
     if missing:
         raise PhotoAltTextMissing(
@@ -133,7 +133,7 @@ def photos_reorder(
 ) -> list[PropertyImage]:
     """Put the listed photos first, in that order (the rest keep theirs after them)."""
     check_property(business=business, property=property)
-    require(by, EDIT_PROPERTIES, business=business, obj=property)
+    require(by, MANAGE_PROPERTIES, business=business, obj=property)
     with transaction.atomic():
         photos = _ordered(_locked_photos(business=business, property=property, ids=order), order)
         for position, photo in enumerate(photos):
@@ -153,7 +153,7 @@ def photo_move(
 ) -> list[PropertyImage]:
     """Move one photo `step` places (-1: earlier, 1: later), clamped to the ends."""
     check_property(business=business, property=property)
-    require(by, EDIT_PROPERTIES, business=business, obj=property)
+    require(by, MANAGE_PROPERTIES, business=business, obj=property)
     with transaction.atomic():
         photos = _locked_photos(business=business, property=property, ids=[photo_id])
         ids = [photo.pk for photo in photos]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from properties.models import Business, Property, PropertyImage, PropertyImageRendition
+from properties.permissions import Scope
 from properties.photos.storage import renditions_storage
 
 State = PropertyImage.State
@@ -98,22 +99,24 @@ class PropertyPhotos:
     public: int  # ready and described: on the site now
 
 
-def properties_with_photo_progress(*, business: Business) -> list[PropertyPhotos]:
-    """Each property of the business with "N of M ready", in one query."""
-    rows = (
-        Property.objects.for_business(business)
-        .annotate(
-            photos_total=Count("images", distinct=True),
-            photos_ready=Count("images", filter=Q(images__state=State.READY), distinct=True),
-            photos_failed=Count("images", filter=Q(images__state=State.FAILED), distinct=True),
-            photos_public=Count(
-                "images",
-                filter=Q(images__state=State.READY) & ~Q(images__alt_text=""),
-                distinct=True,
-            ),
-        )
-        .order_by("name", "id")
-    )
+def properties_with_photo_progress(
+    *, business: Business, scope: Scope | None = None
+) -> list[PropertyPhotos]:
+    """Each property of the business (of the member's `scope`) with "N of M ready", in
+    one query."""
+    properties: QuerySet[Property] = Property.objects.for_business(business)
+    if scope is not None:
+        properties = scope.properties(properties)
+    rows = properties.annotate(
+        photos_total=Count("images", distinct=True),
+        photos_ready=Count("images", filter=Q(images__state=State.READY), distinct=True),
+        photos_failed=Count("images", filter=Q(images__state=State.FAILED), distinct=True),
+        photos_public=Count(
+            "images",
+            filter=Q(images__state=State.READY) & ~Q(images__alt_text=""),
+            distinct=True,
+        ),
+    ).order_by("name", "id")
     return [
         PropertyPhotos(
             property=row,

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from properties.db import after_commit, claim_due
 from properties.models import Business, Property, PropertyImage, User
-from properties.permissions import EDIT_PROPERTIES, require
+from properties.permissions import MANAGE_PROPERTIES, require
 from properties.photos.errors import PhotoNotFound
 from properties.photos.storage import (
     original_name,
@@ -109,7 +109,7 @@ def photo_add(
     for one (the dashboard's upload form)."""
     check_property(business=business, property=property)
     if by is not None:
-        require(by, EDIT_PROPERTIES, business=business, obj=property)
+        require(by, MANAGE_PROPERTIES, business=business, obj=property)
     header = photo_inspect(file, name=name)
     key = uuid.uuid4()
     stored = original_name(business_id=business.pk, key=key, extension=header.extension)
@@ -138,7 +138,7 @@ def photo_reprocess(
     """Make renditions again (a failed photo, or new rendition settings). `by`: the
     member asking, if a page acts for one."""
     if by is not None:
-        require(by, EDIT_PROPERTIES, business=image.business, obj=image)
+        require(by, MANAGE_PROPERTIES, business=image.business, obj=image)
     with transaction.atomic():
         PropertyImage.objects.filter(pk=image.pk).update(
             state=State.UPLOADED,
@@ -157,7 +157,7 @@ def photo_delete(*, image: PropertyImage, by: User | AnonymousUser | None = None
     """Delete the photo and, once that commits, its files. `by`: the member deleting,
     if a page acts for one."""
     if by is not None:
-        require(by, EDIT_PROPERTIES, business=image.business, obj=image)
+        require(by, MANAGE_PROPERTIES, business=image.business, obj=image)
     original = image.original
     renditions = list(image.renditions.values_list("path", flat=True))
 

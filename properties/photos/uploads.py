@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from properties.models import Business, Property, PropertyImage, User
-from properties.permissions import EDIT_PROPERTIES, require
+from properties.permissions import MANAGE_PROPERTIES, require
 from properties.photos.errors import PhotoRejected, PhotoTooLarge, PhotoUploadInvalid
 from properties.photos.services import check_property, photo_create
 from properties.photos.storage import original_name, originals_storage
@@ -97,7 +97,7 @@ def photo_upload_request(
     type we would refuse anyway. `by`: the member asking (the dashboard, the API)."""
     check_property(business=business, property=property)
     if by is not None:
-        require(by, EDIT_PROPERTIES, business=business, obj=property)
+        require(by, MANAGE_PROPERTIES, business=business, obj=property)
     filename = (filename or "photo")[:200]
     check_declared(name=filename, size=size, content_type=content_type)
     key = uuid.uuid4()
@@ -173,7 +173,7 @@ def photo_upload_confirm(
     (and deletes the file) if it is not one we accept."""
     check_property(business=business, property=property)
     if by is not None:
-        require(by, EDIT_PROPERTIES, business=business, obj=property)
+        require(by, MANAGE_PROPERTIES, business=business, obj=property)
     max_age = settings.PHOTO_UPLOAD_EXPIRY_SECONDS + int(CONFIRM_GRACE.total_seconds())
     claim = read_ticket(token, max_age=max_age)
     if claim.business_id != business.pk or claim.property_id != property.pk:

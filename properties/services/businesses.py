@@ -16,6 +16,10 @@ from properties.selectors import slug_unavailable_reason
 _GUARDED_FIELDS = {
     "slug": (permissions.RENAME_SITE, "Only an owner may change the site's address."),
     "custom_domain": (permissions.SET_CUSTOM_DOMAIN, "Only an owner may set a custom domain."),
+    "require_owner_two_factor": (
+        permissions.REQUIRE_TWO_FACTOR,
+        "Only an owner may change the two-factor rule.",
+    ),
 }
 # What an owner may edit on a business (the admin's form shows these); each change is
 # checked by `business_save`.
@@ -29,6 +33,7 @@ BUSINESS_EDITABLE_FIELDS = (
     "logo",
     "accent_colour",
     "about",
+    "require_owner_two_factor",
 )
 
 

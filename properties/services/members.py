@@ -9,6 +9,8 @@ each other at the same moment cannot both succeed (and the deferred constraint t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
@@ -33,9 +35,34 @@ class AlreadyMember(DomainError):
     http_status = 409
 
 
-def _check_group(business: Business, group: PropertyGroup | None) -> None:
-    if group is not None and group.business_id != business.pk:
-        raise DomainError("No such group in this business.", fields={"group": ["Unknown group."]})
+def _check_groups(
+    business: Business, role: str, groups: Iterable[PropertyGroup] | None
+) -> list[PropertyGroup]:
+    chosen = list(groups or [])
+    if any(group.business_id != business.pk for group in chosen):
+        raise DomainError("No such group in this business.", fields={"groups": ["Unknown group."]})
+    if permissions.is_group_scoped(role) and not chosen:
+        raise DomainError(
+            "Choose the groups this member works in: their role sees only those.",
+            fields={"groups": ["Choose at least one group."]},
+        )
+    if not permissions.is_group_scoped(role):
+        return []  # the whole business: groups would mean nothing
+    return chosen
+
+
+def _require_grant(by: User | AnonymousUser, business: Business, role: str) -> None:
+    membership = (
+        Membership.objects.filter(user=by, business=business).first()
+        if isinstance(by, User)
+        else None
+    )
+    if isinstance(by, User) and by.is_superuser:
+        return
+    if not permissions.may_grant(membership, role):
+        raise permissions.NotAllowed(
+            "Only an owner may make someone an owner.", action=permissions.GRANT_OWNER
+        )
 
 
 def _other_owners(membership: Membership) -> bool:
@@ -64,15 +91,12 @@ def membership_add(
     business: Business,
     email: str,
     role: str,
-    group: PropertyGroup | None = None,
+    groups: Iterable[PropertyGroup] | None = None,
 ) -> Membership:
     """Add the person with `email` (an account is created if they have none)."""
     permissions.require(by, permissions.ADD_MEMBER, business=business)
-    if role == OWNER:
-        permissions.require(
-            by, permissions.GRANT_OWNER, business=business, message="Only an owner may add owners."
-        )
-    _check_group(business, group)
+    _require_grant(by, business, role)
+    chosen = _check_groups(business, role, groups)
     lock_one(Business.objects.filter(pk=business.pk))
     email = email.strip().lower()
     user = User.objects.filter(email__iexact=email).first()
@@ -83,7 +107,9 @@ def membership_add(
             f"{email} is already a member of this business.",
             fields={"email": ["Already a member."]},
         )
-    return Membership.objects.create(user=user, business=business, role=role, group=group)
+    membership = Membership.objects.create(user=user, business=business, role=role)
+    membership.groups.set(chosen)
+    return membership
 
 
 @transaction.atomic
@@ -92,7 +118,7 @@ def membership_change(
     by: User | AnonymousUser,
     membership: Membership,
     role: str,
-    group: PropertyGroup | None = None,
+    groups: Iterable[PropertyGroup] | None = None,
 ) -> Membership:
     business, stored = _locked_for(
         by,
@@ -100,19 +126,14 @@ def membership_change(
         membership,
         "Only an owner may change an owner's membership.",
     )
-    if role == OWNER and stored.role != OWNER:
-        permissions.require(
-            by,
-            permissions.GRANT_OWNER,
-            business=business,
-            message="Only an owner may make someone an owner.",
-        )
+    if role != stored.role:
+        _require_grant(by, business, role)
     if stored.role == OWNER and role != OWNER and not _other_owners(stored):
         raise LastOwner()
-    _check_group(business, group)
+    chosen = _check_groups(business, role, groups)
     stored.role = role
-    stored.group = group
-    stored.save(update_fields=["role", "group"])
+    stored.save(update_fields=["role"])
+    stored.groups.set(chosen)
     return stored
 
 

@@ -19,7 +19,7 @@ from properties.services import (
     membership_remove,
 )
 from tests.conftest import Tenant, make_tenant
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, UserFactory
 
 OWNER, MANAGER, STAFF = Membership.Role.OWNER, Membership.Role.MANAGER, Membership.Role.STAFF
 
@@ -91,6 +91,7 @@ def test_a_manager_cannot_make_anyone_an_owner(
 
 
 def test_a_manager_still_manages_other_members(tenant: Tenant, manager: Membership) -> None:
+    UserFactory(email="cleaner@example.com")
     client = _client(manager)
     response = client.post(
         _url(Membership, "add"), {"email": "cleaner@example.com", "role": STAFF, "group": ""}

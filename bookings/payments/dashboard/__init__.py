@@ -13,36 +13,36 @@ from properties.dashboard.registry import (
     register_setup_step,
     register_today_panel,
 )
-from properties.permissions import MANAGE_BILLING
+from properties.permissions import MANAGE_PAYOUTS
 
 
 def register() -> None:
     from bookings.payments.dashboard import pages, panels
 
-    register_page("stripe/", pages.stripe_page, name="stripe", action=MANAGE_BILLING)
+    register_page("stripe/", pages.stripe_page, name="stripe", action=MANAGE_PAYOUTS)
     register_page(
-        "stripe/connect/", pages.stripe_connect, name="stripe-connect", action=MANAGE_BILLING
+        "stripe/connect/", pages.stripe_connect, name="stripe-connect", action=MANAGE_PAYOUTS
     )
     register_page(
-        "stripe/return/", pages.stripe_return, name="stripe-return", action=MANAGE_BILLING
+        "stripe/return/", pages.stripe_return, name="stripe-return", action=MANAGE_PAYOUTS
     )
     register_page(
-        "stripe/refresh/", pages.stripe_refresh, name="stripe-refresh", action=MANAGE_BILLING
+        "stripe/refresh/", pages.stripe_refresh, name="stripe-refresh", action=MANAGE_PAYOUTS
     )
-    register_page("billing/", pages.billing_page, name="billing", action=MANAGE_BILLING)
+    register_page("billing/", pages.billing_page, name="billing", action=MANAGE_PAYOUTS)
     register_page(
         "billing/subscribe/",
         pages.billing_subscribe,
         name="billing-subscribe",
-        action=MANAGE_BILLING,
+        action=MANAGE_PAYOUTS,
     )
     register_page(
-        "billing/portal/", pages.billing_portal, name="billing-portal", action=MANAGE_BILLING
+        "billing/portal/", pages.billing_portal, name="billing-portal", action=MANAGE_PAYOUTS
     )
     register_page(
-        "billing/return/", pages.billing_return, name="billing-return", action=MANAGE_BILLING
+        "billing/return/", pages.billing_return, name="billing-return", action=MANAGE_PAYOUTS
     )
-    register_nav("Payments & plan", "dashboard:stripe", order=90, action=MANAGE_BILLING)
+    register_nav("Payments & plan", "dashboard:stripe", order=90, action=MANAGE_PAYOUTS)
     register_today_panel(
         "billing", "Payments and your plan", panels.billing_attention, order=5, kind="attention"
     )

@@ -32,7 +32,7 @@ from bookings.payments.services.connect import _platform
 from bookings.payments.signals import billing_notice
 from properties.db import after_commit, lock_one
 from properties.models import Business, Property, User
-from properties.permissions import MANAGE_BILLING, require
+from properties.permissions import MANAGE_PAYOUTS, require
 
 S = Subscription.Status
 # Paid up, or trying Holidesk out.
@@ -130,7 +130,7 @@ def billing_checkout_start(
 ) -> str:
     """Stripe Checkout (subscription mode) for this plan: one unit per property, a
     trial the first time. Returns the URL to send the owner to."""
-    require(user, MANAGE_BILLING, business=business)
+    require(user, MANAGE_PAYOUTS, business=business)
     plan = plan_for(plan_key)
     if plan is None:
         raise BillingError("Please choose one of the plans shown.")
@@ -165,7 +165,7 @@ def billing_checkout_start(
 def billing_portal_open(
     *, business: Business, user: User, return_url: str, platform: StripePlatform | None = None
 ) -> str:
-    require(user, MANAGE_BILLING, business=business)
+    require(user, MANAGE_PAYOUTS, business=business)
     row = Subscription.objects.filter(business=business).exclude(customer_id="").first()
     if row is None:
         raise BillingError("Choose a plan first: the billing portal opens once you subscribe.")

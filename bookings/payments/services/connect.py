@@ -22,7 +22,7 @@ from bookings.payments.models import StripeAccount
 from bookings.payments.platform import StripePlatform, platform_ready, stripe_platform
 from properties.db import lock_one
 from properties.models import Business, User
-from properties.permissions import MANAGE_BILLING, require
+from properties.permissions import MANAGE_PAYOUTS, require
 
 
 def _platform(platform: StripePlatform | None) -> StripePlatform:
@@ -41,7 +41,7 @@ def stripe_onboarding_start(
 ) -> str:
     """The URL of Stripe's hosted onboarding for this business (a new account the
     first time, the same account after that)."""
-    require(user, MANAGE_BILLING, business=business)
+    require(user, MANAGE_PAYOUTS, business=business)
     platform = _platform(platform)
     account = StripeAccount.objects.filter(business=business).first()
     if account is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from properties.models import Membership, PropertyImage
-from properties.permissions import EDIT_PROPERTIES, NotAllowed, permits
+from properties.permissions import MANAGE_PROPERTIES, NotAllowed, permits
 from properties.photos.errors import PhotoAltTextMissing, PhotoDetailsInvalid, PhotoNotFound
 from properties.photos.publishing import PhotoDetails, photo_move, photos_publish, photos_reorder
 from properties.photos.services import photo_add
@@ -43,7 +43,7 @@ def test_owners_and_managers_may_edit_properties_staff_may_not(tenant: Tenant) -
         (Membership.Role.STAFF, False),
     ):
         membership = MembershipFactory(business=tenant.business, role=role)
-        assert permits(membership, EDIT_PROPERTIES, tenant.prop) is allowed
+        assert permits(membership, MANAGE_PROPERTIES, tenant.prop) is allowed
 
 
 def test_staff_cannot_publish(tenant: Tenant, photo_dirs: tuple[Path, Path]) -> None:
