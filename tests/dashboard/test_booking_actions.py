@@ -173,7 +173,7 @@ def test_the_exclusion_constraint_decides_even_without_the_pre_check(
     start = start_of(tenant)
     booking = stay(tenant.prop, start, 3)
     stay(tenant.prop, start + timedelta(days=3), 2, name="Next Guest")
-    monkeypatch.setattr("bookings.services.stays.stay_free_check", lambda *a, **k: None)
+    monkeypatch.setattr("bookings.services.stays.stay_free_claim", lambda *a, **k: None)
     response = confirm(owner, booking, start, start + timedelta(days=5), "550.00")
     assert response.status_code == 409
     booking.refresh_from_db()

@@ -26,8 +26,7 @@ from messaging.models import (
 )
 from messaging.selectors import key_box_state, key_box_states
 from messaging.services.key_box import key_code_confirm
-from properties import permissions
-from properties.models import Membership, Property
+from properties.models import Membership, Property, PropertyGroup
 from tests.conftest import APP_HOST, Tenant
 from tests.dashboard.conftest import business_today, stay, with_cleaner
 from tests.factories import MembershipFactory, PropertyFactory
@@ -229,24 +228,32 @@ def test_a_code_the_box_had_recently_is_refused_with_the_reason(owner: Client, k
     assert on_box(keys.sea) == "86420"
 
 
-def test_a_member_who_may_not_manage_messages_reads_but_cannot_confirm(
-    tenant: Tenant, keys: Keys, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("role", [Membership.Role.FRONT_DESK, Membership.Role.VIEWER])
+def test_a_member_who_may_not_manage_staff_gets_no_page_and_cannot_confirm(
+    tenant: Tenant, keys: Keys, role: str
 ) -> None:
-    monkeypatch.setitem(
-        permissions.ROLE_ACTIONS,
-        Membership.Role.MANAGER,
-        permissions.ACTIONS - permissions.OWNER_ONLY - {permissions.MANAGE_MESSAGES},
-    )
-    manager = MembershipFactory(business=tenant.business, role=Membership.Role.MANAGER)
+    member = MembershipFactory(business=tenant.business, role=role)
     client = Client(HTTP_HOST=APP_HOST)
-    client.force_login(manager.user)
-    page = client.get(PAGE)
-    assert page.status_code == 200
-    assert "1357" in page.content.decode()
-    assert "Confirm this code" not in page.content.decode()
+    client.force_login(member.user)
+    assert client.get(PAGE).status_code == 403
     response = client.post(confirm_url(keys.sea), {"code": "86420"})
     assert response.status_code == 403
     assert on_box(keys.sea) == "1357"
+
+
+def test_a_group_manager_sees_and_confirms_only_their_groups_boxes(
+    tenant: Tenant, keys: Keys
+) -> None:
+    group = PropertyGroup.objects.create(business=tenant.business, name="Coast")
+    Property.objects.filter(pk=keys.sea.pk).update(group=group)
+    member = MembershipFactory(business=tenant.business, role=Membership.Role.GROUP_MANAGER)
+    member.groups.add(group)
+    client = Client(HTTP_HOST=APP_HOST)
+    client.force_login(member.user)
+    html = client.get(PAGE).content.decode()
+    assert keys.sea.name in html
+    assert keys.hill.name not in html
+    assert client.post(confirm_url(keys.hill), {"code": "86420"}).status_code == 404
 
 
 def test_a_staff_member_gets_no_page_and_cannot_confirm(tenant: Tenant, keys: Keys) -> None:
