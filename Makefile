@@ -59,7 +59,7 @@ bench: $(VENV)/.installed
 	@$(SERVICES); \
 	export DEBUG=true HOLIDESK_TESTING=true HOLIDESK_BENCH=1; \
 	mkdir -p bench-results; \
-	$(PY) -m pytest -p no:cacheprovider tests/bench -s -q $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider -s -q $(or $(PYTEST_ARGS),tests/bench)
 
 infra-lint: $(VENV)/.installed
 	PYTHON=$(PY) bash docker/lint.sh

@@ -64,9 +64,9 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
             "businesses",
             """
             INSERT INTO properties_business (name, slug, timezone, currency, contact_email, logo,
-                accent_colour, about, created_at, domain_token)
+                accent_colour, about, created_at, domain_token, require_owner_two_factor)
             SELECT 'Dash ' || %s || b, %s || b, %s, 'EUR', %s || b || '@example.com', '',
-                '#0E7490', '', now(), 'tok-' || %s || b
+                '#0E7490', '', now(), 'tok-' || %s || b, false
             FROM generate_series(1, %s) b
             """,
             [shape.prefix] * 2 + [TIMEZONE] + [shape.prefix] * 2 + [shape.businesses],
@@ -121,8 +121,10 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
     step(
         "stripe",
         """
-        INSERT INTO bookings_stripeaccount (account_id, charges_enabled, created_at, business_id)
-        SELECT 'acct_' || slug, true, now(), id FROM properties_business
+        INSERT INTO bookings_stripeaccount (account_id, charges_enabled, created_at, business_id,
+            account_type, details_submitted, payouts_enabled, requirements_due, disabled_reason)
+        SELECT 'acct_' || slug, true, now(), id, 'standard', true, true, '[]', ''
+        FROM properties_business
         """,
     )
     # One a week for 50 weeks, the week's day from the property's number: on TODAY
@@ -232,10 +234,10 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
         """
         INSERT INTO bookings_payment (kind, gateway, status, amount, currency, amount_minor,
             checkout_id, checkout_url, payment_intent_id, connected_account, outcome,
-            created_at, updated_at, paid_at, booking_id, business_id)
+            created_at, updated_at, paid_at, booking_id, business_id, method, note)
         SELECT 'stay', 'fake', 'succeeded', 520, 'EUR', 52000, 'cs_dash_' || s.id, '',
             'pi_dash_' || s.id, '', '', lower(s.stay) - 30, lower(s.stay) - 30,
-            lower(s.stay) - 30, s.id, s.business_id
+            lower(s.stay) - 30, s.id, s.business_id, '', ''
         FROM dash_stay s WHERE s.source = 'direct'
         """,
     )
@@ -243,9 +245,10 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
         "refunds",
         """
         INSERT INTO bookings_refund (amount, currency, reason, status, gateway_refund_id, error,
-            created_at, updated_at, booking_id, business_id, payment_id, attempts, last_error)
+            created_at, updated_at, booking_id, business_id, payment_id, attempts, last_error,
+            note)
         SELECT 50, 'EUR', 'cancellation', 'failed', '', 'Card expired', now(), now(),
-            s.id, s.business_id, pay.id, 1, 'Card expired'
+            s.id, s.business_id, pay.id, 1, 'Card expired', ''
         FROM dash_stay s JOIN bookings_payment pay ON pay.booking_id = s.id
         WHERE s.n IN (1, 2) AND s.k BETWEEN 15 AND 24
         """,

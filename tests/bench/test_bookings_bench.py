@@ -49,9 +49,9 @@ def _generate() -> float:
         cursor.execute(
             """
             INSERT INTO properties_business (name, slug, timezone, currency, contact_email, logo,
-                accent_colour, about, domain_token, created_at)
+                accent_colour, about, domain_token, created_at, require_owner_two_factor)
             SELECT 'Bench ' || b, 'bench' || b, 'Europe/London', 'EUR', 'b' || b || '@example.com',
-                '', '#0E7490', '', 'holidesk-verify-bench' || b, now()
+                '', '#0E7490', '', 'holidesk-verify-bench' || b, now(), false
             FROM generate_series(1, %s) b
             """,
             [BUSINESSES],

@@ -37,9 +37,9 @@ def _generate(slug: str, units: int, hotels: int) -> None:
         cursor.execute(
             """
             INSERT INTO properties_business (name, slug, timezone, currency, contact_email, logo,
-                accent_colour, about, created_at, domain_token)
+                accent_colour, about, created_at, domain_token, require_owner_two_factor)
             VALUES (%s, %s, 'Europe/London', 'EUR', 'bench@example.com', '', '#0E7490', '',
-                now(), md5(%s))
+                now(), md5(%s), false)
             """,
             [slug.title(), slug, slug],
         )
