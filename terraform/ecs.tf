@@ -21,24 +21,24 @@ resource "aws_cloudwatch_log_group" "app" {
 locals {
   # Plain settings; every name here is one config/settings.py reads (tests/test_infra.py).
   app_env = {
-    DEBUG                   = "false"
-    HOLIDESK_BASE_DOMAIN    = var.base_domain
-    HOLIDESK_APP_HOST       = local.app_host
-    HOLIDESK_URL_SCHEME     = "https"
-    EMAIL_URL               = "ses://?region=${var.aws_region}"
-    DEFAULT_FROM_EMAIL      = local.from_address
-    EMAIL_RATE_PER_SECOND   = tostring(var.email_rate_per_second)
-    PAYMENTS_BACKEND        = "stripe"
+    DEBUG                 = "false"
+    HOLIDESK_BASE_DOMAIN  = var.base_domain
+    HOLIDESK_APP_HOST     = local.app_host
+    HOLIDESK_URL_SCHEME   = "https"
+    EMAIL_URL             = "ses://?region=${var.aws_region}"
+    DEFAULT_FROM_EMAIL    = local.from_address
+    EMAIL_RATE_PER_SECOND = tostring(var.email_rate_per_second)
+    PAYMENTS_BACKEND      = "stripe"
     # Holidesk's own plans (docs/payments.md): price ids of the platform account.
     BILLING_PLANS               = jsonencode(var.billing_plans)
     BILLING_TRIAL_DAYS          = tostring(var.billing_trial_days)
     BILLING_GRACE_DAYS          = tostring(var.billing_grace_days)
     STRIPE_CONNECT_ACCOUNT_TYPE = var.stripe_connect_account_type
-    STORAGE                 = "s3"
-    AWS_STORAGE_BUCKET_NAME = aws_s3_bucket.media.id
-    AWS_S3_REGION_NAME      = var.aws_region
-    AWS_S3_CUSTOM_DOMAIN    = local.media_host
-    LOG_LEVEL               = var.log_level
+    STORAGE                     = "s3"
+    AWS_STORAGE_BUCKET_NAME     = aws_s3_bucket.media.id
+    AWS_S3_REGION_NAME          = var.aws_region
+    AWS_S3_CUSTOM_DOMAIN        = local.media_host
+    LOG_LEVEL                   = var.log_level
     # Behind the ALB: one proxy in front of every request (client IPs for sign-in
     # throttling), and gunicorn believes X-Forwarded-* only from the VPC's addresses.
     HOLIDESK_TRUSTED_PROXY_COUNT = "1"
