@@ -57,6 +57,7 @@ def broker(workers: Workers) -> Celery:
     elsewhere)."""
     return Celery(
         "bench-photos",
+        set_as_current=False,
         broker=workers.env["REDIS_URL"],
         broker_transport_options={
             "global_keyprefix": f"{workers.env['HOLIDESK_REDIS_PREFIX']}:celery:"

@@ -5,10 +5,12 @@ confirmation or correction through `key_code_confirm`; who may, and isolation.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -103,6 +105,15 @@ def key_world(tenant: Tenant, *, extra_properties: int = 0) -> Keys:
         first=first,
         arriving=arriving,
     )
+
+
+@pytest.fixture(autouse=True)
+def morning() -> Iterator[None]:
+    """The pages show arrivals from now on: the tests' "arrives today" needs a morning
+    (the business is in Europe/London)."""
+    today = timezone.now().date()
+    with time_machine.travel(datetime.combine(today, time(7), tzinfo=UTC), tick=True):
+        yield
 
 
 @pytest.fixture

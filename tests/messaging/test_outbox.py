@@ -129,7 +129,8 @@ def test_flushing_redis_between_scheduling_and_sending_loses_nothing(
     tenant: Tenant, smtp_sink: Sink, fast: None, private_redis: str
 ) -> None:
     ids = due_rows(tenant.business, 5)
-    broker = Celery("flush-test", broker=private_redis)
+    # Not the current app: tasks of this process must keep publishing through config.celery.
+    broker = Celery("flush-test", broker=private_redis, set_as_current=False)
     now = timezone.now()
     outbox_dispatch(
         now=now,

@@ -48,6 +48,7 @@ def kick(workers: Workers) -> None:
     """What one beat tick does: ask a worker to run the dispatcher."""
     app = Celery(
         "test-kick",
+        set_as_current=False,
         broker=workers.env["REDIS_URL"],
         broker_transport_options={
             "global_keyprefix": f"{workers.env['HOLIDESK_REDIS_PREFIX']}:celery:"
