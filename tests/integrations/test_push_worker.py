@@ -18,7 +18,13 @@ from tests.support.partner_server import PartnerServer
 from tests.support.ports import wait_for
 from tests.support.workers import Workers
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+# Worker processes hold connections of their own: kept on the test process that runs
+# the many-connection tests, so the two never add up past PostgreSQL's 100.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.xdist_group("many_connections"),
+]
 Status = PushOutbox.Status
 
 

@@ -22,7 +22,13 @@ from tests.support.workers import Workers
 
 State = ScheduledMessage.State
 N = int(os.environ.get("BURST_N", "5000"))
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+# Worker processes hold connections of their own: kept on the test process that runs
+# the many-connection tests, so the two never add up past PostgreSQL's 100.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.worker,
+    pytest.mark.xdist_group("many_connections"),
+]
 
 
 def due(business: Business, n: int, *, prefix: str = "w") -> list[int]:
