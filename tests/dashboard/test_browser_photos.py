@@ -83,7 +83,7 @@ def test_owner_uploads_reorders_and_publishes_photos(
     assert page.locator("[data-badge]", has_text="Ready").count() == 3
     assert_accessible(page, "photo page after uploads (desktop)")
 
-    # Reorder: the bedroom first (buttons), then the living room before the outside (drag).
+    # Reorder: the third photo first (buttons), then the second before the first (drag).
     first, second, third = (p.pk for p in photos)
     page.locator(f'[data-photo-id="{third}"] [data-move="-1"]').click()
     page.locator(f'[data-photo-id="{third}"] [data-move="-1"]').click()
@@ -102,9 +102,13 @@ def test_owner_uploads_reorders_and_publishes_photos(
     page.get_by_text("Describe every photo before publishing").wait_for()
     assert page.locator("p.error").count() == 3
     assert_accessible(page, "refused publish (desktop)")
-    for photo_id, scene in zip((first, second, third), SCENES, strict=True):
-        page.fill(f"#alt-{photo_id}", scene.alt.format(name=prop.name))
-        page.fill(f"#caption-{photo_id}", scene.caption)
+    # Uploads finish in any order: each photo is told apart by its size in bytes.
+    scene_of = {Path(path).stat().st_size: scene for path, scene in zip(files, SCENES, strict=True)}
+    assert len(scene_of) == len(SCENES)
+    for photo in photos:
+        scene = scene_of[photo.original_bytes]
+        page.fill(f"#alt-{photo.pk}", scene.alt.format(name=prop.name))
+        page.fill(f"#caption-{photo.pk}", scene.caption)
     page.get_by_role("button", name="Publish photos", exact=True).click()
     page.get_by_text("3 photos on your site now").wait_for()
     published = list(PropertyImage.objects.order_by("position"))
