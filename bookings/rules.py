@@ -11,13 +11,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from bookings.errors import BeyondHorizon, InvalidDates, InvalidGuestDetails, InvalidTransition
+from bookings.errors import (
+    BeyondHorizon,
+    InvalidAmount,
+    InvalidDates,
+    InvalidGuestDetails,
+    InvalidTransition,
+)
 from bookings.models import Booking
 from properties.models import Property
+from properties.money import round_money
 
 # The longest stay or block the engine accepts, in nights, from every source (partners
 # and feeds included): three years of nights, leap years counted.
@@ -197,3 +205,20 @@ def owner_may_change_check(booking: Booking) -> None:
         raise InvalidTransition(
             f"{label} owns this reservation: change it on {label}.",
         )
+
+
+def owner_amount_check(amount: Decimal, currency: str) -> None:
+    """An amount the owner enters (a refund, a payment taken offline): above zero and in
+    units the currency can pay (InvalidAmount, naming the field, otherwise)."""
+    if amount <= 0:
+        raise InvalidAmount("Enter an amount above zero.", fields={"amount": ["above zero"]})
+    if round_money(amount, currency) != amount:
+        raise InvalidAmount(
+            f"{currency} cannot be paid in amounts that fine.",
+            fields={"amount": ["too many decimals"]},
+        )
+
+
+def owner_note_clean(note: str) -> str:
+    """A note kept with a payment or refund: one line, at most 300 characters."""
+    return " ".join(note.split())[:300]

@@ -28,10 +28,10 @@ from bookings.payments.services.checkout import (
     payment_checkout_create,
     payment_create,
 )
-from bookings.rules import owner_may_change_check
+from bookings.rules import owner_amount_check, owner_may_change_check, owner_note_clean
 from properties.db import lock_one
 from properties.models import User
-from properties.money import format_money, round_money, to_minor_units
+from properties.money import format_money, to_minor_units
 
 OFFLINE_GATEWAY = "offline"
 
@@ -66,14 +66,8 @@ def payment_record_offline(
     currency = booking.currency
     if method not in Payment.Method.values:
         raise InvalidAmount("Choose how the guest paid.", fields={"method": ["unknown"]})
-    if amount <= 0:
-        raise InvalidAmount("Enter an amount above zero.", fields={"amount": ["above zero"]})
-    if round_money(amount, currency) != amount:
-        raise InvalidAmount(
-            f"{currency} cannot be paid in amounts that fine.",
-            fields={"amount": ["too many decimals"]},
-        )
-    note = " ".join(note.split())[:300]
+    owner_amount_check(amount, currency)
+    note = owner_note_clean(note)
     with transaction.atomic():
         # The lock order of every payment write: payment rows, then the booking.
         list(Payment.objects.select_for_update().filter(booking=booking).order_by("pk"))

@@ -42,11 +42,11 @@ from bookings.payments.gateway import (
     get_gateway,
 )
 from bookings.payments.models import Payment, Refund
-from bookings.rules import owner_may_change_check
+from bookings.rules import owner_amount_check, owner_may_change_check, owner_note_clean
 from bookings.services.cancellation import booking_cancel_without_refund
 from properties.db import lock_one
 from properties.models import Property
-from properties.money import format_money, round_money, to_minor_units
+from properties.money import format_money, to_minor_units
 
 logger = logging.getLogger(__name__)
 
@@ -334,14 +334,8 @@ def booking_refund_partial(
     now = now or timezone.now()
     owner_may_change_check(booking)
     currency = booking.currency
-    if amount <= 0:
-        raise InvalidAmount("Enter an amount above zero.", fields={"amount": ["above zero"]})
-    if round_money(amount, currency) != amount:
-        raise InvalidAmount(
-            f"{currency} cannot be paid in amounts that fine.",
-            fields={"amount": ["too many decimals"]},
-        )
-    note = " ".join(note.split())[:300]
+    owner_amount_check(amount, currency)
+    note = owner_note_clean(note)
     with transaction.atomic():
         list(Payment.objects.select_for_update().filter(booking=booking).order_by("pk"))
         current = lock_one(Booking.objects.select_related("property"), pk=booking.pk)
