@@ -56,36 +56,44 @@ class ErrorSerializer(serializers.Serializer[Any]):
     )
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    descriptions = {
-        400: "Invalid input (invalid_payload, invalid_json, invalid_dates, a broken stay rule)",
-        401: "Missing or invalid token",
-        403: "Not an owner or manager of a business",
-        404: "No such object in your business",
-        409: "stay_unavailable (with the conflicting range) or invalid_state",
-        415: "Not JSON",
-        503: "busy: the calendar was busy; nothing was written, try again in a moment",
-    }
+def error_responses(descriptions: dict[int, str], codes: tuple[int, ...]) -> dict[int, Any]:
+    """The schema's error answers of a view: the one error shape, described per status."""
     return {
         code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes
     }
 
 
-def _money(**kwargs: Any) -> serializers.DecimalField:
+_ERRORS = {
+    400: "Invalid input (invalid_payload, invalid_json, invalid_dates, a broken stay rule)",
+    401: "Missing or invalid token",
+    403: "Not an owner or manager of a business",
+    404: "No such object in your business",
+    409: "stay_unavailable (with the conflicting range) or invalid_state",
+    415: "Not JSON",
+    503: "busy: the calendar was busy; nothing was written, try again in a moment",
+}
+
+
+def _errors(*codes: int) -> dict[int, Any]:
+    return error_responses(_ERRORS, codes)
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    """An amount of money in an answer or input (12 digits, 2 decimals)."""
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
 def _booking_with(name: str, amount: str) -> Any:
     """The schema of an answer that gives a booking with a money amount beside it."""
-    return inline_serializer(name=name, fields={"booking": BookingOutput(), amount: _money()})
+    return inline_serializer(name=name, fields={"booking": BookingOutput(), amount: money_field()})
 
 
-def _validated(serializer: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+def validated(serializer: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
     """The input as the serializer cleans it; a ValidationError (400) names what is wrong."""
     payload = serializer(data=data)
     payload.is_valid(raise_exception=True)
-    validated: dict[str, Any] = payload.validated_data
-    return validated
+    cleaned: dict[str, Any] = payload.validated_data
+    return cleaned
 
 
 def _business(request: Request) -> Business:
@@ -209,7 +217,7 @@ class BookingOutput(serializers.ModelSerializer[Booking]):
 class NightOutput(serializers.Serializer[Any]):
     date = serializers.DateField()
     available = serializers.BooleanField()
-    price = _money()
+    price = money_field()
     min_nights = serializers.IntegerField()
 
 
@@ -220,11 +228,11 @@ class QuoteOutput(serializers.Serializer[Any]):
     currency = serializers.CharField()
     nights = serializers.ListField(child=serializers.DictField())
     lines = serializers.ListField(child=serializers.DictField())
-    subtotal = _money()
-    discount = _money()
-    cleaning_fee = _money()
-    tax = _money()
-    total = _money()
+    subtotal = money_field()
+    discount = money_field()
+    cleaning_fee = money_field()
+    tax = money_field()
+    total = money_field()
 
 
 class Pagination(PageNumberPagination):
@@ -304,7 +312,7 @@ class PropertyAvailabilityApi(APIView):
     )
     def get(self, request: Request, property_id: int) -> Response:
         prop = _property(request, property_id)
-        data = _validated(self.InputSerializer, request.query_params)
+        data = validated(self.InputSerializer, request.query_params)
         start, end = data["start"], data["end"]
         nights = property_calendar(property=prop, start=start, end=end)
         return Response(
@@ -337,7 +345,7 @@ class PropertyQuoteApi(APIView):
     )
     def get(self, request: Request, property_id: int) -> Response:
         prop = _property(request, property_id)
-        data = _validated(self.InputSerializer, request.query_params)
+        data = validated(self.InputSerializer, request.query_params)
         priced = quote(prop, data["check_in"], data["check_out"], data["guests"])
         return Response(QuoteOutput(priced.as_dict()).data)
 
@@ -370,7 +378,7 @@ class BookingListApi(APIView):
         check_out = serializers.DateField()
         guests = serializers.IntegerField(min_value=1, max_value=500)
         guest = GuestSerializer(required=False)
-        total = _money(min_value=0, required=False)
+        total = money_field(min_value=0, required=False)
         note = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
 
         class Meta:
@@ -385,7 +393,7 @@ class BookingListApi(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        filters = _validated(self.FilterSerializer, request.query_params)
+        filters = validated(self.FilterSerializer, request.query_params)
         qs = api_scope(request).apply(booking_list(business=_business(request), filters=filters))
         paginator = Pagination()
         page = paginator.paginate_queryset(qs, request, view=self)
@@ -400,7 +408,7 @@ class BookingListApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        data = _validated(self.CreateSerializer, request.data)
+        data = validated(self.CreateSerializer, request.data)
         prop = _property(request, data["property"])
         guest = data.get("guest") or {}
         booking = booking_create(
@@ -470,7 +478,7 @@ class BookingChangeDatesApi(APIView):
     )
     def post(self, request: Request, reference: str) -> Response:
         booking = _booking(request, reference)
-        data = _validated(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         changed, difference = booking_change_dates(
             booking=booking, check_in=data["check_in"], check_out=data["check_out"]
         )
@@ -503,7 +511,7 @@ class BlockCreateApi(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        data = _validated(self.InputSerializer, request.data)
+        data = validated(self.InputSerializer, request.data)
         prop = _property(request, data["property"])
         block = block_create(
             property=prop,

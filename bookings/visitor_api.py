@@ -27,7 +27,6 @@ from django.urls import reverse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -41,7 +40,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from bookings.api import ErrorSerializer, LocalTimeField
+from bookings.api import LocalTimeField, error_responses, money_field, validated
 from bookings.errors import InvalidDates, InvalidTransition
 from bookings.models import Booking
 from bookings.payments.models import Payment
@@ -124,31 +123,20 @@ class VisitorApi(PublicApi):
     permission_classes = [IsAuthenticated]
 
 
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    descriptions = {
-        400: "Invalid input: invalid_payload, invalid_json, invalid_dates, or the stay rule "
-        "broken (minimum_stay, maximum_stay, invalid_guests, advance_notice, beyond_horizon)",
-        401: "not_authenticated: sign in (session) or send X-Session-Token",
-        403: "permission_denied (a session request without its CSRF token)",
-        404: "not_found: no such place or booking on this site",
-        409: "stay_unavailable (with the taken range in `conflict`) or invalid_state",
-        429: "throttled (Retry-After says when to try again), or hold_limit",
-        503: "busy, or payments_unavailable: nothing was written, try again in a moment",
-    }
-    return {
-        code: OpenApiResponse(ErrorSerializer, description=descriptions[code]) for code in codes
-    }
+_ERRORS = {
+    400: "Invalid input: invalid_payload, invalid_json, invalid_dates, or the stay rule "
+    "broken (minimum_stay, maximum_stay, invalid_guests, advance_notice, beyond_horizon)",
+    401: "not_authenticated: sign in (session) or send X-Session-Token",
+    403: "permission_denied (a session request without its CSRF token)",
+    404: "not_found: no such place or booking on this site",
+    409: "stay_unavailable (with the taken range in `conflict`) or invalid_state",
+    429: "throttled (Retry-After says when to try again), or hold_limit",
+    503: "busy, or payments_unavailable: nothing was written, try again in a moment",
+}
 
 
-def _money(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
-
-
-def _validated(serializer: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
-    payload = serializer(data=data)
-    payload.is_valid(raise_exception=True)
-    validated: dict[str, Any] = payload.validated_data
-    return validated
+def _errors(*codes: int) -> dict[int, Any]:
+    return error_responses(_ERRORS, codes)
 
 
 def _business(request: Request) -> Business:
@@ -285,11 +273,11 @@ class VisitorQuoteOutput(serializers.Serializer[Any]):
     currency = serializers.CharField()
     nights = QuoteNightOutput(many=True)
     lines = LineOutput(many=True)
-    subtotal = _money()
-    discount = _money()
-    cleaning_fee = _money()
-    tax = _money()
-    total = _money()
+    subtotal = money_field()
+    discount = money_field()
+    cleaning_fee = money_field()
+    tax = money_field()
+    total = money_field()
 
 
 def _quote(priced: Quote) -> dict[str, Any]:
@@ -298,7 +286,7 @@ def _quote(priced: Quote) -> dict[str, Any]:
 
 class PaymentOutput(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(choices=Payment.Kind.choices)
-    amount = _money()
+    amount = money_field()
     currency = serializers.CharField()
     url = serializers.CharField(help_text="The gateway's payment page: open it to pay.")
     expires_at = serializers.DateTimeField(allow_null=True)
@@ -423,7 +411,7 @@ class PropertyDetailApi(PublicApi):
 class AvailabilityNightOutput(serializers.Serializer[Any]):
     date = serializers.DateField()
     available = serializers.BooleanField()
-    price = _money()
+    price = money_field()
     min_nights = serializers.IntegerField(help_text="Minimum stay for an arrival on this day.")
 
 
@@ -459,7 +447,7 @@ class AvailabilityApi(PublicApi):
     )
     def get(self, request: Request, slug: str) -> Response:
         prop = _property(_business(request), slug)
-        data = _validated(self.AvailabilityInput, request.query_params)
+        data = validated(self.AvailabilityInput, request.query_params)
         start, end = data["start"], data["end"]
         stay_span_check(check_in=start, check_out=end, today=prop.local_today(), names=RANGE_DATES)
         if (end - start).days > MAX_AVAILABILITY_NIGHTS:
@@ -501,14 +489,14 @@ class QuoteApi(PublicApi):
     )
     def get(self, request: Request, slug: str) -> Response:
         prop = _property(_business(request), slug)
-        data = _validated(StayInput, request.query_params)
+        data = validated(StayInput, request.query_params)
         priced = quote_available(prop, data["check_in"], data["check_out"], data["guests"])
         return Response(_quote(priced))
 
 
 class SearchResultOutput(serializers.Serializer[Any]):
     property = VisitorPropertyOutput()
-    total = _money()
+    total = money_field()
     currency = serializers.CharField()
     nights = serializers.IntegerField()
     url = serializers.CharField(help_text="The place's page with the dates kept.")
@@ -520,7 +508,7 @@ class SearchGroupOutput(serializers.Serializer[Any]):
     bedrooms = serializers.IntegerField()
     max_guests = serializers.IntegerField()
     free_units = serializers.IntegerField()
-    lowest_total = _money()
+    lowest_total = money_field()
 
 
 class SearchApi(PublicApi):
@@ -570,7 +558,7 @@ class SearchApi(PublicApi):
     )
     def get(self, request: Request) -> Response:
         business = _business(request)
-        data = _validated(self.SearchInput, request.query_params)
+        data = validated(self.SearchInput, request.query_params)
         query = search_query_check(
             business=business,
             check_in=data["check_in"],
@@ -686,7 +674,7 @@ class BookingListApi(VisitorApi):
         "costs nothing is confirmed at once (`payment` is null).",
     )
     def post(self, request: Request) -> Response:
-        data = _validated(self.BookingCreateInput, request.data)
+        data = validated(self.BookingCreateInput, request.data)
         prop = _property(_business(request), data["property"])
         stay = {k: data[k] for k in ("check_in", "check_out", "guests")}
         # The visitor's own open checkout for this stay is resumed; its held nights must
@@ -727,8 +715,8 @@ class ExtensionQuoteOutput(serializers.Serializer[Any]):
     check_in = serializers.DateField()
     check_out = serializers.DateField()
     nights = serializers.IntegerField()
-    total = _money(help_text="The new total of the stay.")
-    difference = _money(help_text="What the change costs now (0 or less: nothing to pay).")
+    total = money_field(help_text="The new total of the stay.")
+    difference = money_field(help_text="What the change costs now (0 or less: nothing to pay).")
     currency = serializers.CharField()
 
 
@@ -754,7 +742,7 @@ class ExtensionQuoteApi(VisitorApi):
     def get(self, request: Request, reference: str) -> Response:
         booking = _own_booking(request, reference)
         check_in, check_out = _extension_dates(
-            booking, _validated(self.ExtensionQuoteInput, request.query_params)
+            booking, validated(self.ExtensionQuoteInput, request.query_params)
         )
         ext = extension_quote(booking=booking, check_in=check_in, check_out=check_out)
         return Response(
@@ -787,7 +775,7 @@ class ExtendApi(VisitorApi):
     )
     def post(self, request: Request, reference: str) -> Response:
         booking = _own_booking(request, reference)
-        check_in, check_out = _extension_dates(booking, _validated(self.ExtendInput, request.data))
+        check_in, check_out = _extension_dates(booking, validated(self.ExtendInput, request.data))
         started = extension_start(
             booking=booking,
             check_in=check_in,
@@ -804,8 +792,8 @@ class ExtendApi(VisitorApi):
 
 
 class CancellationQuoteOutput(serializers.Serializer[Any]):
-    refund = _money(help_text="What cancelling now pays back.")
-    paid = _money()
+    refund = money_field(help_text="What cancelling now pays back.")
+    paid = money_field()
     currency = serializers.CharField()
     policy = serializers.CharField()
 
@@ -845,7 +833,7 @@ class CancelApi(VisitorApi):
         responses={
             200: inline_serializer(
                 name="VisitorCancelled",
-                fields={"booking": VisitorBookingOutput(), "refund": _money()},
+                fields={"booking": VisitorBookingOutput(), "refund": money_field()},
             ),
             **_errors(401, 403, 404, 409, 429, 503),
         },
