@@ -94,7 +94,7 @@ def _page(
     context: dict[str, Any] = {
         "month": month,
         "days": days_of(month, end, acting.today),
-        "groups": build_groups(properties, bookings, marks, month, end),
+        "groups": build_groups(properties, bookings, marks, month, end, acting.today),
         "prev_url": month_url(add_months(month, -1), group=group),
         "next_url": month_url(add_months(month, 1), group=group),
         "group_choices": choices if len(choices) > 1 else [],

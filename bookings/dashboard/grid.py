@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from bookings.dashboard.selectors import nights_between
 from bookings.dashboard.slots import CalendarMark
@@ -69,6 +71,36 @@ class Row:
     property: Property
     cells: list[Cell]
     mark_lanes: list[list[Cell]] = field(default_factory=list)
+    today: date | None = None
+
+    def cells_html(self) -> SafeString:
+        """The row's cells as markup, built here rather than by the template: a month is
+        some 31 cells a property, and the template engine spent most of the page's time
+        on them (docs/performance.md)."""
+        return format_html_join("", "{}", ((_cell_html(c, self.today),) for c in self.cells))
+
+
+def _cell_html(cell: Cell, today: date | None) -> SafeString:
+    if cell.booking is None:
+        css = f"{cell.css} is-today" if cell.day is not None and cell.day == today else cell.css
+        return format_html('<td class="{}" data-date="{}"></td>', css, cell.iso)
+    css = cell.css
+    if cell.starts_before:
+        css += " starts-before"
+    if cell.ends_after:
+        css += " ends-after"
+    return format_html(
+        '<td colspan="{}" class="cal-stay {}"><a href="{}" title="{}">'
+        '<span class="stay-name">{}</span><span class="visually-hidden">, </span>'
+        '<span class="stay-source">{}</span><span class="visually-hidden">, {}</span></a></td>',
+        cell.span,
+        css,
+        cell.url,
+        cell.title,
+        cell.label,
+        cell.sublabel,
+        cell.dates,
+    )
 
 
 @dataclass
@@ -189,6 +221,7 @@ def build_groups(
     marks: list[CalendarMark],
     start: date,
     end: date,
+    today: date | None = None,
 ) -> list[Group]:
     by_property: dict[int, list[Booking]] = {}
     for booking in bookings:
@@ -209,6 +242,7 @@ def build_groups(
                 property=prop,
                 cells=booking_cells(by_property.get(prop.pk, []), start, end, conflicted),
                 mark_lanes=mark_lanes(marks_by_property.get(prop.pk, []), start, end),
+                today=today,
             )
         )
     return groups
