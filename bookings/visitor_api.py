@@ -10,12 +10,15 @@ like a missing one. Views are thin: the same selectors and services as the visit
 pages (bookings.site, bookings.search, bookings.payments.services), and the one JSON
 error shape (properties.api_errors). Rate-limited per client (`visitor_read` and
 `visitor_write` throttle scopes).
+
+This module holds the authentication, throttling and shared answers, and browsing
+(places, availability, quotes); search is `bookings.visitor_search_api`, the visitor's
+own bookings `bookings.visitor_bookings_api`.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from allauth.headless.contrib.rest_framework.authentication import (
@@ -31,7 +34,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
@@ -41,18 +44,13 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from bookings.api import LocalTimeField, error_responses, money_field, validated
-from bookings.errors import InvalidDates, InvalidTransition
+from bookings.errors import InvalidDates
 from bookings.models import Booking
 from bookings.payments.models import Payment
-from bookings.payments.services.checkout import checkout_open, checkout_start
-from bookings.payments.services.extensions import extension_quote, extension_start
-from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.pricing import Quote
 from bookings.rules import RANGE_DATES, stay_span_check
-from bookings.search import SORTS, search_groups, search_page, search_query_check
 from bookings.selectors import property_calendar
-from bookings.services.cancellation import refund_quote
-from bookings.site import quote_available, site_origin
+from bookings.site import quote_available
 from properties.access import site_business
 from properties.middleware import SESSION_HOST_KEY
 from properties.models import Business, Property, PropertyImage, User
@@ -135,21 +133,21 @@ _ERRORS = {
 }
 
 
-def _errors(*codes: int) -> dict[int, Any]:
+def visitor_errors(*codes: int) -> dict[int, Any]:
     return error_responses(_ERRORS, codes)
 
 
-def _business(request: Request) -> Business:
+def request_business(request: Request) -> Business:
     return site_business(request._request)
 
 
-def _visitor(request: Request) -> User:
+def request_visitor(request: Request) -> User:
     user = request.user
     assert isinstance(user, User)  # IsAuthenticated
     return user
 
 
-def _property(business: Business, slug: str) -> Property:
+def published_place(business: Business, slug: str) -> Property:
     prop = property_list_published(business=business).select_related("business").filter(slug=slug)
     found = prop.first()
     if found is None:
@@ -157,10 +155,12 @@ def _property(business: Business, slug: str) -> Property:
     return found
 
 
-def _own_bookings(request: Request) -> QuerySet[Booking]:
+def own_bookings(request: Request) -> QuerySet[Booking]:
     return (
         Booking.objects.filter(
-            business=_business(request), guest_user=_visitor(request), kind=Booking.Kind.STAY
+            business=request_business(request),
+            guest_user=request_visitor(request),
+            kind=Booking.Kind.STAY,
         )
         .select_related("property", "property__business")
         .prefetch_related(
@@ -173,8 +173,8 @@ def _own_bookings(request: Request) -> QuerySet[Booking]:
     )
 
 
-def _own_booking(request: Request, reference: str) -> Booking:
-    booking = _own_bookings(request).filter(reference=reference.upper()).first()
+def own_booking(request: Request, reference: str) -> Booking:
+    booking = own_bookings(request).filter(reference=reference.upper()).first()
     if booking is None:
         raise Http404("No such booking.")
     return booking
@@ -292,7 +292,7 @@ class PaymentOutput(serializers.Serializer[Any]):
     expires_at = serializers.DateTimeField(allow_null=True)
 
 
-def _payment(payment: Payment | None, booking: Booking) -> dict[str, Any] | None:
+def payment_answer(payment: Payment | None, booking: Booking) -> dict[str, Any] | None:
     if payment is None or not payment.checkout_url:
         return None
     return dict(
@@ -349,7 +349,7 @@ class VisitorBookingOutput(serializers.ModelSerializer[Booking]):
         pending = getattr(obj, "pending_payments", None)
         if pending is None:
             pending = list(obj.payments.filter(status=Payment.Status.PENDING).order_by("-pk"))
-        return _payment(pending[0] if pending else None, obj)
+        return payment_answer(pending[0] if pending else None, obj)
 
 
 class Pagination(PageNumberPagination):
@@ -358,7 +358,7 @@ class Pagination(PageNumberPagination):
     max_page_size = 100
 
 
-def _page_of(item: Any, name: str) -> Any:
+def page_of(item: Any, name: str) -> Any:
     return inline_serializer(
         name=name,
         fields={
@@ -383,13 +383,13 @@ class PropertyListApi(PublicApi):
             OpenApiParameter("page_size", int, description="At most 100."),
         ],
         responses={
-            200: _page_of(VisitorPropertyOutput(many=True), "VisitorPropertyPage"),
-            **_errors(400, 404, 429),
+            200: page_of(VisitorPropertyOutput(many=True), "VisitorPropertyPage"),
+            **visitor_errors(400, 404, 429),
         },
         description="The site's published places, by name, with their photos.",
     )
     def get(self, request: Request) -> Response:
-        props = property_list_published(business=_business(request)).select_related(
+        props = property_list_published(business=request_business(request)).select_related(
             "business", "group"
         )
         paginator = Pagination()
@@ -402,10 +402,12 @@ class PropertyDetailApi(PublicApi):
         operation_id="visitor_property",
         tags=["visitor: places"],
         auth=[],
-        responses={200: VisitorPropertyOutput, **_errors(404, 429)},
+        responses={200: VisitorPropertyOutput, **visitor_errors(404, 429)},
     )
     def get(self, request: Request, slug: str) -> Response:
-        return Response(VisitorPropertyOutput(_property(_business(request), slug)).data)
+        return Response(
+            VisitorPropertyOutput(published_place(request_business(request), slug)).data
+        )
 
 
 class AvailabilityNightOutput(serializers.Serializer[Any]):
@@ -441,12 +443,12 @@ class AvailabilityApi(PublicApi):
                     "nights": AvailabilityNightOutput(many=True),
                 },
             ),
-            **_errors(400, 404, 429),
+            **visitor_errors(400, 404, 429),
         },
         description="Night by night: free or not, its price and the minimum stay.",
     )
     def get(self, request: Request, slug: str) -> Response:
-        prop = _property(_business(request), slug)
+        prop = published_place(request_business(request), slug)
         data = validated(self.AvailabilityInput, request.query_params)
         start, end = data["start"], data["end"]
         stay_span_check(check_in=start, check_out=end, today=prop.local_today(), names=RANGE_DATES)
@@ -483,367 +485,12 @@ class QuoteApi(PublicApi):
             OpenApiParameter("check_out", date, required=True),
             OpenApiParameter("guests", int),
         ],
-        responses={200: VisitorQuoteOutput, **_errors(400, 404, 409, 429)},
+        responses={200: VisitorQuoteOutput, **visitor_errors(400, 404, 409, 429)},
         description="The price of a stay that can be booked now, or the rule it breaks "
         "(400), or the nights already taken (409).",
     )
     def get(self, request: Request, slug: str) -> Response:
-        prop = _property(_business(request), slug)
+        prop = published_place(request_business(request), slug)
         data = validated(StayInput, request.query_params)
         priced = quote_available(prop, data["check_in"], data["check_out"], data["guests"])
         return Response(_quote(priced))
-
-
-class SearchResultOutput(serializers.Serializer[Any]):
-    property = VisitorPropertyOutput()
-    total = money_field()
-    currency = serializers.CharField()
-    nights = serializers.IntegerField()
-    url = serializers.CharField(help_text="The place's page with the dates kept.")
-
-
-class SearchGroupOutput(serializers.Serializer[Any]):
-    hotel = serializers.CharField(allow_null=True)
-    hotel_id = serializers.IntegerField(allow_null=True)
-    bedrooms = serializers.IntegerField()
-    max_guests = serializers.IntegerField()
-    free_units = serializers.IntegerField()
-    lowest_total = money_field()
-
-
-class SearchApi(PublicApi):
-    class SearchInput(StayInput):
-        bedrooms = serializers.IntegerField(min_value=0, max_value=100, default=0)
-        hotel = serializers.IntegerField(min_value=1, required=False)
-        sort = serializers.ChoiceField(choices=list(SORTS), default="price")
-        group_by = serializers.ChoiceField(choices=["", "room_type"], default="")
-
-    @extend_schema(
-        operation_id="visitor_search",
-        tags=["visitor: places"],
-        auth=[],
-        parameters=[
-            OpenApiParameter("check_in", date, required=True),
-            OpenApiParameter("check_out", date, required=True),
-            OpenApiParameter("guests", int),
-            OpenApiParameter("bedrooms", int, description="At least this many."),
-            OpenApiParameter("hotel", int, description="Only this hotel (its `hotel_id`)."),
-            OpenApiParameter("sort", str, enum=list(SORTS)),
-            OpenApiParameter(
-                "group_by",
-                str,
-                enum=["room_type"],
-                description="One row per hotel and room type instead of one per place.",
-            ),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int, description="At most 100."),
-        ],
-        responses={
-            200: inline_serializer(
-                name="VisitorSearchPage",
-                fields={
-                    "count": serializers.IntegerField(),
-                    "next": serializers.CharField(allow_null=True),
-                    "previous": serializers.CharField(allow_null=True),
-                    "results": SearchResultOutput(many=True),
-                    "groups": SearchGroupOutput(many=True, required=False),
-                },
-            ),
-            **_errors(400, 404, 429),
-        },
-        description="The places free for the whole stay that the guests can book now, each "
-        "with the stay's total (as checkout charges it), sorted and paginated. With "
-        "`group_by=room_type`, `groups` counts the free units per hotel and room type "
-        "and `results` is empty.",
-    )
-    def get(self, request: Request) -> Response:
-        business = _business(request)
-        data = validated(self.SearchInput, request.query_params)
-        query = search_query_check(
-            business=business,
-            check_in=data["check_in"],
-            check_out=data["check_out"],
-            guests=data["guests"],
-            bedrooms=data["bedrooms"],
-            group=data.get("hotel"),
-            sort=data["sort"],
-        )
-        if data["group_by"] == "room_type":
-            groups = search_groups(business=business, search=query)
-            return Response(
-                {
-                    "count": len(groups),
-                    "next": None,
-                    "previous": None,
-                    "results": [],
-                    "groups": SearchGroupOutput(
-                        [
-                            {
-                                "hotel": row.group_name or None,
-                                "hotel_id": row.group_id,
-                                "bedrooms": row.bedrooms,
-                                "max_guests": row.max_guests,
-                                "free_units": row.free_units,
-                                "lowest_total": row.lowest_total,
-                            }
-                            for row in groups
-                        ],
-                        many=True,
-                    ).data,
-                }
-            )
-        size = Pagination().get_page_size(request) or Pagination.page_size
-        page, results = search_page(
-            business=business,
-            search=query,
-            page=request.query_params.get("page") or 1,
-            per_page=size,
-        )
-        stay = f"?check_in={query.check_in}&check_out={query.check_out}&guests={query.guests}"
-        # One list serializer: a ModelSerializer builds its fields once per instance.
-        places = VisitorPropertyOutput([r.property for r in results], many=True).data
-
-        def link(number: int | None) -> str | None:
-            if number is None:
-                return None
-            params = request.query_params.copy()
-            params["page"] = str(number)
-            return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
-
-        return Response(
-            {
-                "count": page.paginator.count,
-                "next": link(page.next_page_number() if page.has_next() else None),
-                "previous": link(page.previous_page_number() if page.has_previous() else None),
-                "results": [
-                    {
-                        "property": place,
-                        "total": str(r.quote.total),
-                        "currency": r.quote.currency,
-                        "nights": r.quote.night_count,
-                        "url": reverse("site-property", args=[r.property.slug]) + stay,
-                    }
-                    for r, place in zip(results, places, strict=True)
-                ],
-            }
-        )
-
-
-# --- The visitor's bookings --------------------------------------------------------------
-
-
-class BookingCreatedOutput(serializers.Serializer[Any]):
-    booking = VisitorBookingOutput()
-    payment = PaymentOutput(allow_null=True)
-
-
-class BookingListApi(VisitorApi):
-    class BookingCreateInput(StayInput):
-        property = serializers.SlugField(help_text="The place's `slug`.")
-        guest_name = serializers.CharField(max_length=150)
-        guest_phone = serializers.CharField(max_length=40)
-        note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
-
-    @extend_schema(
-        operation_id="visitor_bookings_list",
-        tags=["visitor: my bookings"],
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={
-            200: _page_of(VisitorBookingOutput(many=True), "VisitorBookingPage"),
-            **_errors(401, 429),
-        },
-        description="The signed-in visitor's stays at this site, latest arrival first.",
-    )
-    def get(self, request: Request) -> Response:
-        rows = _own_bookings(request).order_by("-stay", "-pk")
-        paginator = Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(VisitorBookingOutput(page, many=True).data)
-
-    @extend_schema(
-        operation_id="visitor_bookings_create",
-        tags=["visitor: my bookings"],
-        request=BookingCreateInput,
-        responses={
-            201: BookingCreatedOutput,
-            **_errors(400, 401, 403, 404, 409, 429, 503),
-        },
-        description="Hold the nights for the visitor and open a payment for the total: "
-        "pay at `payment.url` before `payment.expires_at`, or the nights are released. "
-        "Sending the same stay again resumes the same hold and payment. A stay that "
-        "costs nothing is confirmed at once (`payment` is null).",
-    )
-    def post(self, request: Request) -> Response:
-        data = validated(self.BookingCreateInput, request.data)
-        prop = _property(_business(request), data["property"])
-        stay = {k: data[k] for k in ("check_in", "check_out", "guests")}
-        # The visitor's own open checkout for this stay is resumed; its held nights must
-        # not count as taken in the quote below (as on the checkout page).
-        started = checkout_open(property=prop, user=_visitor(request), **stay)
-        if started is None:
-            quote_available(prop, data["check_in"], data["check_out"], data["guests"])
-            started = checkout_start(
-                property=prop,
-                user=_visitor(request),
-                guest_name=data["guest_name"],
-                guest_phone=data["guest_phone"],
-                note=data["note"],
-                site_origin=site_origin(request._request),
-                **stay,
-            )
-        booking = _own_booking(request, started.booking.reference)
-        return Response(
-            {
-                "booking": VisitorBookingOutput(booking).data,
-                "payment": _payment(started.payment, booking),
-            },
-            status=status.HTTP_201_CREATED,
-        )
-
-
-class BookingDetailApi(VisitorApi):
-    @extend_schema(
-        operation_id="visitor_booking",
-        tags=["visitor: my bookings"],
-        responses={200: VisitorBookingOutput, **_errors(401, 404, 429)},
-    )
-    def get(self, request: Request, reference: str) -> Response:
-        return Response(VisitorBookingOutput(_own_booking(request, reference)).data)
-
-
-class ExtensionQuoteOutput(serializers.Serializer[Any]):
-    check_in = serializers.DateField()
-    check_out = serializers.DateField()
-    nights = serializers.IntegerField()
-    total = money_field(help_text="The new total of the stay.")
-    difference = money_field(help_text="What the change costs now (0 or less: nothing to pay).")
-    currency = serializers.CharField()
-
-
-def _extension_dates(booking: Booking, data: dict[str, Any]) -> tuple[date, date]:
-    return data.get("check_in") or booking.check_in, data.get("check_out") or booking.check_out
-
-
-class ExtensionQuoteApi(VisitorApi):
-    class ExtensionQuoteInput(serializers.Serializer[Any]):
-        check_in = serializers.DateField(required=False)
-        check_out = serializers.DateField(required=False)
-
-    @extend_schema(
-        operation_id="visitor_booking_extension_quote",
-        tags=["visitor: my bookings"],
-        parameters=[
-            OpenApiParameter("check_in", date, description="New check-in (default: unchanged)"),
-            OpenApiParameter("check_out", date, description="New check-out (default: unchanged)"),
-        ],
-        responses={200: ExtensionQuoteOutput, **_errors(400, 401, 404, 409, 429)},
-        description="What adding nights before or after a confirmed stay costs.",
-    )
-    def get(self, request: Request, reference: str) -> Response:
-        booking = _own_booking(request, reference)
-        check_in, check_out = _extension_dates(
-            booking, validated(self.ExtensionQuoteInput, request.query_params)
-        )
-        ext = extension_quote(booking=booking, check_in=check_in, check_out=check_out)
-        return Response(
-            ExtensionQuoteOutput(
-                {
-                    "check_in": ext.check_in,
-                    "check_out": ext.check_out,
-                    "nights": (ext.check_out - ext.check_in).days,
-                    "total": ext.quote.total,
-                    "difference": ext.difference,
-                    "currency": booking.currency,
-                }
-            ).data
-        )
-
-
-class ExtendApi(VisitorApi):
-    class ExtendInput(serializers.Serializer[Any]):
-        check_in = serializers.DateField(required=False)
-        check_out = serializers.DateField(required=False)
-
-    @extend_schema(
-        operation_id="visitor_booking_extend",
-        tags=["visitor: my bookings"],
-        request=ExtendInput,
-        responses={200: BookingCreatedOutput, **_errors(400, 401, 403, 404, 409, 429, 503)},
-        description="Add nights: the extra nights are held and `payment.url` charges the "
-        "difference; the dates change once it is paid. A change that costs nothing "
-        "more is made at once (`payment` is null).",
-    )
-    def post(self, request: Request, reference: str) -> Response:
-        booking = _own_booking(request, reference)
-        check_in, check_out = _extension_dates(booking, validated(self.ExtendInput, request.data))
-        started = extension_start(
-            booking=booking,
-            check_in=check_in,
-            check_out=check_out,
-            site_origin=site_origin(request._request),
-        )
-        fresh = _own_booking(request, reference)
-        return Response(
-            {
-                "booking": VisitorBookingOutput(fresh).data,
-                "payment": _payment(started.payment, fresh),
-            }
-        )
-
-
-class CancellationQuoteOutput(serializers.Serializer[Any]):
-    refund = money_field(help_text="What cancelling now pays back.")
-    paid = money_field()
-    currency = serializers.CharField()
-    policy = serializers.CharField()
-
-
-def _cancellable(booking: Booking) -> None:
-    if booking.status not in (Booking.Status.HELD, Booking.Status.CONFIRMED):
-        raise InvalidTransition("This booking is not active.")
-
-
-class CancellationQuoteApi(VisitorApi):
-    @extend_schema(
-        operation_id="visitor_booking_cancellation_quote",
-        tags=["visitor: my bookings"],
-        responses={200: CancellationQuoteOutput, **_errors(401, 404, 409, 429)},
-        description="What cancelling now would pay back under the place's policy.",
-    )
-    def get(self, request: Request, reference: str) -> Response:
-        booking = _own_booking(request, reference)
-        _cancellable(booking)
-        return Response(
-            CancellationQuoteOutput(
-                {
-                    "refund": refund_quote(booking=booking),
-                    "paid": booking.amount_paid - booking.amount_refunded,
-                    "currency": booking.currency,
-                    "policy": booking.property.get_cancellation_policy_display(),
-                }
-            ).data
-        )
-
-
-class CancelApi(VisitorApi):
-    @extend_schema(
-        operation_id="visitor_booking_cancel",
-        tags=["visitor: my bookings"],
-        request=None,
-        responses={
-            200: inline_serializer(
-                name="VisitorCancelled",
-                fields={"booking": VisitorBookingOutput(), "refund": money_field()},
-            ),
-            **_errors(401, 403, 404, 409, 429, 503),
-        },
-        description="Cancel under the place's policy; `refund` is on its way back.",
-    )
-    def post(self, request: Request, reference: str) -> Response:
-        booking = _own_booking(request, reference)
-        _cancellable(booking)
-        cancelled, refund = booking_cancel_and_refund(booking=booking)
-        fresh = _own_booking(request, cancelled.reference)
-        return Response(
-            {"booking": VisitorBookingOutput(fresh).data, "refund": str(refund or Decimal(0))}
-        )

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.urls import URLPattern, path
 
 from bookings import visitor_api as api
+from bookings import visitor_bookings_api as trips
+from bookings import visitor_search_api as search
 
 urlpatterns: list[URLPattern] = [
     path("properties/", api.PropertyListApi.as_view(), name="visitor-api-properties"),
@@ -16,19 +18,19 @@ urlpatterns: list[URLPattern] = [
         name="visitor-api-availability",
     ),
     path("properties/<slug:slug>/quote", api.QuoteApi.as_view(), name="visitor-api-quote"),
-    path("search", api.SearchApi.as_view(), name="visitor-api-search"),
-    path("bookings/", api.BookingListApi.as_view(), name="visitor-api-bookings"),
-    path("bookings/<str:reference>/", api.BookingDetailApi.as_view(), name="visitor-api-booking"),
+    path("search", search.SearchApi.as_view(), name="visitor-api-search"),
+    path("bookings/", trips.BookingListApi.as_view(), name="visitor-api-bookings"),
+    path("bookings/<str:reference>/", trips.BookingDetailApi.as_view(), name="visitor-api-booking"),
     path(
         "bookings/<str:reference>/extension-quote",
-        api.ExtensionQuoteApi.as_view(),
+        trips.ExtensionQuoteApi.as_view(),
         name="visitor-api-extension-quote",
     ),
-    path("bookings/<str:reference>/extend", api.ExtendApi.as_view(), name="visitor-api-extend"),
+    path("bookings/<str:reference>/extend", trips.ExtendApi.as_view(), name="visitor-api-extend"),
     path(
         "bookings/<str:reference>/cancellation-quote",
-        api.CancellationQuoteApi.as_view(),
+        trips.CancellationQuoteApi.as_view(),
         name="visitor-api-cancellation-quote",
     ),
-    path("bookings/<str:reference>/cancel", api.CancelApi.as_view(), name="visitor-api-cancel"),
+    path("bookings/<str:reference>/cancel", trips.CancelApi.as_view(), name="visitor-api-cancel"),
 ]

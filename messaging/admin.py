@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from messaging import rendering, selectors
+from messaging import key_box_selectors, rendering, selectors
 from messaging.errors import MessagingError
 from messaging.models import (
     Broadcast,
@@ -91,7 +91,7 @@ class PropertyMessagingAdmin(TenantAdmin):
     def key_codes(self, obj: PropertyMessaging) -> str:
         if obj.pk is None:
             return "—"
-        state = selectors.key_box_state(obj.property, now=timezone.now(), days=7)
+        state = key_box_selectors.key_box_state(obj.property, now=timezone.now(), days=7)
         confirmed = state.confirmed.code if state.confirmed else "none confirmed yet"
         planned = state.next_code.code if state.next_code else "—"
         return format_html(
@@ -252,7 +252,7 @@ class KeyCodeAdmin(ReadOnlyTenantAdmin):
                     request, f"{form.cleaned_data['code']} is confirmed on the box of {prop}."
                 )
                 return HttpResponseRedirect(request.path)
-        state = selectors.key_box_state(prop, now=timezone.now())
+        state = key_box_selectors.key_box_state(prop, now=timezone.now())
         return TemplateResponse(
             request,
             "messaging/admin_key_box.html",

@@ -22,8 +22,8 @@ from django.utils import timezone
 from messaging.dashboard.panels import TURNOVER_BADGES, booking_url, turnover_badge
 from messaging.dashboard.selectors import StaffJobs, property_for_business, staff_jobs
 from messaging.errors import MessagingError
+from messaging.key_box_selectors import ArrivalCode, KeyBoxState, key_box_states
 from messaging.models import KeyCodeConfirmation, Turnover
-from messaging.selectors import ArrivalCode, KeyBoxState, key_box_states
 from messaging.services.key_box import key_code_confirm
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel

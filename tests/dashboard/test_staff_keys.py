@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import Booking
+from messaging.key_box_selectors import key_box_state, key_box_states
 from messaging.models import (
     KeyBox,
     KeyCode,
@@ -26,7 +27,6 @@ from messaging.models import (
     Staff,
     Turnover,
 )
-from messaging.selectors import key_box_state, key_box_states
 from messaging.services.key_box import key_code_confirm
 from properties.models import Membership, Property, PropertyGroup
 from tests.conftest import APP_HOST, Tenant

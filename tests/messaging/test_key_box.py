@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from messaging import links
 from messaging.errors import InvalidKeyCode
+from messaging.key_box_selectors import key_box_state
 from messaging.models import (
     KeyBox,
     KeyCode,
@@ -26,7 +27,7 @@ from messaging.models import (
     ScheduledMessage,
     Turnover,
 )
-from messaging.selectors import key_box_state, timing_for
+from messaging.selectors import timing_for
 from messaging.services.key_box import key_code_confirm
 from messaging.services.key_codes import key_codes_prune
 from messaging.services.outbox import message_plan, outbox_dispatch
