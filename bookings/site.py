@@ -1,4 +1,4 @@
-"""What the visitor pages of direct booking share (bookings.views, bookings.payments.views):
+"""What the visitor pages of direct booking share (bookings.views, bookings.trip_views, bookings.payments.views):
 the signed-in visitor and their trips, the site's origin, dates and guests read from a
 request, a quote checked against the calendar, and what other apps add to a trip page.
 

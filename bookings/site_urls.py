@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from bookings import views
+from bookings import trip_views, views
 from bookings.payments import views as payment_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -19,14 +19,14 @@ urlpatterns: list[URLPattern | URLResolver] = [
         payment_views.fake_checkout,
         name="site-fake-checkout",
     ),
-    path("trips/", views.trips, name="site-trips"),
-    path("trips/<str:reference>/", views.trip_detail, name="site-trip"),
+    path("trips/", trip_views.trips, name="site-trips"),
+    path("trips/<str:reference>/", trip_views.trip_detail, name="site-trip"),
     path(
         "trips/<str:reference>/confirmation/",
-        views.confirmation,
+        trip_views.confirmation,
         name="site-trip-confirmation",
     ),
-    path("trips/<str:reference>/cancel/", views.trip_cancel, name="site-trip-cancel"),
-    path("trips/<str:reference>/extend/", views.trip_extend, name="site-trip-extend"),
-    path("trips/<str:reference>/pay/", views.trip_pay_due, name="site-trip-pay"),
+    path("trips/<str:reference>/cancel/", trip_views.trip_cancel, name="site-trip-cancel"),
+    path("trips/<str:reference>/extend/", trip_views.trip_extend, name="site-trip-extend"),
+    path("trips/<str:reference>/pay/", trip_views.trip_pay_due, name="site-trip-pay"),
 ]
