@@ -1,5 +1,5 @@
-"""What the visitor pages of direct booking share (bookings.views, bookings.trip_views, bookings.payments.views):
-the signed-in visitor and their trips, the site's origin, dates and guests read from a
+"""What the visitor pages of direct booking share (bookings.views, bookings.trip_views,
+bookings.payments.views): the signed-in visitor and their trips, the site's origin, dates and guests read from a
 request, a quote checked against the calendar, and what other apps add to a trip page.
 
 `TRIP_SECTIONS`: `fn(request, booking) -> list[TripSection]`, sections of the visitor's
