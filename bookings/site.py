@@ -1,6 +1,7 @@
 """What the visitor pages of direct booking share (bookings.views, bookings.trip_views,
-bookings.payments.views): the signed-in visitor and their trips, the site's origin, dates and guests read from a
-request, a quote checked against the calendar, and what other apps add to a trip page.
+bookings.payments.views): the signed-in visitor and their trips, the site's origin,
+dates and guests read from a request, a quote checked against the calendar, and what
+other apps add to a trip page.
 
 `TRIP_SECTIONS`: `fn(request, booking) -> list[TripSection]`, sections of the visitor's
 trip page (messaging adds the conversation with the business). Apps register with
