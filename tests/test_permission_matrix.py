@@ -24,6 +24,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bookings.models import Booking
+from bookings.payments.services.refunds import booking_cancel_and_refund
 from bookings.services.blocks import block_create
 from bookings.services.stays import booking_create
 from integrations.models import BookingConflict
@@ -32,6 +33,7 @@ from messaging.models import Broadcast, Kind, ScheduledMessage
 from properties import permissions
 from properties.admin_base import TenantAdmin, site
 from properties.models import Business, Membership, Property, PropertyGroup, User
+from properties.permissions import NotAllowed
 from properties.roles_doc import Route, walk
 from properties.services.invitations import invitation_create
 from tests.conftest import APP_HOST, make_tenant
@@ -426,3 +428,12 @@ def test_front_desk_cancels_only_within_the_policy(db: None) -> None:
     assert Booking.objects.get(reference=reference).status == Booking.Status.CONFIRMED
     owner = _client(world, "owner").get(f"/dashboard/bookings/{reference}/cancel/")
     assert [c[0] for c in owner.context["form"].fields["refund"].choices] == ["full", "policy"]
+
+
+def test_the_service_refuses_a_full_refund_to_front_desk_through_any_door(db: None) -> None:
+    world = build_world()
+    booking = Booking.objects.get(reference=world.kwargs["reference"]["A"])
+    desk = Membership.objects.get(business=booking.business, role=Role.FRONT_DESK)
+    with pytest.raises(NotAllowed):
+        booking_cancel_and_refund(booking=booking, by_owner=True, by=desk.user)
+    assert Booking.objects.get(pk=booking.pk).status == Booking.Status.CONFIRMED

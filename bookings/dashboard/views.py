@@ -25,7 +25,6 @@ from bookings.dashboard.selectors import (
     stay_actions,
 )
 from bookings.dashboard.slots import booking_lock_reason, booking_sections
-from bookings.errors import BookingError
 from bookings.models import Booking
 from bookings.payments.models import Refund
 from bookings.payments.services.refunds import booking_cancel_and_refund
@@ -34,6 +33,7 @@ from bookings.services.cancellation import refund_quote
 from properties.dashboard.access import Acting
 from properties.dashboard.export import csv_cell
 from properties.dashboard.views import render_page
+from properties.errors import DomainError
 from properties.money import format_money
 from properties.permissions import MANAGE_BOOKINGS, REFUND_BEYOND_POLICY
 
@@ -252,7 +252,7 @@ def booking_cancel_page(request: HttpRequest, acting: Acting, reference: str) ->
                 )
                 status = 409
             else:
-                return _cancel(request, booking, by_owner=choice == "full", form=form)
+                return _cancel(request, acting, booking, by_owner=choice == "full", form=form)
     context = {
         "booking": booking,
         "form": form,
@@ -263,15 +263,17 @@ def booking_cancel_page(request: HttpRequest, acting: Acting, reference: str) ->
     return render_page(request, acting, "dashboard/bookings/cancel.html", context, status=status)
 
 
-def _cancel(request: HttpRequest, booking: Booking, *, by_owner: bool, form: CancelForm) -> Any:
+def _cancel(
+    request: HttpRequest, acting: Acting, booking: Booking, *, by_owner: bool, form: CancelForm
+) -> Any:
     reason = form.cleaned_data["reason"] or (
         "Cancelled by the owner" if by_owner else "Cancelled at the guest's request"
     )
     try:
         cancelled, amount = booking_cancel_and_refund(
-            booking=booking, by_owner=by_owner, reason=reason
+            booking=booking, by_owner=by_owner, by=acting.user, reason=reason
         )
-    except BookingError as exc:
+    except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(detail_url(booking))
     refused = cancelled.refunds.filter(status=Refund.Status.FAILED).exists()

@@ -45,8 +45,9 @@ from bookings.payments.models import Payment, Refund
 from bookings.rules import owner_amount_check, owner_may_change_check, owner_note_clean
 from bookings.services.cancellation import booking_cancel_without_refund
 from properties.db import lock_one
-from properties.models import Property
+from properties.models import Property, User
 from properties.money import format_money, to_minor_units
+from properties.permissions import REFUND_BEYOND_POLICY, require
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +250,7 @@ def booking_cancel_and_refund(
     *,
     booking: Booking,
     by_owner: bool = False,
+    by: User | None = None,
     reason: str = "Cancelled by the guest",
     now: datetime | None = None,
 ) -> tuple[Booking, Decimal]:
@@ -260,7 +262,16 @@ def booking_cancel_and_refund(
     A stay that has ended (its check-out day has come, in the property's time zone)
     cannot be cancelled under the policy: InvalidTransition. The owner's full-refund
     cancellation still can, to settle a stay that did not happen (a no-show, a stay a
-    partner's booking replaced)."""
+    partner's booking replaced). A member cancelling (`by`) needs the right to refund
+    beyond the policy for that (NotAllowed otherwise: front desk refunds by the policy)."""
+    if by_owner and by is not None:
+        require(
+            by,
+            REFUND_BEYOND_POLICY,
+            business=booking.business,
+            obj=booking,
+            message="Your role refunds under the cancellation policy only.",
+        )
     now = now or timezone.now()
     with transaction.atomic():
         # Lock order as everywhere in payments: payment rows (by pk) first, then the
