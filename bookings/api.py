@@ -175,12 +175,13 @@ class GuestSerializer(serializers.Serializer[Any]):
     phone = serializers.CharField(max_length=40, allow_blank=True, required=False, default="")
 
 
-class BookingOutput(serializers.ModelSerializer[Booking]):
+class StayOutput(serializers.ModelSerializer[Booking]):
+    """What every answer about one stay carries, whether it goes to the owner or the guest."""
+
     property_name = serializers.CharField(source="property.name")
     check_in = serializers.DateField()
     check_out = serializers.DateField()
     nights = serializers.IntegerField()
-    guest = serializers.SerializerMethodField()
 
     class Meta:
         model = Booking
@@ -188,14 +189,11 @@ class BookingOutput(serializers.ModelSerializer[Booking]):
             "reference",
             "property",
             "property_name",
-            "kind",
             "status",
-            "source",
             "check_in",
             "check_out",
             "nights",
             "guests",
-            "guest",
             "note",
             "total",
             "amount_paid",
@@ -206,8 +204,14 @@ class BookingOutput(serializers.ModelSerializer[Booking]):
             "confirmed_at",
             "cancelled_at",
             "created_at",
-            "updated_at",
         ]
+
+
+class BookingOutput(StayOutput):
+    guest = serializers.SerializerMethodField()
+
+    class Meta(StayOutput.Meta):
+        fields = [*StayOutput.Meta.fields, "kind", "source", "guest", "updated_at"]
 
     @extend_schema_field(GuestSerializer)
     def get_guest(self, obj: Booking) -> dict[str, str]:
@@ -242,7 +246,7 @@ class Pagination(PageNumberPagination):
 
 
 def paginated(item: type[serializers.Serializer[Any]], name: str) -> serializers.Serializer[Any]:
-    """The schema of one page of `item`s, as `Pagination` answers it."""
+    """The schema of one page of `item`s, as DRF's page-number pagination answers it."""
     return inline_serializer(
         name=name,
         fields={

@@ -43,7 +43,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from bookings.api import LocalTimeField, error_responses, money_field, validated
+from bookings.api import (
+    LocalTimeField,
+    StayOutput,
+    error_responses,
+    money_field,
+    paginated,
+    validated,
+)
 from bookings.errors import InvalidDates
 from bookings.models import Booking
 from bookings.payments.models import Payment
@@ -310,39 +317,12 @@ def payment_answer(payment: Payment | None, booking: Booking) -> dict[str, Any] 
     )
 
 
-class VisitorBookingOutput(serializers.ModelSerializer[Booking]):
+class VisitorBookingOutput(StayOutput):
     property = serializers.CharField(source="property.slug")
-    property_name = serializers.CharField(source="property.name")
-    check_in = serializers.DateField()
-    check_out = serializers.DateField()
-    nights = serializers.IntegerField()
     pending_payment = serializers.SerializerMethodField()
 
-    class Meta:
-        model = Booking
-        fields = [
-            "reference",
-            "property",
-            "property_name",
-            "status",
-            "check_in",
-            "check_out",
-            "nights",
-            "guests",
-            "guest_name",
-            "guest_phone",
-            "note",
-            "total",
-            "amount_paid",
-            "amount_refunded",
-            "currency",
-            "price_breakdown",
-            "hold_expires_at",
-            "confirmed_at",
-            "cancelled_at",
-            "created_at",
-            "pending_payment",
-        ]
+    class Meta(StayOutput.Meta):
+        fields = [*StayOutput.Meta.fields, "guest_name", "guest_phone", "pending_payment"]
 
     @extend_schema_field(PaymentOutput(allow_null=True))
     def get_pending_payment(self, obj: Booking) -> dict[str, Any] | None:
@@ -358,18 +338,6 @@ class Pagination(PageNumberPagination):
     max_page_size = 100
 
 
-def page_of(item: Any, name: str) -> Any:
-    return inline_serializer(
-        name=name,
-        fields={
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": item,
-        },
-    )
-
-
 # --- Places, availability, quotes, search -------------------------------------------------
 
 
@@ -383,7 +351,7 @@ class PropertyListApi(PublicApi):
             OpenApiParameter("page_size", int, description="At most 100."),
         ],
         responses={
-            200: page_of(VisitorPropertyOutput(many=True), "VisitorPropertyPage"),
+            200: paginated(VisitorPropertyOutput, "VisitorPropertyPage"),
             **visitor_errors(400, 404, 429),
         },
         description="The site's published places, by name, with their photos.",
@@ -475,16 +443,20 @@ class StayInput(serializers.Serializer[Any]):
     guests = serializers.IntegerField(min_value=1, max_value=500, default=1)
 
 
+#: The query parameters of `StayInput`, for the schema.
+STAY_PARAMETERS = [
+    OpenApiParameter("check_in", date, required=True),
+    OpenApiParameter("check_out", date, required=True),
+    OpenApiParameter("guests", int),
+]
+
+
 class QuoteApi(PublicApi):
     @extend_schema(
         operation_id="visitor_property_quote",
         tags=["visitor: places"],
         auth=[],
-        parameters=[
-            OpenApiParameter("check_in", date, required=True),
-            OpenApiParameter("check_out", date, required=True),
-            OpenApiParameter("guests", int),
-        ],
+        parameters=STAY_PARAMETERS,
         responses={200: VisitorQuoteOutput, **visitor_errors(400, 404, 409, 429)},
         description="The price of a stay that can be booked now, or the rule it breaks "
         "(400), or the nights already taken (409).",

@@ -14,7 +14,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bookings.api import money_field, validated
+from bookings.api import money_field, paginated, validated
 from bookings.errors import InvalidTransition
 from bookings.models import Booking
 from bookings.payments.services.checkout import checkout_open, checkout_start
@@ -30,7 +30,6 @@ from bookings.visitor_api import (
     VisitorBookingOutput,
     own_booking,
     own_bookings,
-    page_of,
     payment_answer,
     published_place,
     request_business,
@@ -56,7 +55,7 @@ class BookingListApi(VisitorApi):
         tags=["visitor: my bookings"],
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         responses={
-            200: page_of(VisitorBookingOutput(many=True), "VisitorBookingPage"),
+            200: paginated(VisitorBookingOutput, "VisitorBookingPage"),
             **visitor_errors(401, 429),
         },
         description="The signed-in visitor's stays at this site, latest arrival first.",

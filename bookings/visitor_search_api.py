@@ -4,7 +4,6 @@ hotels (bookings.search; docs/visitor-api.md)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.urls import reverse
@@ -16,6 +15,7 @@ from rest_framework.response import Response
 from bookings.api import money_field, validated
 from bookings.search import SORTS, search_groups, search_page, search_query_check
 from bookings.visitor_api import (
+    STAY_PARAMETERS,
     Pagination,
     PublicApi,
     StayInput,
@@ -54,9 +54,7 @@ class SearchApi(PublicApi):
         tags=["visitor: places"],
         auth=[],
         parameters=[
-            OpenApiParameter("check_in", date, required=True),
-            OpenApiParameter("check_out", date, required=True),
-            OpenApiParameter("guests", int),
+            *STAY_PARAMETERS,
             OpenApiParameter("bedrooms", int, description="At least this many."),
             OpenApiParameter("hotel", int, description="Only this hotel (its `hotel_id`)."),
             OpenApiParameter("sort", str, enum=list(SORTS)),

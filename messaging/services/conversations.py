@@ -34,7 +34,7 @@ from messaging.inbox_models import (
 )
 from messaging.models import Kind, ScheduledMessage
 from messaging.selectors import TOLD
-from messaging.services.outbox import message_schedule, outbox_kick
+from messaging.services.outbox import message_row, message_schedule, outbox_kick
 from messaging.services.stay_messages import owner_notice_schedule
 from properties.db import lock_one
 from properties.models import User
@@ -313,15 +313,17 @@ def _reply(
         if not address:
             raise ReplyNotSent("This guest has no email address to reply to.")
         message.email = message_schedule(
-            business=conversation.business,
-            kind=Kind.GUEST_REPLY,
-            recipient=address,
-            recipient_name=conversation.guest_name,
-            key=f"conversation-message:{message.pk}:{Kind.GUEST_REPLY}:{address.lower()}",
-            wanted_at=now,
-            now=now,
-            booking=booking,
-            conversation=conversation,
+            message_row(
+                business_id=conversation.business.pk,
+                kind=Kind.GUEST_REPLY,
+                recipient=address,
+                recipient_name=conversation.guest_name,
+                key=f"conversation-message:{message.pk}:{Kind.GUEST_REPLY}:{address.lower()}",
+                wanted_at=now,
+                now=now,
+                booking=booking,
+                conversation=conversation,
+            )
         )
         message.save(update_fields=["email"])
         outbox_kick()

@@ -178,45 +178,11 @@ def messages_upsert(rows: list[ScheduledMessage]) -> None:
         cursor.execute(sql + _UPSERT_TAIL, params)
 
 
-def message_schedule(
-    *,
-    business: Business,
-    kind: str,
-    recipient: str,
-    key: str,
-    wanted_at: datetime,
-    now: datetime,
-    expires_at: datetime | None = None,
-    prop: Property | None = None,
-    booking: Booking | None = None,
-    turnover: Turnover | None = None,
-    broadcast: Broadcast | None = None,
-    conversation: Conversation | None = None,
-    recipient_name: str = "",
-    context: dict[str, Any] | None = None,
-    timing: Timing | None = None,
-) -> ScheduledMessage:
-    """Create the outbox row for `key`, or re-time it if it has not gone out yet (see
-    `messages_upsert`); returns the row as stored. Idempotent: the key is unique, so
-    scheduling twice never makes two messages. `timing` is the property's (looked up
-    when not given)."""
-    row = message_row(
-        business_id=business.pk,
-        kind=kind,
-        recipient=recipient,
-        key=key,
-        wanted_at=wanted_at,
-        now=now,
-        expires_at=expires_at,
-        prop=prop,
-        booking=booking,
-        turnover=turnover,
-        broadcast=broadcast,
-        conversation=conversation,
-        recipient_name=recipient_name,
-        context=context,
-        timing=timing,
-    )
+def message_schedule(row: ScheduledMessage) -> ScheduledMessage:
+    """Create the outbox row `row` (built by `message_row`), or re-time the stored one
+    with its key if it has not gone out yet (see `messages_upsert`); returns the row as
+    stored. Idempotent: the key is unique, so scheduling twice never makes two
+    messages."""
     messages_upsert([row])
     return ScheduledMessage.objects.get(key=row.key)
 

@@ -60,16 +60,18 @@ def guest_message_schedule(
     """A message to a booking's guest about that booking; `key` defaults to the one
     message of `kind` per booking and guest (`guest_message_key`)."""
     return message_schedule(
-        business=booking.business,
-        kind=kind,
-        recipient=booking.guest_email,
-        recipient_name=booking.guest_name,
-        key=key or guest_message_key(booking, kind),
-        wanted_at=wanted_at,
-        now=now,
-        prop=booking.property,
-        booking=booking,
-        **fields,
+        message_row(
+            business_id=booking.business.pk,
+            kind=kind,
+            recipient=booking.guest_email,
+            recipient_name=booking.guest_name,
+            key=key or guest_message_key(booking, kind),
+            wanted_at=wanted_at,
+            now=now,
+            prop=booking.property,
+            booking=booking,
+            **fields,
+        )
     )
 
 
@@ -135,13 +137,15 @@ def owner_notice_schedule(
     (one notice per key and kind)."""
     email = owner_email(business)
     return message_schedule(
-        business=business,
-        kind=kind,
-        recipient=email,
-        key=f"{key}:{kind}:{email.lower()}",
-        wanted_at=now,
-        now=now,
-        **fields,
+        message_row(
+            business_id=business.pk,
+            kind=kind,
+            recipient=email,
+            key=f"{key}:{kind}:{email.lower()}",
+            wanted_at=now,
+            now=now,
+            **fields,
+        )
     )
 
 
@@ -192,17 +196,19 @@ def booking_messages_changed(
     change_key = f"booking:{booking.pk}:dates:{booking.check_in}:{booking.check_out}"
     if booking.guest_email:
         message_schedule(
-            business=booking.business,
-            kind=Kind.STAY_CHANGED,
-            recipient=booking.guest_email,
-            recipient_name=booking.guest_name,
-            key=f"{change_key}:{Kind.STAY_CHANGED}:{booking.guest_email.lower()}",
-            wanted_at=now,
-            expires_at=check_out_moment(booking),
-            now=now,
-            booking=booking,
-            prop=booking.property,
-            context={"changes": changes},
+            message_row(
+                business_id=booking.business.pk,
+                kind=Kind.STAY_CHANGED,
+                recipient=booking.guest_email,
+                recipient_name=booking.guest_name,
+                key=f"{change_key}:{Kind.STAY_CHANGED}:{booking.guest_email.lower()}",
+                wanted_at=now,
+                expires_at=check_out_moment(booking),
+                now=now,
+                booking=booking,
+                prop=booking.property,
+                context={"changes": changes},
+            )
         )
     owner_notice_schedule(
         business=booking.business,

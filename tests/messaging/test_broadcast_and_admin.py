@@ -23,7 +23,7 @@ from messaging.models import (
 )
 from messaging.services.broadcasts import broadcast_send
 from messaging.services.key_codes import key_code_ensure_first
-from messaging.services.outbox import message_schedule, outbox_dispatch
+from messaging.services.outbox import message_row, message_schedule, outbox_dispatch
 from messaging.services.sending import outbox_send
 from messaging.services.settings_rows import (
     business_messaging_get_or_create,
@@ -207,22 +207,26 @@ def test_outbox_admin_send_now_and_cancel_actions(tenant: Tenant, outsider: Tena
     now = timezone.now()
     mine = [
         message_schedule(
-            business=tenant.business,
-            kind=Kind.OWNER_CONFLICT,
-            recipient="o@example.com",
-            key=f"t:{i}",
-            wanted_at=now + timedelta(days=3),
-            now=now,
+            message_row(
+                business_id=tenant.business.pk,
+                kind=Kind.OWNER_CONFLICT,
+                recipient="o@example.com",
+                key=f"t:{i}",
+                wanted_at=now + timedelta(days=3),
+                now=now,
+            )
         )
         for i in range(2)
     ]
     theirs = message_schedule(
-        business=outsider.business,
-        kind=Kind.OWNER_CONFLICT,
-        recipient="x@example.com",
-        key="t:other",
-        wanted_at=now + timedelta(days=3),
-        now=now,
+        message_row(
+            business_id=outsider.business.pk,
+            kind=Kind.OWNER_CONFLICT,
+            recipient="x@example.com",
+            key="t:other",
+            wanted_at=now + timedelta(days=3),
+            now=now,
+        )
     )
     client = tenant.admin_client()
     changelist = reverse("admin:messaging_scheduledmessage_changelist")

@@ -20,6 +20,7 @@ from bookings.models import Booking
 from messaging.models import Kind, ScheduledMessage, SentEmail
 from messaging.ratelimit import SendRateLimiter
 from messaging.services.outbox import (
+    message_row,
     message_schedule,
     outbox_claim_due,
     outbox_dispatch,
@@ -45,13 +46,15 @@ def due_rows(business: Business, n: int, *, kind: str = Kind.OWNER_CONFLICT) -> 
     ids = []
     for i in range(n):
         row = message_schedule(
-            business=business,
-            kind=kind,
-            recipient=f"owner{i}@example.com",
-            key=f"test:{kind}:{i}",
-            wanted_at=now - timedelta(seconds=1),
-            now=now,
-            context={"summary": f"conflict {i}"},
+            message_row(
+                business_id=business.pk,
+                kind=kind,
+                recipient=f"owner{i}@example.com",
+                key=f"test:{kind}:{i}",
+                wanted_at=now - timedelta(seconds=1),
+                now=now,
+                context={"summary": f"conflict {i}"},
+            )
         )
         ids.append(row.pk)
     return ids
