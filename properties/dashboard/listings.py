@@ -107,6 +107,11 @@ class SeasonForm(forms.ModelForm[SeasonalRate]):
         labels = {"start": "First night", "end": "Until (the day after the last night)"}
         help_texts = {"start": "", "end": "", "min_nights": "For arrivals in this season."}
 
+    def _get_validation_exclusions(self) -> set[str]:
+        # Dates against each other (end after start, the other seasons) are the
+        # service's rule, which names the field; the row's constraint would not.
+        return {*super()._get_validation_exclusions(), "end"}
+
 
 def _add_errors(form: forms.BaseForm, error: DomainError) -> None:
     for field, problems in (error.fields or {}).items():
