@@ -31,7 +31,6 @@ from properties.photos.admin import (
     save_photo_formset,
 )
 from properties.selectors import slug_unavailable_reason
-from properties.services.listings import seasonal_rate_delete, seasonal_rate_save
 from properties.services import (
     BUSINESS_EDITABLE_FIELDS,
     DomainCheck,
@@ -44,6 +43,7 @@ from properties.services import (
     membership_remove,
     verification_record,
 )
+from properties.services.listings import seasonal_rate_delete, seasonal_rate_save
 
 
 @admin.register(User, site=site)

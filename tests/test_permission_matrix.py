@@ -172,7 +172,9 @@ def _objects(business: Business, prop: Property, days: int) -> dict[str, Any]:
         end=date(2031, 8, 1),
         nightly_price=150,
     )
-    cleaner = Staff.objects.create(business=business, name=f"Cleaner {days}", email=f"c{days}@x.com")
+    cleaner = Staff.objects.create(
+        business=business, name=f"Cleaner {days}", email=f"c{days}@x.com"
+    )
     PropertyMessaging.objects.update_or_create(
         property=prop, defaults={"business": business, "default_cleaner": cleaner}
     )

@@ -360,7 +360,7 @@ def staff_jobs(
         .order_by("starts_at", "id")
     )
     kinds = [k for k, _ in Staff.StaffKind.choices]
-    members = Staff.objects.filter(business=business, active=True)
+    members: QuerySet[Staff] = Staff.objects.filter(business=business, active=True)
     if scope is not None and not scope.whole_business:
         # A group's manager sees the people with jobs in their groups
         # and the cleaners of their properties.

@@ -21,7 +21,7 @@ from properties.dashboard.views import render_page
 
 
 class StaffForm(forms.ModelForm[Staff]):
-    properties = forms.ModelMultipleChoiceField(
+    properties: forms.ModelMultipleChoiceField[Any] = forms.ModelMultipleChoiceField(
         queryset=None,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -86,7 +86,9 @@ def _page(request: HttpRequest, acting: Acting, staff: Staff | None) -> HttpResp
                 return redirect("dashboard:staff-keys")
         status = 400
     context = {"form": form, "staff": staff}
-    return render_page(request, acting, "dashboard/messaging/staff_edit.html", context, status=status)
+    return render_page(
+        request, acting, "dashboard/messaging/staff_edit.html", context, status=status
+    )
 
 
 def staff_new_page(request: HttpRequest, acting: Acting) -> HttpResponse:

@@ -23,8 +23,8 @@ from django.db.models import QuerySet
 
 from messaging.errors import MessagingError, NotFound
 from messaging.models import Staff
-from messaging.services.calendar_sync import property_messages_refresh
 from messaging.selectors import staff_in_scope
+from messaging.services.calendar_sync import property_messages_refresh
 from messaging.services.settings_rows import property_set_default_cleaner
 from properties import permissions
 from properties.db import lock_one

@@ -83,7 +83,7 @@ class PropertyForm(forms.ModelForm[Property]):
 
 class NewPropertyForm(PropertyForm):
     class Meta(PropertyForm.Meta):
-        fields = (*SETTINGS_FIELDS, *NEW_PRICE_FIELDS)
+        fields = (*SETTINGS_FIELDS, *NEW_PRICE_FIELDS)  # type: ignore[assignment]
         help_texts = {
             **PropertyForm.Meta.help_texts,
             "slug": "Leave empty to make it from the name.",
@@ -110,7 +110,7 @@ class SeasonForm(forms.ModelForm[SeasonalRate]):
     def _get_validation_exclusions(self) -> set[str]:
         # Dates against each other (end after start, the other seasons) are the
         # service's rule, which names the field; the row's constraint would not.
-        return {*super()._get_validation_exclusions(), "end"}
+        return {*super()._get_validation_exclusions(), "end"}  # type: ignore[misc]
 
 
 def _add_errors(form: forms.BaseForm, error: DomainError) -> None:
@@ -140,7 +140,7 @@ def _sections(form: forms.BaseForm, sections: tuple[Any, ...]) -> list[dict[str,
 
 
 def property_new_page(request: HttpRequest, acting: Acting) -> HttpResponse:
-    blank = Property(business=acting.business, base_price=None)  # type: ignore[misc]
+    blank = Property(business=acting.business, base_price=None)
     form = NewPropertyForm(request.POST or None, instance=blank, acting=acting)
     status = 200
     if request.method == "POST":
@@ -165,14 +165,14 @@ def property_new_page(request: HttpRequest, acting: Acting) -> HttpResponse:
         ("First prices", NEW_PRICE_FIELDS),
     )
     context = {"form": form, "sections": _sections(form, sections), "new": True}
-    return render_page(
-        request, acting, "dashboard/properties/edit.html", context, status=status
-    )
+    return render_page(request, acting, "dashboard/properties/edit.html", context, status=status)
 
 
 def property_edit_page(request: HttpRequest, acting: Acting, property_id: int) -> HttpResponse:
     prop = _property(acting, property_id)
-    form = PropertyForm(request.POST or None, instance=_property(acting, property_id), acting=acting)
+    form = PropertyForm(
+        request.POST or None, instance=_property(acting, property_id), acting=acting
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -193,9 +193,7 @@ def property_edit_page(request: HttpRequest, acting: Acting, property_id: int) -
         "new": False,
         "can_prices": acting.may(MANAGE_RATES, prop),
     }
-    return render_page(
-        request, acting, "dashboard/properties/edit.html", context, status=status
-    )
+    return render_page(request, acting, "dashboard/properties/edit.html", context, status=status)
 
 
 def _season_rows(prop: Property) -> list[SeasonalRate]:
@@ -229,9 +227,7 @@ def property_prices_page(request: HttpRequest, acting: Acting, property_id: int)
                 return redirect("dashboard:property-prices", property_id=prop.pk)
         elif season.is_bound and season.is_valid():
             try:
-                added = seasonal_rate_save(
-                    by=acting.user, prop=prop, values=season.cleaned_data
-                )
+                added = seasonal_rate_save(by=acting.user, prop=prop, values=season.cleaned_data)
             except DomainError as error:
                 _add_errors(season, error)
             else:
@@ -246,9 +242,7 @@ def property_prices_page(request: HttpRequest, acting: Acting, property_id: int)
         "currency": acting.business.currency,
         "can_edit_property": acting.may(MANAGE_PROPERTIES, prop),
     }
-    return render_page(
-        request, acting, "dashboard/properties/prices.html", context, status=status
-    )
+    return render_page(request, acting, "dashboard/properties/prices.html", context, status=status)
 
 
 def _rate(prop: Property, rate_id: int) -> SeasonalRate:
@@ -276,9 +270,7 @@ def season_edit_page(
                 return redirect("dashboard:property-prices", property_id=prop.pk)
         status = 400
     context = {"property": prop, "rate": rate, "form": form}
-    return render_page(
-        request, acting, "dashboard/properties/season.html", context, status=status
-    )
+    return render_page(request, acting, "dashboard/properties/season.html", context, status=status)
 
 
 def season_delete_page(
@@ -290,4 +282,3 @@ def season_delete_page(
         seasonal_rate_delete(by=acting.user, rate=rate)
         messages.success(request, f"Season {rate.name} is deleted.")
     return redirect("dashboard:property-prices", property_id=prop.pk)
-

@@ -84,9 +84,7 @@ def _member(by: User | AnonymousUser, business: Business) -> Membership | None:
     return Membership.objects.filter(user=by, business=business).first()
 
 
-def _check_group(
-    by: User | AnonymousUser, business: Business, group: PropertyGroup | None
-) -> None:
+def _check_group(by: User | AnonymousUser, business: Business, group: PropertyGroup | None) -> None:
     """A property's group must be the business's, and one a group-scoped member works in
     (a hotel manager cannot move a room out of their reach, or into another hotel)."""
     if group is not None and group.business_id != business.pk:
@@ -94,9 +92,7 @@ def _check_group(
     membership = _member(by, business)
     if membership is None or not permissions.is_group_scoped(membership.role):
         return
-    if group is None or not permissions.permits(
-        membership, permissions.MANAGE_PROPERTIES, group
-    ):
+    if group is None or not permissions.permits(membership, permissions.MANAGE_PROPERTIES, group):
         raise PropertyInvalid(
             "Choose one of your groups: you see only their properties.",
             fields={"group": ["Choose one of your groups."]},
@@ -206,14 +202,14 @@ def season_overlap_problem(
     for other in others.order_by("start"):
         if other.start == start:
             return (
-                f"{other.name} ({_fmt(other.start)} – {_fmt(other.end)}) starts on the same "
+                f"{other.name} ({_fmt(other.start)} to {_fmt(other.end)}) starts on the same "
                 "night: change that one, or start this one later."
             )
         inside = other.start < start and end <= other.end
         around = start < other.start and other.end <= end
         if not (inside or around):
             return (
-                f"Overlaps {other.name} ({_fmt(other.start)} – {_fmt(other.end)}) in part. "
+                f"Overlaps {other.name} ({_fmt(other.start)} to {_fmt(other.end)}) in part. "
                 "A season may lie wholly inside another, not partly over it."
             )
     return ""

@@ -53,9 +53,17 @@ def test_changes_on_the_new_pages_appear_on_the_audit_page(tenant: Tenant) -> No
     assert ("property", LogEntry.Action.UPDATE) in by_model
     assert ("seasonalrate", LogEntry.Action.CREATE) in by_model
     assert ("staff", LogEntry.Action.CREATE) in by_model
-    mine = [e for e in entries if e.action != LogEntry.Action.CREATE or e.content_type.model != "property"]
+    mine = [
+        e
+        for e in entries
+        if e.action != LogEntry.Action.CREATE or e.content_type.model != "property"
+    ]
     assert mine
-    assert all(e.actor == tenant.owner for e in mine if e.content_type.model in ("property", "seasonalrate", "staff"))
+    assert all(
+        e.actor == tenant.owner
+        for e in mine
+        if e.content_type.model in ("property", "seasonalrate", "staff")
+    )
     price = next(e for e in entries if e.content_type.model == "property")
     assert price.changes_dict["base_price"][1] == "155.00"
 

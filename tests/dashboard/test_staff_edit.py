@@ -56,9 +56,7 @@ def test_the_owner_adds_a_cleaner_for_two_properties(tenant: Tenant) -> None:
     other = PropertyFactory(business=tenant.business)
     client = _client(tenant.owner)
     assert client.get("/dashboard/staff/new/").status_code == 200
-    response = client.post(
-        "/dashboard/staff/new/", _form(properties=[tenant.prop.pk, other.pk])
-    )
+    response = client.post("/dashboard/staff/new/", _form(properties=[tenant.prop.pk, other.pk]))
     assert response.status_code == 302
     maria = Staff.objects.get(business=tenant.business)
     assert maria.email == "maria@clean.example.com"
@@ -90,9 +88,7 @@ def test_bad_details_are_form_errors(tenant: Tenant, changes: dict[str, Any], fi
 
 def test_only_an_active_cleaner_cleans_properties(tenant: Tenant) -> None:
     client = _client(tenant.owner)
-    repair = client.post(
-        "/dashboard/staff/new/", _form(kind="repair", properties=[tenant.prop.pk])
-    )
+    repair = client.post("/dashboard/staff/new/", _form(kind="repair", properties=[tenant.prop.pk]))
     assert repair.status_code == 400
     assert repair.context["form"].errors["properties"]
     inactive = _form(properties=[tenant.prop.pk])
