@@ -64,6 +64,13 @@ class PropertyForm(forms.ModelForm[Property]):
             "check_in_time": _time_widget(),
             "check_out_time": _time_widget(),
         }
+        labels = {
+            "slug": "Address on your site",
+            "max_guests": "Guests at most",
+            "check_in_time": "Check-in from",
+            "check_out_time": "Check-out by",
+            "timezone": "Time zone",
+        }
         help_texts = {
             "slug": "Part of the property's address on your site. Lowercase letters, digits, "
             "hyphens.",
@@ -94,6 +101,10 @@ class PricesForm(forms.ModelForm[Property]):
     class Meta:
         model = Property
         fields = PRICE_FIELDS
+        labels = {
+            "min_nights": "Minimum stay (nights)",
+            "max_nights": "Longest stay (nights)",
+        }
 
 
 class SeasonForm(forms.ModelForm[SeasonalRate]):
@@ -104,7 +115,11 @@ class SeasonForm(forms.ModelForm[SeasonalRate]):
             "start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
-        labels = {"start": "First night", "end": "Until (the day after the last night)"}
+        labels = {
+            "start": "First night",
+            "end": "Until (the day after the last night)",
+            "min_nights": "Minimum stay (nights)",
+        }
         help_texts = {"start": "", "end": "", "min_nights": "For arrivals in this season."}
 
     def _get_validation_exclusions(self) -> set[str]:
