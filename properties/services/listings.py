@@ -248,7 +248,16 @@ def seasonal_rate_save(
     if rate is None:
         row = SeasonalRate(business_id=stored_prop.business_id, property=stored_prop)
     else:
-        row = lock_one(SeasonalRate.objects.filter(pk=rate.pk, property=stored_prop))
+        row = lock_one(SeasonalRate.objects.filter(business_id=stored_prop.business_id), pk=rate.pk)
+        if row.property_id != stored_prop.pk:
+            # Moved to another property (the admin's form allows it): both are theirs.
+            permissions.require(
+                by,
+                permissions.MANAGE_RATES,
+                business=stored_prop.business,
+                obj=Property.objects.get(pk=row.property_id),
+            )
+            row.property = stored_prop
     for field in ("name", "start", "end", "nightly_price", "min_nights"):
         if field in values:
             setattr(row, field, values[field])

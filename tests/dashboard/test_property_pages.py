@@ -380,3 +380,29 @@ def test_a_group_manager_edits_a_price_in_their_group_only(
         f"/dashboard/properties/{room_a.pk}/", _settings_form(room_a, group=hotels["b"].pk)
     )
     assert moved.status_code == 400
+
+
+def test_the_admins_seasonal_rates_meet_the_same_rules(tenant: Tenant) -> None:
+    client = _client(tenant.owner)
+    add = "/admin/properties/seasonalrate/add/"
+    row = {
+        "property": tenant.prop.pk,
+        "name": "Summer",
+        "start": "2031-07-01",
+        "end": "2031-08-01",
+        "nightly_price": "150",
+        "min_nights": "",
+    }
+    assert client.post(add, row).status_code == 302
+    assert SeasonalRate.objects.filter(property=tenant.prop).count() == 1
+    overlapping = client.post(add, {**row, "start": "2031-07-20", "end": "2031-08-20"}, follow=True)
+    assert "in part" in overlapping.content.decode()
+    assert SeasonalRate.objects.filter(property=tenant.prop).count() == 1
+    rate = SeasonalRate.objects.get(property=tenant.prop)
+    other = PropertyFactory(business=tenant.business)
+    moved = client.post(
+        f"/admin/properties/seasonalrate/{rate.pk}/change/", {**row, "property": other.pk}
+    )
+    assert moved.status_code == 302
+    rate.refresh_from_db()
+    assert rate.property == other
