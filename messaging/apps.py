@@ -16,3 +16,24 @@ class MessagingConfig(AppConfig):
 
         register()
         site_views.register()
+        self._audit()
+
+    def _audit(self) -> None:
+        from messaging.models import (
+            BusinessMessaging,
+            EmailTemplate,
+            KeyCode,
+            PropertyMessaging,
+            Staff,
+            Turnover,
+        )
+        from properties.audit import track
+
+        track(Staff)
+        track(Turnover, exclude=["updated_at"])
+        # A key code is a secret: its entries say that a code was planned, confirmed or
+        # retired, never which one.
+        track(KeyCode, exclude=["code"])
+        track(EmailTemplate, exclude=["updated_at"])
+        track(BusinessMessaging)
+        track(PropertyMessaging)

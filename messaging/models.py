@@ -308,7 +308,8 @@ class KeyCode(models.Model):
         ordering = ["property", "-valid_from", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.property}: {self.code} from {self.valid_from}"
+        # Never the code itself: this text ends up in the audit log and page titles.
+        return f"Key code of {self.property} from {self.valid_from}"
 
 
 class KeyCodeConfirmation(models.Model):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from bookings.models import Booking
 from messaging.models import (
@@ -21,6 +21,7 @@ from messaging.models import (
     Turnover,
 )
 from properties.models import Business, Property
+from properties.permissions import Scope
 
 QUIET_START = time(21, 0)
 QUIET_END = time(8, 0)
@@ -303,3 +304,16 @@ def outbox_counts(*, business: Business) -> dict[str, int]:
         .order_by()
     )
     return {row["state"]: row["n"] for row in rows}
+
+
+def staff_in_scope(qs: QuerySet[Staff], scope: Scope) -> QuerySet[Staff]:
+    """The staff of `qs` a member with `scope` works with: everyone for the whole
+    business; for a group scope, whoever cleans or has a job at one of its properties."""
+    if scope.whole_business:
+        return qs
+    groups = sorted(scope.group_ids or ())
+    cleans = PropertyMessaging.objects.filter(
+        default_cleaner=OuterRef("pk"), property__group_id__in=groups
+    )
+    jobs = Turnover.objects.filter(cleaner=OuterRef("pk"), property__group_id__in=groups)
+    return qs.filter(Q(Exists(cleans)) | Q(Exists(jobs)))

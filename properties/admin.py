@@ -43,6 +43,7 @@ from properties.services import (
     membership_remove,
     verification_record,
 )
+from properties.services.listings import seasonal_rate_delete, seasonal_rate_save
 
 
 @admin.register(User, site=site)
@@ -386,6 +387,20 @@ class ApiTokenAdmin(TenantAdmin):
 
 @admin.register(SeasonalRate, site=site)
 class SeasonalRateAdmin(TenantAdmin):
+    """Through the same service as the dashboard's prices page (who may, the season
+    rules); a refusal is shown on the page and nothing is saved."""
+
     list_display = ("property", "name", "start", "end", "nightly_price", "min_nights")
     list_filter = ("property",)
     date_hierarchy = "start"
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        values = {f: getattr(obj, f) for f in ("name", "start", "end", "nightly_price")}
+        values["min_nights"] = obj.min_nights
+        saved = seasonal_rate_save(
+            by=request.user, prop=obj.property, values=values, rate=obj if change else None
+        )
+        obj.pk, obj.business_id = saved.pk, saved.business_id
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        seasonal_rate_delete(by=request.user, rate=obj)

@@ -84,6 +84,8 @@ OBJECT_KWARGS = (
     ("str", "public_id"),
     ("int", "member_id"),
     ("int", "invitation_id"),
+    ("int", "rate_id"),
+    ("int", "staff_id"),
 )
 
 ROLES = [role for role, _ in Membership.Role.choices]
@@ -118,8 +120,12 @@ def render() -> str:
         "",
         "A business always keeps at least one owner, and only owners make, change or",
         "remove owners. The admin's tables are business-wide, so only owners and managers",
-        "enter it; property, price and staff changes are made there, so a group manager's",
-        "`properties.manage`, `rates.manage` and `staff.manage` wait for group-scoped pages.",
+        "enter it. Group managers change their groups' properties, prices and seasons, and",
+        "the cleaners of their properties, on the dashboard's own pages (a property's",
+        "settings and prices, staff); repair and other staff, who work across the",
+        "business, are an owner's or manager's. The business settings page shows",
+        "everyone with `business.edit` its name, contact and branding; only owners see",
+        "and change the two-factor rule there.",
         "",
         "## Actions",
         "",

@@ -29,10 +29,17 @@ from bookings.services.blocks import block_create
 from bookings.services.stays import booking_create
 from integrations.models import BookingConflict
 from messaging.inbox_models import Conversation
-from messaging.models import Broadcast, Kind, ScheduledMessage
+from messaging.models import Broadcast, Kind, PropertyMessaging, ScheduledMessage, Staff
 from properties import permissions
 from properties.admin_base import TenantAdmin, site
-from properties.models import Business, Membership, Property, PropertyGroup, User
+from properties.models import (
+    Business,
+    Membership,
+    Property,
+    PropertyGroup,
+    SeasonalRate,
+    User,
+)
 from properties.permissions import NotAllowed
 from properties.roles_doc import Route, walk
 from properties.services.invitations import invitation_create
@@ -157,6 +164,20 @@ def _objects(business: Business, prop: Property, days: int) -> dict[str, Any]:
         start=prop.local_today() + timedelta(days=days + 10),
         end=prop.local_today() + timedelta(days=days + 12),
     )
+    rate = SeasonalRate.objects.create(
+        business=business,
+        property=prop,
+        name=f"Summer {days}",
+        start=date(2031, 7, 1),
+        end=date(2031, 8, 1),
+        nightly_price=150,
+    )
+    cleaner = Staff.objects.create(
+        business=business, name=f"Cleaner {days}", email=f"c{days}@x.com"
+    )
+    PropertyMessaging.objects.update_or_create(
+        property=prop, defaults={"business": business, "default_cleaner": cleaner}
+    )
     return {
         "reference": booking.reference,
         "property_id": prop.pk,
@@ -165,6 +186,8 @@ def _objects(business: Business, prop: Property, days: int) -> dict[str, Any]:
         "public_id": conflict.public_id,
         "broadcast_id": broadcast.pk,
         "table": "months",
+        "rate_id": rate.pk,
+        "staff_id": cleaner.pk,
         "_block": block.reference,
     }
 
@@ -390,6 +413,14 @@ SPOT_CHECKS = [
     ("group_manager_a", "dashboard:broadcasts", FORBIDDEN),
     ("manager", "dashboard:channels", OK),
     ("staff", "dashboard:today", FORBIDDEN),
+    ("front_desk_a", "dashboard:property-prices", FORBIDDEN),
+    ("viewer", "dashboard:property-prices", FORBIDDEN),
+    ("group_manager_a", "dashboard:property-prices", OK),
+    ("group_manager_a", "dashboard:property-edit", OK),
+    ("group_manager_a", "dashboard:staff-edit", OK),
+    ("group_manager_a", "dashboard:settings", FORBIDDEN),
+    ("manager", "dashboard:settings", OK),
+    ("front_desk_a", "dashboard:staff-new", FORBIDDEN),
 ]
 
 

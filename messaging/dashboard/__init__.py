@@ -21,7 +21,15 @@ from properties.permissions import (
 
 def register() -> None:
     from bookings.dashboard.slots import BOOKING_FACTS, BOOKING_SECTIONS
-    from messaging.dashboard import broadcasts, inbox, inbox_panels, panels, staff_keys, views
+    from messaging.dashboard import (
+        broadcasts,
+        inbox,
+        inbox_panels,
+        panels,
+        staff_edit,
+        staff_keys,
+        views,
+    )
 
     register_today_panel(
         "cleaning", "Cleaning today", panels.cleaning_today, order=40, action=MANAGE_STAFF
@@ -95,6 +103,10 @@ def register() -> None:
         staff_keys.key_box_confirm_page,
         name="key-box-confirm",
         action=MANAGE_STAFF,
+    )
+    register_page("staff/new/", staff_edit.staff_new_page, name="staff-new", action=MANAGE_STAFF)
+    register_page(
+        "staff/<int:staff_id>/", staff_edit.staff_edit_page, name="staff-edit", action=MANAGE_STAFF
     )
     register_nav("Staff and keys", "dashboard:staff-keys", order=37, action=MANAGE_STAFF)
     register_today_panel(

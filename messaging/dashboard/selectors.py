@@ -12,6 +12,7 @@ from bookings.availability import free_runs
 from bookings.models import Booking
 from messaging.audience import audience_counts
 from messaging.models import Broadcast, KeyBox, KeyCode, ScheduledMessage, Staff, Turnover
+from messaging.selectors import staff_in_scope
 from properties.dashboard.reads import first_with_total
 from properties.models import Business, Property
 from properties.permissions import Scope
@@ -359,10 +360,11 @@ def staff_jobs(
         .order_by("starts_at", "id")
     )
     kinds = [k for k, _ in Staff.StaffKind.choices]
-    members = Staff.objects.filter(business=business, active=True)
+    members: QuerySet[Staff] = Staff.objects.filter(business=business, active=True)
     if scope is not None and not scope.whole_business:
-        # A group's manager sees the people with jobs in their groups.
-        members = members.filter(pk__in={j.cleaner_id for j in jobs if j.cleaner_id})
+        # A group's manager sees the people with jobs in their groups
+        # and the cleaners of their properties.
+        members = staff_in_scope(members, scope)
     staff = sorted(
         members,
         key=lambda s: (kinds.index(s.kind) if s.kind in kinds else len(kinds), s.name, s.pk),

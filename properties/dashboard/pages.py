@@ -9,9 +9,10 @@ from properties.dashboard.registry import register_nav, register_page, register_
 from properties.models import Business, Property
 from properties.permissions import (
     ADD_MEMBER,
+    EDIT_BUSINESS,
     MANAGE_PROPERTIES,
+    MANAGE_RATES,
     REMOVE_MEMBER,
-    USE_ADMIN,
     VIEW_AUDIT_LOG,
     VIEW_TEAM,
 )
@@ -22,7 +23,7 @@ def _has_property(business: Business) -> Q:
 
 
 def register() -> None:
-    from properties.dashboard import audit, team
+    from properties.dashboard import audit, business_settings, listings, team
     from properties.photos import dashboard as photos
 
     register_nav("Today", "dashboard:today", order=0)
@@ -34,6 +35,33 @@ def register() -> None:
         photos.photos_page,
         name="property-photos",
         action=MANAGE_PROPERTIES,
+    )
+    register_page(
+        "properties/new/", listings.property_new_page, name="property-new", action=MANAGE_PROPERTIES
+    )
+    register_page(
+        "properties/<int:property_id>/",
+        listings.property_edit_page,
+        name="property-edit",
+        action=MANAGE_PROPERTIES,
+    )
+    register_page(
+        "properties/<int:property_id>/prices/",
+        listings.property_prices_page,
+        name="property-prices",
+        action=MANAGE_RATES,
+    )
+    register_page(
+        "properties/<int:property_id>/prices/<int:rate_id>/",
+        listings.season_edit_page,
+        name="property-season",
+        action=MANAGE_RATES,
+    )
+    register_page(
+        "properties/<int:property_id>/prices/<int:rate_id>/delete/",
+        listings.season_delete_page,
+        name="property-season-delete",
+        action=MANAGE_RATES,
     )
     register_nav("Properties", "dashboard:properties", order=45, action=MANAGE_PROPERTIES)
     register_page("team/", team.team_page, name="team", action=VIEW_TEAM)
@@ -62,12 +90,16 @@ def register() -> None:
     register_nav("Team", "dashboard:team", order=90, action=VIEW_TEAM)
     register_page("audit/", audit.audit_page, name="audit", action=VIEW_AUDIT_LOG)
     register_nav("Audit log", "dashboard:audit", order=95, action=VIEW_AUDIT_LOG)
+    register_page(
+        "settings/", business_settings.settings_page, name="settings", action=EDIT_BUSINESS
+    )
+    register_nav("Business settings", "dashboard:settings", order=92, action=EDIT_BUSINESS)
     register_setup_step(
         "property",
         "Add your first property",
         text="Name, photos, prices and check-in times: what guests see on your site.",
-        url=lambda: reverse("admin:properties_property_add"),
+        url=lambda: reverse("dashboard:property-new"),
         done=_has_property,
         order=10,
-        action=USE_ADMIN,
+        action=MANAGE_PROPERTIES,
     )

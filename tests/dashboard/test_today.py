@@ -68,7 +68,7 @@ def test_a_new_business_is_shown_its_first_steps(db: None) -> None:
     assert "Set up Fresh Start" in html
     first = html.index("Add your first property")
     assert first < html.index("Connect a channel") < html.index("Connect Stripe")
-    assert reverse("admin:properties_property_add") in html
+    assert reverse("dashboard:property-new") in html
 
 
 def test_setup_steps_disappear_once_done(owner: Client, day: Day) -> None:
