@@ -31,13 +31,19 @@ def _scoped(qs: QuerySet[Any], scope: Scope | None, via: str = "property") -> Qu
 
 
 def calendar_properties(
-    *, business: Business, scope: Scope | None = WHOLE, group_id: int | None = None
+    *,
+    business: Business,
+    scope: Scope | None = WHOLE,
+    group_id: int | None = None,
+    ungrouped: bool = False,
 ) -> list[Property]:
-    """Every property (of one group, when asked) with its group: grouped ones first by
-    group name, then the rest."""
+    """Every property (of one group, or of none, when asked) with its group: grouped
+    ones first by group name, then the rest."""
     qs = _scoped(Property.objects.for_business(business), scope, via="")
     if group_id is not None:
         qs = qs.filter(group_id=group_id)
+    elif ungrouped:
+        qs = qs.filter(group__isnull=True)
     return list(
         qs.select_related("group").order_by(F("group__name").asc(nulls_last=True), "name", "id")
     )
