@@ -89,15 +89,13 @@ class GroupChoice:
     following: Shown | None = None
 
 
-def group_choice(raw: str, acting: Acting) -> GroupChoice:
+def group_choice(raw: str, acting: Acting, *, default_first: bool = True) -> GroupChoice:
     """Two queries whatever the business's size: the member's groups that hold a
     property, and the first properties in their scope (ungrouped ones first), enough to
     tell whether there are more than a page of them and whether any is in no group."""
     groups = [
         Shown(value=str(g.pk), name=g.name, group_id=g.pk)
-        for g in acting.scope.groups().filter(
-            Exists(Property.objects.filter(group=OuterRef("pk")))
-        )
+        for g in acting.scope.groups().filter(Exists(Property.objects.filter(group=OuterRef("pk"))))
     ]
     # Read no further than the limit: a chain's 32,000 properties are not counted.
     first = list(
@@ -109,10 +107,10 @@ def group_choice(raw: str, acting: Acting) -> GroupChoice:
     if groups and first and first[0] is None:
         groups.append(Shown(value=OTHER, name="Other properties", group_id=None))
     index = next((i for i, g in enumerate(groups) if g.value == raw), None)
-    if index is None and groups and many:
+    if index is None and groups and many and default_first:
         index = 0
     if index is None:
-        return GroupChoice(groups=groups)
+        return GroupChoice(groups=groups, one_at_a_time=many)
     return GroupChoice(
         groups=groups,
         chosen=groups[index],

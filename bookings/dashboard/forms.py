@@ -72,6 +72,7 @@ class BookingFilterForm(DateRangeForm):
     ignored, never a server error."""
 
     q = forms.CharField(label="Search", required=False, max_length=100)
+    group = forms.ChoiceField(label="Group", required=False)
     property = forms.TypedChoiceField(
         label="Property", coerce=int, required=False, empty_value=None
     )
@@ -88,18 +89,30 @@ class BookingFilterForm(DateRangeForm):
     start = forms.DateField(label="Staying from", required=False, widget=DATE_INPUT)
     end = forms.DateField(label="until", required=False, widget=DATE_INPUT)
 
-    def __init__(self, *args: Any, properties: list[Property], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        properties: list[Property],
+        groups: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["property"]
         assert isinstance(field, forms.TypedChoiceField)
         field.choices = [("", "All properties"), *((p.pk, p.name) for p in properties)]
+        if groups:
+            group = self.fields["group"]
+            assert isinstance(group, forms.ChoiceField)
+            group.choices = [("", "All groups"), *groups]
+        else:
+            del self.fields["group"]
 
     def filters(self) -> tuple[str, dict[str, Any]]:
         """(search text, filters) from the valid fields only."""
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         filters = {
             name: data.get(name)
-            for name in ("property", "status", "source", "kind", "when", "start", "end")
+            for name in ("group", "property", "status", "source", "kind", "when", "start", "end")
             if name not in self.errors
         }
         return str(data.get("q") or ""), filters

@@ -157,17 +157,23 @@ def booking_search(
     scope: Scope | None = WHOLE,
 ) -> QuerySet[Booking]:
     """Bookings and blocks matching a search (reference, guest name or email) and the
-    filters of `bookings.selectors.booking_list`, plus `when`: upcoming (not yet
+    filters of `bookings.selectors.booking_list`, plus `group` (a group's id, or
+    "none" for the properties in none) and `when`: upcoming (not yet
     checked out; soonest first), past (newest first) or all. Expired holds (abandoned
     checkouts) only when asked for by status."""
     filters = dict(filters or {})
     when = filters.pop("when", "") or "upcoming"
+    group = filters.pop("group", "") or ""
     # The property's business too: the page joins each row's property, and PostgreSQL
     # then reads the business's properties instead of hashing all of them.
     qs = _scoped(
         booking_list(business=business, filters=filters).filter(property__business=business),
         scope,
     )
+    if group == "none":
+        qs = qs.filter(property__group__isnull=True)
+    elif group.isdigit():
+        qs = qs.filter(property__group_id=int(group))
     if not filters.get("status"):
         qs = qs.exclude(status=Booking.Status.EXPIRED)
     query = query.strip()

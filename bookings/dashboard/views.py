@@ -14,7 +14,9 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
+from bookings.dashboard.calendar import group_choice
 from bookings.dashboard.forms import BookingFilterForm, CancelForm
 from bookings.dashboard.grid import describe, source_label
 from bookings.dashboard.selectors import (
@@ -45,10 +47,43 @@ def detail_url(booking: Booking) -> str:
 
 
 def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
-    properties = calendar_properties(business=acting.business, scope=acting.scope)
-    form = BookingFilterForm(request.GET or None, properties=properties)
+    """The filters, their property list that of the group chosen when the member sees
+    more properties than a list can offer (a chain's 32,000 rooms)."""
+    choice = group_choice(request.GET.get("group") or "", acting, default_first=False)
+    chosen = choice.chosen
+    if chosen is not None:
+        properties = calendar_properties(
+            business=acting.business,
+            scope=acting.scope,
+            group_id=chosen.group_id,
+            ungrouped=chosen.group_id is None,
+        )
+    elif choice.one_at_a_time:
+        properties = []  # pick a group first
+    else:
+        properties = calendar_properties(business=acting.business, scope=acting.scope)
+    form = BookingFilterForm(
+        request.GET or None,
+        properties=properties,
+        groups=[(g.value, g.name) for g in choice.groups],
+    )
     form.is_valid()  # errors are shown; the valid filters still apply
     return form
+
+
+class CappedPaginator(Paginator):  # type: ignore[type-arg]
+    """Counts no further than `cap` rows: a chain's upcoming bookings are a million, and
+    counting them took longer than the page. Past the cap the page says "more than"."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return int(self.object_list[: self.cap + 1].count())
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
 
 
 def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
@@ -64,7 +99,7 @@ def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
 
 def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     form = _filter_form(request, acting)
-    paginator = Paginator(_search(acting, form), PAGE_SIZE)
+    paginator = CappedPaginator(_search(acting, form), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
