@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -76,6 +76,12 @@ def month_url(month: date, anchor: str = "", group: Shown | None = None) -> str:
     return f"{reverse('dashboard:calendar')}?month={month:%Y-%m}{chosen}{anchor}"
 
 
+def bookings_link(group: Shown | None) -> str:
+    """The start of a row's link to its property's bookings (the id follows)."""
+    chosen = f"group={group.value}&" if group is not None else ""
+    return f"{reverse('dashboard:bookings')}?{chosen}property="
+
+
 @dataclass(frozen=True)
 class GroupChoice:
     """The groups the member may pick from, the one shown (None: every property in
@@ -90,21 +96,17 @@ class GroupChoice:
 
 
 def group_choice(raw: str, acting: Acting, *, default_first: bool = True) -> GroupChoice:
-    """Two queries whatever the business's size: the member's groups that hold a
-    property, and the first properties in their scope (ungrouped ones first), enough to
-    tell whether there are more than a page of them and whether any is in no group."""
+    """Three queries whatever the business's size: the member's groups that hold a
+    property, whether they see more than a page of properties, and whether any of
+    those is in no group (asked only when there are groups)."""
     groups = [
         Shown(value=str(g.pk), name=g.name, group_id=g.pk)
         for g in acting.scope.groups().filter(Exists(Property.objects.filter(group=OuterRef("pk"))))
     ]
-    # Read no further than the limit: a chain's 32,000 properties are not counted.
-    first = list(
-        acting.properties()
-        .order_by(F("group_id").asc(nulls_first=True))
-        .values_list("group_id", flat=True)[: ONE_GROUP_ABOVE + 1]
-    )
-    many = len(first) > ONE_GROUP_ABOVE
-    if groups and first and first[0] is None:
+    # Counted no further than the limit: a chain's 32,000 properties are not counted.
+    visible = acting.properties()
+    many = visible.order_by().values("pk")[: ONE_GROUP_ABOVE + 1].count() > ONE_GROUP_ABOVE
+    if groups and visible.filter(group__isnull=True).exists():
         groups.append(Shown(value=OTHER, name="Other properties", group_id=None))
     index = next((i for i, g in enumerate(groups) if g.value == raw), None)
     if index is None and groups and many and default_first:
@@ -139,7 +141,15 @@ def _page(
     context: dict[str, Any] = {
         "month": month,
         "days": days_of(month, end, acting.today),
-        "groups": build_groups(properties, bookings, marks, month, end, acting.today),
+        "groups": build_groups(
+            properties,
+            bookings,
+            marks,
+            month,
+            end,
+            acting.today,
+            bookings_link=bookings_link(group),
+        ),
         "prev_url": month_url(add_months(month, -1), group=group),
         "next_url": month_url(add_months(month, 1), group=group),
         "group_choices": choice.groups if len(choice.groups) > 1 else [],

@@ -20,6 +20,7 @@ from bookings.dashboard.calendar import group_choice
 from bookings.dashboard.forms import BookingFilterForm, CancelForm
 from bookings.dashboard.grid import describe, source_label
 from bookings.dashboard.selectors import (
+    UpcomingFirst,
     booking_detail,
     booking_search,
     calendar_properties,
@@ -79,7 +80,10 @@ class CappedPaginator(Paginator):  # type: ignore[type-arg]
 
     @cached_property
     def count(self) -> int:
-        return int(self.object_list[: self.cap + 1].count())
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            return int(rows.order_by()[: self.cap + 1].count())
+        return int(rows.count())  # UpcomingFirst: counted no further than the cap
 
     @property
     def capped(self) -> bool:
@@ -97,9 +101,19 @@ def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
     )
 
 
+def _upcoming(form: BookingFilterForm) -> bool:
+    """Whether the list shows upcoming and current stays (the default)."""
+    _, filters = form.filters()
+    dated = filters.get("start") or filters.get("end")
+    return not dated and (filters.get("when") or "upcoming") == "upcoming"
+
+
 def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     form = _filter_form(request, acting)
-    paginator = CappedPaginator(_search(acting, form), PAGE_SIZE)
+    listed: Any = _search(acting, form)
+    if _upcoming(form):
+        listed = UpcomingFirst(listed, acting.today, CappedPaginator.cap)
+    paginator = CappedPaginator(listed, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
