@@ -98,7 +98,7 @@ class GroupChoice:
 def group_choice(raw: str, acting: Acting, *, default_first: bool = True) -> GroupChoice:
     """Three queries whatever the business's size: the member's groups that hold a
     property, whether they see more than a page of properties, and whether any of
-    those is in no group (asked only when there are groups)."""
+    those is in no group."""
     groups = [
         Shown(value=str(g.pk), name=g.name, group_id=g.pk)
         for g in acting.scope.groups().filter(Exists(Property.objects.filter(group=OuterRef("pk"))))
@@ -106,7 +106,8 @@ def group_choice(raw: str, acting: Acting, *, default_first: bool = True) -> Gro
     # Counted no further than the limit: a chain's 32,000 properties are not counted.
     visible = acting.properties()
     many = visible.order_by().values("pk")[: ONE_GROUP_ABOVE + 1].count() > ONE_GROUP_ABOVE
-    if groups and visible.filter(group__isnull=True).exists():
+    ungrouped = visible.filter(group__isnull=True).exists()  # asked always: same queries
+    if groups and ungrouped:
         groups.append(Shown(value=OTHER, name="Other properties", group_id=None))
     index = next((i for i, g in enumerate(groups) if g.value == raw), None)
     if index is None and groups and many and default_first:

@@ -72,7 +72,7 @@ def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
     return form
 
 
-class CappedPaginator(Paginator):  # type: ignore[type-arg]
+class CappedPaginator(Paginator):
     """Counts no further than `cap` rows: a chain's upcoming bookings are a million, and
     counting them took longer than the page. Past the cap the page says "more than"."""
 
@@ -83,7 +83,7 @@ class CappedPaginator(Paginator):  # type: ignore[type-arg]
         rows = self.object_list
         if isinstance(rows, QuerySet):
             return int(rows.order_by()[: self.cap + 1].count())
-        return int(rows.count())  # UpcomingFirst: counted no further than the cap
+        return int(rows.count())  # type: ignore[attr-defined]  # UpcomingFirst: capped
 
     @property
     def capped(self) -> bool:
