@@ -136,6 +136,9 @@ class Booking(models.Model):
         ]
         indexes = [
             GistIndex(fields=["business", "stay"], name="booking_business_stay_gist"),
+            # The bookings list in the order of stays, a page at a time (a chain's
+            # million upcoming stays are not sorted to show 50).
+            models.Index(fields=["business", "stay", "id"], name="booking_business_stay_idx"),
             models.Index(fields=["status", "hold_expires_at"], name="booking_hold_expiry_idx"),
         ]
 

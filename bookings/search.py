@@ -327,3 +327,27 @@ def search_groups(
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class GroupsPage:
+    """One page of `search_groups`, and the free units over every page."""
+
+    page: Page[SearchGroup]
+    free_units: int
+
+
+def search_groups_page(
+    *,
+    business: Business,
+    search: SearchQuery,
+    page: int | str | None = 1,
+    per_page: int = PAGE_SIZE,
+    now: datetime | None = None,
+) -> GroupsPage:
+    """A page of hotels and room types: the aggregate is one query whatever the page
+    (a row per hotel and room type, some hundreds for a chain), the page is cut here."""
+    rows = search_groups(business=business, search=search, now=now)
+    per_page = max(1, min(per_page, MAX_PAGE_SIZE))
+    paginator: Paginator[SearchGroup] = Paginator(rows, per_page)
+    return GroupsPage(page=paginator.get_page(page), free_units=sum(row.free_units for row in rows))

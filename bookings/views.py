@@ -28,7 +28,7 @@ from bookings.rules import horizon_end, month_from_param
 from bookings.search import (
     SORT_LABELS,
     search_filters,
-    search_groups,
+    search_groups_page,
     search_page,
     search_query_check,
 )
@@ -453,6 +453,7 @@ def search(request: HttpRequest) -> HttpResponse:
         {**query.params(), **({"list": "1"} if source.get("list") == "1" else {})}
     )
     if filters.groups and not query.group and source.get("list") != "1":
+        found = search_groups_page(business=business, search=query, page=source.get("page"))
         context["groups"] = [
             (
                 row,
@@ -465,9 +466,10 @@ def search(request: HttpRequest) -> HttpResponse:
                     }
                 ),
             )
-            for row in search_groups(business=business, search=query)
+            for row in found.page
         ]
-        context["count"] = sum(row.free_units for row, _ in context["groups"])
+        context["page"] = found.page
+        context["count"] = found.free_units
         return render(request, "site/search.html", context)
     page, results = search_page(business=business, search=query, page=source.get("page"))
     stay = urlencode(

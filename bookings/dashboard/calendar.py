@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -25,7 +27,7 @@ from bookings.services.blocks import block_create
 from properties.dashboard.access import Acting
 from properties.dashboard.text import plural
 from properties.dashboard.views import render_page
-from properties.models import Property, PropertyGroup
+from properties.models import Property
 from properties.permissions import MANAGE_BOOKINGS
 
 LEGEND = [
@@ -51,28 +53,74 @@ def parse_month(raw: str | None, today: date) -> date:
     return month_start(today)
 
 
-# Above this many properties the calendar shows one group at a time (a chain's hotels),
-# the first one unless another is chosen.
+# Above this many properties the calendar shows one group at a time (a chain's hotels):
+# the one chosen, else the member's first; links lead to the groups before and after.
 ONE_GROUP_ABOVE = 150
 
 
-def month_url(month: date, anchor: str = "", group: PropertyGroup | None = None) -> str:
-    chosen = f"&group={group.pk}" if group is not None else ""
+OTHER = "none"  # the choice of the properties in no group
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One page of a calendar shown a group at a time: a group, or the properties in
+    none."""
+
+    value: str  # the `group` parameter
+    name: str
+    group_id: int | None
+
+
+def month_url(month: date, anchor: str = "", group: Shown | None = None) -> str:
+    chosen = f"&group={group.value}" if group is not None else ""
     return f"{reverse('dashboard:calendar')}?month={month:%Y-%m}{chosen}{anchor}"
 
 
-def _group_choice(
-    request: HttpRequest, acting: Acting
-) -> tuple[list[PropertyGroup], PropertyGroup | None]:
-    """The groups the member may pick from, and the one shown (None: every property in
-    their scope)."""
-    groups = list(acting.scope.groups().filter(properties__isnull=False).distinct())
-    raw = request.GET.get("group") or request.POST.get("group") or ""
-    chosen = next((g for g in groups if str(g.pk) == raw), None)
-    many = acting.properties().count() > ONE_GROUP_ABOVE  # asked always: constant queries
-    if chosen is None and groups and many:
-        chosen = groups[0]
-    return groups, chosen
+def bookings_link(group: Shown | None) -> str:
+    """The start of a row's link to its property's bookings (the id follows)."""
+    chosen = f"group={group.value}&" if group is not None else ""
+    return f"{reverse('dashboard:bookings')}?{chosen}property="
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    """The groups the member may pick from, the one shown (None: every property in
+    their scope), whether "all of them" is on offer, and the groups before and after
+    the one shown."""
+
+    groups: list[Shown] = field(default_factory=list)
+    chosen: Shown | None = None
+    one_at_a_time: bool = False
+    previous: Shown | None = None
+    following: Shown | None = None
+
+
+def group_choice(raw: str, acting: Acting, *, default_first: bool = True) -> GroupChoice:
+    """Three queries whatever the business's size: the member's groups that hold a
+    property, whether they see more than a page of properties, and whether any of
+    those is in no group."""
+    groups = [
+        Shown(value=str(g.pk), name=g.name, group_id=g.pk)
+        for g in acting.scope.groups().filter(Exists(Property.objects.filter(group=OuterRef("pk"))))
+    ]
+    # Counted no further than the limit: a chain's 32,000 properties are not counted.
+    visible = acting.properties()
+    many = visible.order_by().values("pk")[: ONE_GROUP_ABOVE + 1].count() > ONE_GROUP_ABOVE
+    ungrouped = visible.filter(group__isnull=True).exists()  # asked always: same queries
+    if groups and ungrouped:
+        groups.append(Shown(value=OTHER, name="Other properties", group_id=None))
+    index = next((i for i, g in enumerate(groups) if g.value == raw), None)
+    if index is None and groups and many and default_first:
+        index = 0
+    if index is None:
+        return GroupChoice(groups=groups, one_at_a_time=many)
+    return GroupChoice(
+        groups=groups,
+        chosen=groups[index],
+        one_at_a_time=many,
+        previous=groups[index - 1] if index > 0 else None,
+        following=groups[index + 1] if index + 1 < len(groups) else None,
+    )
 
 
 def _page(
@@ -81,11 +129,11 @@ def _page(
     month: date,
     form: BlockForm | None,
     properties: list[Property],
+    choice: GroupChoice,
     status: int = 200,
-    groups: tuple[list[PropertyGroup], PropertyGroup | None] = ([], None),
 ) -> HttpResponse:
     end = month_end(month)
-    choices, group = groups
+    group = choice.chosen
     bookings = calendar_bookings(
         business=acting.business, start=month, end=end, property_ids=[p.pk for p in properties]
     )
@@ -94,11 +142,24 @@ def _page(
     context: dict[str, Any] = {
         "month": month,
         "days": days_of(month, end, acting.today),
-        "groups": build_groups(properties, bookings, marks, month, end, acting.today),
+        "groups": build_groups(
+            properties,
+            bookings,
+            marks,
+            month,
+            end,
+            acting.today,
+            bookings_link=bookings_link(group),
+        ),
         "prev_url": month_url(add_months(month, -1), group=group),
         "next_url": month_url(add_months(month, 1), group=group),
-        "group_choices": choices if len(choices) > 1 else [],
+        "group_choices": choice.groups if len(choice.groups) > 1 else [],
         "group": group,
+        "one_group_at_a_time": choice.one_at_a_time,
+        "previous_group": choice.previous,
+        "previous_group_url": choice.previous and month_url(month, group=choice.previous),
+        "following_group": choice.following,
+        "following_group_url": choice.following and month_url(month, group=choice.following),
         "prev_month": add_months(month, -1),
         "next_month": add_months(month, 1),
         "today_url": month_url(this_month, "#today", group=group),
@@ -113,24 +174,34 @@ def _page(
 
 def calendar_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     month = parse_month(request.GET.get("month"), acting.today)
-    groups = _group_choice(request, acting)
-    group = groups[1]
-    properties = calendar_properties(
-        business=acting.business,
-        scope=acting.scope,
-        group_id=group.pk if group is not None else None,
-    )
+    choice = group_choice(request.GET.get("group") or "", acting)
+    properties = _shown(acting, choice)
     form = None
     if acting.may(MANAGE_BOOKINGS) and properties:
         form = BlockForm(properties=properties, initial={"start": acting.today})
-    return _page(request, acting, month, form, properties, groups=groups)
+    return _page(request, acting, month, form, properties, choice)
+
+
+def _shown(acting: Acting, choice: GroupChoice) -> list[Property]:
+    group = choice.chosen
+    if group is None:
+        return calendar_properties(business=acting.business, scope=acting.scope)
+    return calendar_properties(
+        business=acting.business,
+        scope=acting.scope,
+        group_id=group.group_id,
+        ungrouped=group.group_id is None,
+    )
 
 
 def calendar_block(request: HttpRequest, acting: Acting) -> HttpResponse:
     """POST: close nights on a property (the block form under the calendar)."""
     if request.method != "POST":
         return redirect("dashboard:calendar")
-    properties = calendar_properties(business=acting.business, scope=acting.scope)
+    # The block form offers the properties on the calendar it was sent from: one
+    # group's, for a business of many properties.
+    choice = group_choice(request.POST.get("group") or "", acting)
+    properties = _shown(acting, choice)
     form = BlockForm(request.POST, properties=properties)
     month = parse_month(request.POST.get("month"), acting.today)
     if form.is_valid():
@@ -156,8 +227,8 @@ def calendar_block(request: HttpRequest, acting: Acting) -> HttpResponse:
                 f"Blocked {prop.name} from {block.check_in:%-d %b} to {block.check_out:%-d %b %Y} "
                 f"({plural(block.nights, 'night')}).",
             )
-            return redirect(month_url(month_start(block.check_in)))
+            return redirect(month_url(month_start(block.check_in), group=choice.chosen))
     start = form.cleaned_data.get("start") if hasattr(form, "cleaned_data") else None
     if isinstance(start, date):
         month = month_start(start)
-    return _page(request, acting, month, form, properties, status=400)
+    return _page(request, acting, month, form, properties, choice, status=400)

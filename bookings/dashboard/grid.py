@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from html import escape
 
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from bookings.dashboard.selectors import nights_between
 from bookings.dashboard.slots import CalendarMark
@@ -72,35 +72,61 @@ class Row:
     cells: list[Cell]
     mark_lanes: list[list[Cell]] = field(default_factory=list)
     today: date | None = None
+    link: str = ""  # the property's bookings
+
+    def html(self) -> SafeString:
+        """The row as markup (its head and cells), built here rather than by the
+        template: a month is some 31 cells a property, a hotel's calendar 400 rows,
+        and the template engine spent most of the page's time on them
+        (docs/performance.md). Only the text that comes from people is escaped."""
+        name = escape(self.property.name)
+        parts = [
+            f'<tr class="cal-row" data-property="{self.property.pk}">'
+            f'<th scope="row" class="cal-prop"><a href="{escape(self.link)}" '
+            f'title="Bookings of {name}">{name}</a></th>'
+        ]
+        parts.extend(_cell_html(c, self.today) for c in self.cells)
+        parts.append("</tr>")
+        return mark_safe("".join(parts))  # noqa: S308 (every part escaped above)
 
     def cells_html(self) -> SafeString:
-        """The row's cells as markup, built here rather than by the template: a month is
-        some 31 cells a property, and the template engine spent most of the page's time
-        on them (docs/performance.md)."""
-        return format_html_join("", "{}", ((_cell_html(c, self.today),) for c in self.cells))
+        return mark_safe("".join(_cell_html(c, self.today) for c in self.cells))  # noqa: S308
 
 
-def _cell_html(cell: Cell, today: date | None) -> SafeString:
+def _cell_html(cell: Cell, today: date | None) -> str:
     if cell.booking is None:
         css = f"{cell.css} is-today" if cell.day is not None and cell.day == today else cell.css
-        return format_html('<td class="{}" data-date="{}"></td>', css, cell.iso)
+        return f'<td class="{css}" data-date="{cell.iso}"></td>'
     css = cell.css
     if cell.starts_before:
         css += " starts-before"
     if cell.ends_after:
         css += " ends-after"
-    return format_html(
-        '<td colspan="{}" class="cal-stay {}"><a href="{}" title="{}">'
-        '<span class="stay-name">{}</span><span class="visually-hidden">, </span>'
-        '<span class="stay-source">{}</span><span class="visually-hidden">, {}</span></a></td>',
-        cell.span,
-        css,
-        cell.url,
-        cell.title,
-        cell.label,
-        cell.sublabel,
-        cell.dates,
+    return (
+        f'<td colspan="{cell.span}" class="cal-stay {escape(css)}"><a href="{escape(cell.url)}" '
+        f'title="{escape(cell.title)}"><span class="stay-name">{escape(cell.label)}</span>'
+        '<span class="visually-hidden">, </span>'
+        f'<span class="stay-source">{escape(cell.sublabel)}</span>'
+        f'<span class="visually-hidden">, {escape(cell.dates)}</span></a></td>'
     )
+
+
+def _lane_html(row: Row, lane: list[Cell]) -> str:
+    parts = [
+        '<tr class="cal-marks"><th scope="row" class="cal-prop cal-prop-mark">'
+        f'<span class="visually-hidden">{escape(row.property.name)}: </span>Conflict</th>'
+    ]
+    for cell in lane:
+        if cell.mark is None:
+            parts.append("<td></td>")
+            continue
+        parts.append(
+            f'<td colspan="{cell.span}" class="cal-mark"><a href="{escape(cell.mark.url)}" '
+            f'title="{escape(cell.title)}"><span aria-hidden="true">\u26a0 </span>'
+            f"{escape(cell.label)}</a></td>"
+        )
+    parts.append("</tr>")
+    return "".join(parts)
 
 
 @dataclass
@@ -108,9 +134,17 @@ class Group:
     name: str
     rows: list[Row]
 
+    def rows_html(self) -> SafeString:
+        """Every row and its conflict lanes, as markup (see `Row.html`)."""
+        parts: list[str] = []
+        for row in self.rows:
+            parts.append(row.html())
+            parts.extend(_lane_html(row, lane) for lane in row.mark_lanes)
+        return mark_safe("\n".join(parts))  # noqa: S308 (escaped where built)
+
 
 def source_label(booking: Booking) -> str:
-    return SOURCE_LABELS.get(booking.source, booking.get_source_display())
+    return SOURCE_LABELS.get(booking.source) or str(booking.get_source_display())
 
 
 def describe(booking: Booking) -> tuple[str, str, str]:
@@ -141,16 +175,20 @@ def _free(day: date) -> Cell:
     return Cell(span=1, day=day, iso=day.isoformat(), css=css)
 
 
-# A stay's link, reversed once per row rather than once per stay.
+# A stay's link, reversed once per page rather than once per stay.
 PLACEHOLDER = "REFERENCE"
 
 
 def booking_cells(
-    bookings: list[Booking], start: date, end: date, conflicted: set[int]
+    bookings: list[Booking],
+    start: date,
+    end: date,
+    conflicted: set[int],
+    detail: str = "",
 ) -> list[Cell]:
     cells: list[Cell] = []
     cursor = start
-    detail = reverse("dashboard:booking-detail", args=[PLACEHOLDER])
+    detail = detail or reverse("dashboard:booking-detail", args=[PLACEHOLDER])
     for booking in sorted(bookings, key=lambda b: b.check_in):
         lower = max(booking.check_in, cursor)
         upper = min(booking.check_out, end)
@@ -222,7 +260,12 @@ def build_groups(
     start: date,
     end: date,
     today: date | None = None,
+    bookings_link: str = "",
 ) -> list[Group]:
+    """Rows by group; `bookings_link` + a property's id is its row's link (its
+    bookings)."""
+    detail = reverse("dashboard:booking-detail", args=[PLACEHOLDER])
+    bookings_link = bookings_link or f"{reverse('dashboard:bookings')}?property="
     by_property: dict[int, list[Booking]] = {}
     for booking in bookings:
         by_property.setdefault(booking.property_id, []).append(booking)
@@ -240,9 +283,10 @@ def build_groups(
         groups[-1].rows.append(
             Row(
                 property=prop,
-                cells=booking_cells(by_property.get(prop.pk, []), start, end, conflicted),
+                cells=booking_cells(by_property.get(prop.pk, []), start, end, conflicted, detail),
                 mark_lanes=mark_lanes(marks_by_property.get(prop.pk, []), start, end),
                 today=today,
+                link=f"{bookings_link}{prop.pk}",
             )
         )
     return groups

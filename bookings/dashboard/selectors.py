@@ -31,13 +31,19 @@ def _scoped(qs: QuerySet[Any], scope: Scope | None, via: str = "property") -> Qu
 
 
 def calendar_properties(
-    *, business: Business, scope: Scope | None = WHOLE, group_id: int | None = None
+    *,
+    business: Business,
+    scope: Scope | None = WHOLE,
+    group_id: int | None = None,
+    ungrouped: bool = False,
 ) -> list[Property]:
-    """Every property (of one group, when asked) with its group: grouped ones first by
-    group name, then the rest."""
+    """Every property (of one group, or of none, when asked) with its group: grouped
+    ones first by group name, then the rest."""
     qs = _scoped(Property.objects.for_business(business), scope, via="")
     if group_id is not None:
         qs = qs.filter(group_id=group_id)
+    elif ungrouped:
+        qs = qs.filter(group__isnull=True)
     return list(
         qs.select_related("group").order_by(F("group__name").asc(nulls_last=True), "name", "id")
     )
@@ -151,17 +157,23 @@ def booking_search(
     scope: Scope | None = WHOLE,
 ) -> QuerySet[Booking]:
     """Bookings and blocks matching a search (reference, guest name or email) and the
-    filters of `bookings.selectors.booking_list`, plus `when`: upcoming (not yet
+    filters of `bookings.selectors.booking_list`, plus `group` (a group's id, or
+    "none" for the properties in none) and `when`: upcoming (not yet
     checked out; soonest first), past (newest first) or all. Expired holds (abandoned
     checkouts) only when asked for by status."""
     filters = dict(filters or {})
     when = filters.pop("when", "") or "upcoming"
+    group = filters.pop("group", "") or ""
     # The property's business too: the page joins each row's property, and PostgreSQL
     # then reads the business's properties instead of hashing all of them.
     qs = _scoped(
         booking_list(business=business, filters=filters).filter(property__business=business),
         scope,
     )
+    if group == "none":
+        qs = qs.filter(property__group__isnull=True)
+    elif group.isdigit():
+        qs = qs.filter(property__group_id=int(group))
     if not filters.get("status"):
         qs = qs.exclude(status=Booking.Status.EXPIRED)
     query = query.strip()
@@ -176,8 +188,65 @@ def booking_search(
     if when == "upcoming":
         return qs.filter(stay__endswith__gte=today).order_by("stay", "id")
     if when == "past":
-        return qs.filter(stay__endswith__lt=today).order_by("-stay", "-id")
+        # Past stays began before today too: the (business, stay) index starts there.
+        return qs.filter(stay__endswith__lt=today, stay__lt=_from(today)).order_by("-stay", "-id")
     return qs.order_by("-stay", "-id")
+
+
+def _from(day: date) -> Range[date]:
+    """In the order of ranges, the stays from `day` on sort at or after this one."""
+    return Range(day, day + timedelta(days=1), "[)")
+
+
+class UpcomingFirst:
+    """The upcoming list (`booking_search(when="upcoming")`) for the bookings page, in
+    two parts: the stays under way (over last night: the (business, stay) GiST index
+    finds them) come first in the list's order, then the ones from today on, which the
+    (business, stay, id) btree hands over in order, a page at a time. As one query
+    PostgreSQL sorted every upcoming stay of the business to show the first 50: a
+    chain's million took seconds.
+
+    Sliced and counted like a queryset (for `Paginator`), in the same five queries on
+    every page; `count` goes no further than `cap` + 1."""
+
+    ordered = True
+
+    def __init__(self, upcoming: QuerySet[Booking], today: date, cap: int) -> None:
+        self.cap = cap
+        # Ordered by the range's bounds, which is the order of `stay`, but not through
+        # the btree: walked in order from the oldest stay, it read the whole history
+        # before reaching the ones under way.
+        self.current = upcoming.filter(stay__contains=today - timedelta(days=1)).order_by(
+            F("stay__startswith"), F("stay__endswith"), "id"
+        )
+        self.coming = upcoming.filter(stay__gte=_from(today))
+
+    def count(self) -> int:
+        coming = self.coming.order_by()[: self.cap + 1].count()
+        # Past the cap already: the stays under way need not be counted (asked anyway,
+        # for as many queries whatever the size).
+        enough = coming > self.cap
+        current = self.current.order_by()[: 1 if enough else self.cap + 1].count()
+        return self.cap + 1 if enough else min(self.cap + 1, current + coming)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, part: slice) -> list[Booking]:
+        if not isinstance(part, slice) or part.step is not None or part.stop is None:
+            raise TypeError("UpcomingFirst takes a plain slice")
+        start, stop = part.start or 0, part.stop
+        # The stays under way, counted up to the page's end: all of them when fewer.
+        under_way = self.current.order_by()[:stop].count()
+        # Each part is asked for at least one row, so that every page costs the same
+        # queries; the extra row is dropped.
+        first = min(start, under_way)
+        rows = list(self.current[first : max(min(stop, under_way), first + 1)])
+        rows = rows[: max(0, min(stop, under_way) - start)]
+        after = max(0, start - under_way)
+        wanted = (stop - start) - len(rows)
+        more = list(self.coming[after : after + max(wanted, 1)])
+        return rows + more[:wanted]
 
 
 # --- One booking ------------------------------------------------------------------------

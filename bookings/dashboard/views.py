@@ -14,10 +14,13 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
+from bookings.dashboard.calendar import group_choice
 from bookings.dashboard.forms import BookingFilterForm, CancelForm
 from bookings.dashboard.grid import describe, source_label
 from bookings.dashboard.selectors import (
+    UpcomingFirst,
     booking_detail,
     booking_search,
     calendar_properties,
@@ -45,10 +48,46 @@ def detail_url(booking: Booking) -> str:
 
 
 def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
-    properties = calendar_properties(business=acting.business, scope=acting.scope)
-    form = BookingFilterForm(request.GET or None, properties=properties)
+    """The filters, their property list that of the group chosen when the member sees
+    more properties than a list can offer (a chain's 32,000 rooms)."""
+    choice = group_choice(request.GET.get("group") or "", acting, default_first=False)
+    chosen = choice.chosen
+    if chosen is not None:
+        properties = calendar_properties(
+            business=acting.business,
+            scope=acting.scope,
+            group_id=chosen.group_id,
+            ungrouped=chosen.group_id is None,
+        )
+    elif choice.one_at_a_time:
+        properties = []  # pick a group first
+    else:
+        properties = calendar_properties(business=acting.business, scope=acting.scope)
+    form = BookingFilterForm(
+        request.GET or None,
+        properties=properties,
+        groups=[(g.value, g.name) for g in choice.groups],
+    )
     form.is_valid()  # errors are shown; the valid filters still apply
     return form
+
+
+class CappedPaginator(Paginator):
+    """Counts no further than `cap` rows: a chain's upcoming bookings are a million, and
+    counting them took longer than the page. Past the cap the page says "more than"."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        rows = self.object_list
+        if isinstance(rows, QuerySet):
+            return int(rows.order_by()[: self.cap + 1].count())
+        return int(rows.count())  # type: ignore[attr-defined]  # UpcomingFirst: capped
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
 
 
 def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
@@ -62,9 +101,19 @@ def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
     )
 
 
+def _upcoming(form: BookingFilterForm) -> bool:
+    """Whether the list shows upcoming and current stays (the default)."""
+    _, filters = form.filters()
+    dated = filters.get("start") or filters.get("end")
+    return not dated and (filters.get("when") or "upcoming") == "upcoming"
+
+
 def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     form = _filter_form(request, acting)
-    paginator = Paginator(_search(acting, form), PAGE_SIZE)
+    listed: Any = _search(acting, form)
+    if _upcoming(form):
+        listed = UpcomingFirst(listed, acting.today, CappedPaginator.cap)
+    paginator = CappedPaginator(listed, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)

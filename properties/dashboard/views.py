@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -23,7 +23,7 @@ from properties.dashboard.registry import (
     setup_steps,
     today_panels,
 )
-from properties.permissions import USE_ADMIN
+from properties.permissions import USE_ADMIN, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,25 @@ class ShownStep:
     url: str
 
 
+def one_group(request: HttpRequest, acting: Acting) -> Acting:
+    """`?group=<id>`: the member acting within one of their groups only (a chain's
+    owner looking at one hotel). Anything else, or a group outside their scope: as
+    they are."""
+    raw = request.GET.get("group", "")
+    if not raw.isdigit():
+        return acting
+    group_id = int(raw)
+    allowed = acting.scope.group_ids
+    if allowed is not None and group_id not in allowed:
+        return acting
+    if allowed is None and not acting.scope.groups().filter(pk=group_id).exists():
+        return acting
+    narrowed = Scope(business_id=acting.scope.business_id, group_ids=frozenset({group_id}))
+    return replace(acting, scope=narrowed, memo={})
+
+
 def today(request: HttpRequest, acting: Acting) -> HttpResponse:
+    acting = one_group(request, acting)
     shown = [_build(spec, acting) for spec in today_panels() if acting.may(spec.action)]
     all_steps = [step for step in setup_steps() if acting.may(step.action)]
     steps = [

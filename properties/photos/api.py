@@ -12,8 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +28,12 @@ from properties.auth import api_scope
 from properties.models import Business, Property, PropertyImage
 from properties.permissions import MANAGE_PROPERTIES
 from properties.photos.publishing import PhotoDetails, photos_publish
-from properties.photos.selectors import photo_progress, photos_of_property, thumbnail
+from properties.photos.selectors import (
+    photo_progress,
+    photos_of_property,
+    photos_of_property_query,
+    thumbnail,
+)
 from properties.photos.uploads import photo_upload_confirm, photo_upload_request
 from properties.photos.validation import CONTENT_TYPES
 
@@ -129,11 +140,46 @@ PhotoList = inline_serializer(
     name="PhotoList",
     fields={"progress": ProgressOutput(), "photos": PhotoOutput(many=True)},
 )
+PhotoPage = inline_serializer(
+    name="PhotoPage",
+    fields={
+        "progress": ProgressOutput(),
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "photos": PhotoOutput(many=True),
+    },
+)
+
+
+class PhotoPagination(PageNumberPagination):
+    """Pages of photos, as every owner API list (`page`, `page_size` up to 500)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 def _photo_list(business: Business, prop: Property) -> dict[str, Any]:
     photos = photos_of_property(business=business, property=prop)
     return {"progress": _progress(business, prop), "photos": PhotoOutput(photos, many=True).data}
+
+
+def _photo_page(request: Request, view: APIView, business: Business, prop: Property) -> Response:
+    paginator = PhotoPagination()
+    page = paginator.paginate_queryset(
+        photos_of_property_query(business=business, property=prop), request, view=view
+    )
+    assert paginator.page is not None  # paginate_queryset always pages (page_size is set)
+    return Response(
+        {
+            "progress": _progress(business, prop),
+            "count": paginator.page.paginator.count,
+            "next": paginator.get_next_link(),
+            "previous": paginator.get_previous_link(),
+            "photos": PhotoOutput(page, many=True).data,
+        }
+    )
 
 
 class PhotoListApi(APIView):
@@ -150,12 +196,18 @@ class PhotoListApi(APIView):
 
     @extend_schema(
         operation_id="v1_property_photos_list",
-        summary="A property's photos and their processing state",
-        responses={200: PhotoList, **_errors(401, 403, 404)},
+        summary="A property's photos and their processing state, a page at a time",
+        description="`page` (from 1) and `page_size` (50 unless asked, at most 500); "
+        "`progress` counts every photo of the property.",
+        parameters=[
+            OpenApiParameter("page", int, required=False),
+            OpenApiParameter("page_size", int, required=False),
+        ],
+        responses={200: PhotoPage, **_errors(401, 403, 404)},
     )
     def get(self, request: Request, property_id: int) -> Response:
         prop = _property(request, property_id)
-        return Response(_photo_list(_business(request), prop))
+        return _photo_page(request, self, _business(request), prop)
 
     @extend_schema(
         operation_id="v1_property_photos_confirm",

@@ -79,7 +79,12 @@ def largest_jpeg(image: PropertyImage) -> Source | None:
 def photos_of_property(*, business: Business, property: Property) -> list[PropertyImage]:
     """Every photo of the property, in page order, whatever its state (the owner's
     view), renditions included for thumbnails."""
-    return list(
+    return list(photos_of_property_query(business=business, property=property))
+
+
+def photos_of_property_query(*, business: Business, property: Property) -> QuerySet[PropertyImage]:
+    """The same, lazy: for a page of them."""
+    return (
         PropertyImage.objects.filter(business=business, property=property)
         .prefetch_related("renditions")
         .order_by("position", "id")

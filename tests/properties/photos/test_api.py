@@ -284,3 +284,27 @@ def test_the_schema_documents_the_photo_endpoints(app_client: Client) -> None:
     ):
         assert path in paths
     assert "post" in paths["/api/v1/properties/{property_id}/photos/"]
+
+
+def test_the_photo_list_comes_a_page_at_a_time(api: APIClient, tenant: Tenant) -> None:
+    PropertyImage.objects.bulk_create(
+        PropertyImage(
+            property=tenant.prop,
+            business=tenant.business,
+            position=n,
+            state=State.FAILED,
+            failure_reason="Not a photo",
+        )
+        for n in range(7)
+    )
+    first = api.get(url(tenant), {"page_size": 3}).json()
+    assert first["count"] == 7
+    assert [p["position"] for p in first["photos"]] == [0, 1, 2]
+    assert first["previous"] is None
+    assert "page=2" in first["next"]
+    assert first["progress"]["total"] == 7  # every photo, not the page's
+    last = api.get(url(tenant), {"page_size": 3, "page": 3}).json()
+    assert [p["position"] for p in last["photos"]] == [6]
+    assert last["next"] is None
+    assert len(api.get(url(tenant)).json()["photos"]) == 7  # 50 a page unless asked
+    assert api.get(url(tenant), {"page": 9}).status_code == 404
