@@ -93,6 +93,9 @@ class Booking(models.Model):
     guest_name = models.CharField(max_length=150, blank=True)
     guest_email = models.EmailField(blank=True)
     guest_phone = models.CharField(max_length=40, blank=True)
+    # The guest's language (a code of settings.LANGUAGES): the site's language when they
+    # booked, else the business's default. Every guest email is written in it.
+    language = models.CharField(max_length=8, default="en")
     guests = models.PositiveSmallIntegerField(default=1)
     note = models.TextField(blank=True, max_length=2000)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import get_script_prefix
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
@@ -63,8 +64,9 @@ def visitor_trips(request: HttpRequest) -> QuerySet[Booking]:
 
 def site_origin(request: HttpRequest) -> str:
     """This business host's origin, as the visitor reached it (validated by the host
-    middleware), for the gateway's success and cancel URLs."""
-    return request.build_absolute_uri("/").rstrip("/")
+    middleware), with the page's language prefix (`/de`), for the gateway's success and
+    cancel URLs."""
+    return request.build_absolute_uri(get_script_prefix()).rstrip("/")
 
 
 def parse_date(raw: str | None) -> date | None:

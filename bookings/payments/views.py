@@ -22,6 +22,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
+from django.utils import translation
 from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError, StayUnavailable
@@ -172,6 +173,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
                 guest_phone=data["guest_phone"],
                 note=data["note"],
                 site_origin=site_origin(request),
+                language=translation.get_language(),
             )
         except StayUnavailable:
             problem = (
