@@ -21,7 +21,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext, pgettext
 
 from bookings.errors import BookingError
 from bookings.rules import horizon_end, month_from_param
@@ -143,10 +146,15 @@ def _calendar(
         past = day < today
         min_nights = night.min_nights if night else prop.min_nights
         selected = bool(check_in and check_out and check_in <= day < check_out)
-        price = f", {format_money(night.price, money)} per night" if night and available else ""
-        name = f"{day:%A %-d %B %Y}"
+        price = (
+            gettext(", %(price)s per night") % {"price": format_money(night.price, money)}
+            if night and available
+            else ""
+        )
+        name = date_format(day, pgettext("calendar day name", "l j F Y"))
         if past:
-            return DayCell(day, available, True, False, "", f"{name}, past", "", min_nights)
+            label = pgettext("calendar day", "%(day)s, past") % {"day": name}
+            return DayCell(day, available, True, False, "", label, "", min_nights)
         if run_end is not None and check_in is not None and minimum is not None:
             if day == check_in:
                 return DayCell(
@@ -155,7 +163,7 @@ def _calendar(
                     False,
                     True,
                     link(check_in=day.isoformat()),
-                    f"{name}, your check-in; choose a check-out day",
+                    gettext("%(day)s, your check-in; choose a check-out day") % {"day": name},
                     "check-in",
                     min_nights,
                 )
@@ -168,7 +176,12 @@ def _calendar(
                         False,
                         False,
                         "",
-                        f"{name}, too short: at least {minimum} nights from your check-in",
+                        ngettext(
+                            "%(day)s, too short: at least %(minimum)d night from your check-in",
+                            "%(day)s, too short: at least %(minimum)d nights from your check-in",
+                            minimum,
+                        )
+                        % {"day": name, "minimum": minimum},
                         "too-short",
                         min_nights,
                     )
@@ -179,7 +192,12 @@ def _calendar(
                     False,
                     False,
                     link(check_in=check_in.isoformat(), check_out=day.isoformat()),
-                    f"{name}, choose as check-out ({stay} night{'s' if stay != 1 else ''})",
+                    ngettext(
+                        "%(day)s, choose as check-out (%(nights)d night)",
+                        "%(day)s, choose as check-out (%(nights)d nights)",
+                        stay,
+                    )
+                    % {"day": name, "nights": stay},
                     state,
                     min_nights,
                 )
@@ -191,11 +209,12 @@ def _calendar(
                     False,
                     False,
                     "",
-                    f"{name}, your check-out, unavailable for arrival",
+                    gettext("%(day)s, your check-out, unavailable for arrival") % {"day": name},
                     "check-out",
                     min_nights,
                 )
-            return DayCell(day, False, False, False, "", f"{name}, unavailable", "", min_nights)
+            label = pgettext("calendar day", "%(day)s, unavailable") % {"day": name}
+            return DayCell(day, False, False, False, "", label, "", min_nights)
         gap = (_free_run_end(nights, day, end_read) - day).days
         if gap < min_nights and day + timedelta(days=gap) < end_read:
             return DayCell(
@@ -204,19 +223,30 @@ def _calendar(
                 False,
                 selected,
                 "",
-                f"{name}, no arrivals: stays from this day need {min_nights} nights",
+                ngettext(
+                    "%(day)s, no arrivals: stays from this day need %(nights)d night",
+                    "%(day)s, no arrivals: stays from this day need %(nights)d nights",
+                    min_nights,
+                )
+                % {"day": name, "nights": min_nights},
                 "no-arrival",
                 min_nights,
             )
         state = "check-in" if check_in == day else ("check-out" if check_out == day else "")
-        rule = f", minimum {min_nights} nights" if min_nights > 1 else ""
+        rule = (
+            ngettext(", minimum %(nights)d night", ", minimum %(nights)d nights", min_nights)
+            % {"nights": min_nights}
+            if min_nights > 1
+            else ""
+        )
         return DayCell(
             day,
             True,
             False,
             selected,
             link(check_in=day.isoformat()),
-            f"{name}, available{price}{rule}, choose as check-in",
+            gettext("%(day)s, available%(price)s%(rule)s, choose as check-in")
+            % {"day": name, "price": price, "rule": rule},
             state,
             min_nights,
         )
@@ -241,7 +271,7 @@ def _calendar(
         "month": month,
         "months": months,
         "weeks": months[0].weeks,
-        "weekdays": [(calendar.day_abbr[i], calendar.day_name[i]) for i in range(7)],
+        "weekdays": [(WEEKDAYS_ABBR[i], WEEKDAYS[i]) for i in range(7)],
         "prev_url": nav(_add_month(month, -1)) if month > first_month else "",
         "next_url": nav(_add_month(month, 1)) if _add_month(month, 1) <= last_month else "",
         "choosing_out": run_end is not None,
@@ -370,9 +400,9 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
         "calendar": _calendar(request, prop, check_in=check_in, check_out=check_out, guests=guests),
     }
     if request.GET.get("check_in") and check_in is None:
-        context["quote_error"] = "Please enter the check-in date as YYYY-MM-DD."
+        context["quote_error"] = gettext("Please enter the check-in date as YYYY-MM-DD.")
     elif request.GET.get("check_out") and check_out is None:
-        context["quote_error"] = "Please enter the check-out date as YYYY-MM-DD."
+        context["quote_error"] = gettext("Please enter the check-out date as YYYY-MM-DD.")
     elif check_in and check_out:
         context["quote"], context["quote_error"], _status = quote_checked(
             prop, check_in, check_out, guests
@@ -429,11 +459,14 @@ def search(request: HttpRequest) -> HttpResponse:
     bedrooms = _int_param(source.get("bedrooms"), 0)
     group = _int_param(source.get("group"), 0)
     if check_in is None or check_out is None:
-        label = "check-in" if check_in is None else "check-out"
-        context["problem"] = f"Please enter the {label} date as YYYY-MM-DD."
+        context["problem"] = (
+            gettext("Please enter the check-in date as YYYY-MM-DD.")
+            if check_in is None
+            else gettext("Please enter the check-out date as YYYY-MM-DD.")
+        )
         return render(request, "site/search.html", context, status=400)
     if bedrooms is None or group is None:
-        context["problem"] = "Please choose the filters from the lists."
+        context["problem"] = gettext("Please choose the filters from the lists.")
         return render(request, "site/search.html", context, status=400)
     try:
         query = search_query_check(

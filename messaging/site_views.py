@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from bookings.models import Booking
 from bookings.site import TripSection, visitor, visitor_trips
@@ -36,14 +37,16 @@ def _context(booking: Booking, form: MessageForm) -> dict[str, object]:
 
 
 def _form(booking: Booking, data: object = None) -> MessageForm:
-    return MessageForm(data, label=f"Your message to {booking.business.name}")
+    return MessageForm(
+        data, label=gettext("Your message to %(name)s") % {"name": booking.business.name}
+    )
 
 
 def trip_conversation_section(request: HttpRequest, booking: Booking) -> list[TripSection]:
     return [
         TripSection(
             key="messages",
-            title=f"Messages with {booking.business.name}",
+            title=gettext("Messages with %(name)s") % {"name": booking.business.name},
             template="site/_trip_messages.html",
             context=_context(booking, _form(booking)),
             order=10,

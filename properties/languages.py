@@ -55,7 +55,8 @@ def site_language_active(
     with `reverse()` building this language's paths on the business's site."""
     language = site_language(business, language)
     previous = get_script_prefix()
-    set_script_prefix(script_prefix + language_prefix(business, language).lstrip("/") + "/")
+    prefix = language_prefix(business, language)
+    set_script_prefix(script_prefix + (prefix.lstrip("/") + "/" if prefix else ""))
     try:
         with translation.override(language):
             yield language
@@ -111,7 +112,9 @@ class SiteLanguageMiddleware:
                 return self.get_response(request)
         code, rest = _split_prefix(request.path_info)
         languages = site_languages(business)
-        if code is not None and (code not in languages[1:] or rest == "/" and not request.path_info.endswith("/")):
+        if code is not None and (
+            code not in languages[1:] or (rest == "/" and not request.path_info.endswith("/"))
+        ):
             # Not offered (or the default's own prefix): the page without a prefix;
             # `/de` alone: `/de/`.
             target = language_prefix(business, code) + rest

@@ -21,8 +21,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.csrf import csrf_exempt
 from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError, StayUnavailable
@@ -52,30 +54,34 @@ class CheckoutForm(forms.Form):
     check_out = forms.DateField(widget=forms.HiddenInput)
     guests = forms.IntegerField(min_value=1, max_value=500, widget=forms.HiddenInput)
     guest_name = forms.CharField(
-        label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Full name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     guest_phone = forms.CharField(
-        label="Phone",
+        label=_("Phone"),
         max_length=40,
-        help_text="So the host can reach you on the day of arrival.",
+        help_text=_("So the host can reach you on the day of arrival."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     note = forms.CharField(
-        label="Arrival note (optional)",
+        label=_("Arrival note (optional)"),
         max_length=2000,
         required=False,
-        help_text="Expected arrival time, questions for the host.",
+        help_text=_("Expected arrival time, questions for the host."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 def _dates_problem(source: Any) -> str:
     """What is wrong with check-in and check-out dates that are missing or unreadable."""
-    for name, label in (("check_in", "check-in"), ("check_out", "check-out")):
+    problems = {
+        "check_in": gettext("Please enter the check-in date as YYYY-MM-DD."),
+        "check_out": gettext("Please enter the check-out date as YYYY-MM-DD."),
+    }
+    for name, problem in problems.items():
         raw = source.get(name)
         if raw and parse_date(raw) is None:
-            return f"Please enter the {label} date as YYYY-MM-DD."
-    return "Please choose your dates first."
+            return problem
+    return gettext("Please choose your dates first.")
 
 
 def _checkout_page(
@@ -176,7 +182,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
                 language=translation.get_language(),
             )
         except StayUnavailable:
-            problem = (
+            problem = gettext(
                 "Sorry, those dates were just taken by another guest. "
                 "Nothing was charged. Please choose other dates."
             )
@@ -223,17 +229,17 @@ def fake_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
             if outcome.status in ("confirmed", "already"):
                 return redirect(f"/trips/{booking.reference}/confirmation/")
             if outcome.status == "extended":
-                messages.success(request, "Payment received: your stay is extended.")
+                messages.success(request, gettext("Payment received: your stay is extended."))
             elif outcome.status == "paid":
-                messages.success(request, "Payment received: nothing more is due.")
+                messages.success(request, gettext("Payment received: nothing more is due."))
             else:
                 messages.error(request, outcome.message)
             return redirect(f"/trips/{booking.reference}/")
         payment_abandon(payment=payment, status=Payment.Status.FAILED)
         if payment.kind == Payment.Kind.STAY:
-            messages.error(request, "The payment was declined; those dates were released.")
+            messages.error(request, gettext("The payment was declined; those dates were released."))
             return redirect(f"/p/{booking.property.slug}/")
-        messages.error(request, "The payment was declined; your stay is unchanged.")
+        messages.error(request, gettext("The payment was declined; your stay is unchanged."))
         return redirect(f"/trips/{booking.reference}/")
     if payment.status != Payment.Status.PENDING:
         return redirect(f"/trips/{booking.reference}/")
