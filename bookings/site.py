@@ -18,6 +18,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import get_script_prefix
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
@@ -88,11 +90,14 @@ def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str
     if not taken:
         return ""
     first, last = taken[0][0], taken[-1][1] - timedelta(days=1)
-    return (
-        f"Some of those nights are already booked ({first:%-d %b}"
-        + (f" to {last:%-d %b %Y}" if last > first else f" {first:%Y}")
-        + "). Please choose other dates."
-    )
+    if last > first:
+        return gettext(
+            "Some of those nights are already booked (%(first)s to %(last)s). "
+            "Please choose other dates."
+        ) % {"first": date_format(first, "j M"), "last": date_format(last, "j M Y")}
+    return gettext(
+        "Some of those nights are already booked (%(first)s). Please choose other dates."
+    ) % {"first": date_format(first, "j M Y")}
 
 
 def quote_available(prop: Property, check_in: date, check_out: date, guests: int) -> Quote:

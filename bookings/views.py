@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from bookings.site import (
     quote_checked,
 )
 from properties.access import published_property, site_business
+from properties.languages import language_prefix, site_language_active, site_languages
 from properties.models import Property
 from properties.money import format_money
 from properties.photos.selectors import largest_jpeg
@@ -354,17 +356,27 @@ def property_findability(request: HttpRequest, prop: Property) -> dict[str, Any]
 
 
 def sitemap(request: HttpRequest) -> HttpResponse:
-    """The site's home, search and published places, on the business's own host."""
+    """The site's home, search and published places, on the business's own host: each
+    in every language the business offers, with its other languages as `hreflang`
+    alternates."""
     business = site_business(request)
-    places = property_list_published(business=business).only("slug", "updated_at")
-    urls: list[tuple[str, datetime | None]] = [
-        (business_site_url(business, "/"), None),
-        (business_site_url(business, "/search/"), None),
+    places = list(property_list_published(business=business).only("slug", "updated_at"))
+    pages: list[tuple[Callable[[], str], datetime | None]] = [
+        (lambda: reverse("site-home"), None),
+        (lambda: reverse("site-search"), None),
     ]
-    urls += [
-        (business_site_url(business, reverse("site-property", args=[p.slug])), p.updated_at)
-        for p in places
+    pages += [
+        (lambda slug=p.slug: reverse("site-property", args=[slug]), p.updated_at) for p in places
     ]
+    languages = site_languages(business)
+    urls: list[tuple[str, datetime | None, list[tuple[str, str]]]] = []
+    for page, modified in pages:
+        versions = []
+        for code in languages:
+            with site_language_active(business, code):
+                versions.append((code, business_site_url(business, page())))
+        alternates = versions if len(versions) > 1 else []
+        urls += [(loc, modified, alternates) for _code, loc in versions]
     return render(
         request, "site/sitemap.xml", {"urls": urls}, content_type="application/xml; charset=utf-8"
     )
@@ -372,13 +384,11 @@ def sitemap(request: HttpRequest) -> HttpResponse:
 
 def robots(request: HttpRequest) -> HttpResponse:
     business = site_business(request)
+    prefixes = [language_prefix(business, code) for code in site_languages(business)]
+    private = ("/book/", "/trips/", "/checkout/", "/accounts/", "/api/")
     lines = [
         "User-agent: *",
-        "Disallow: /book/",
-        "Disallow: /trips/",
-        "Disallow: /checkout/",
-        "Disallow: /accounts/",
-        "Disallow: /api/",
+        *(f"Disallow: {prefix}{path}" for prefix in prefixes for path in private),
         f"Sitemap: {business_site_url(business, '/sitemap.xml')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -399,12 +399,16 @@ def stay_ics(booking: Booking) -> bytes:
     cal.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"{booking.reference}@{settings.HOLIDESK_BASE_DOMAIN}")
-    event.add("summary", f"Stay at {prop.name}")
+    event.add("summary", gettext("Stay at %(name)s") % {"name": prop.name})
     event.add("dtstart", check_in_moment(booking).astimezone(UTC))
     event.add("dtend", check_out_moment(booking).astimezone(UTC))
     event.add("dtstamp", datetime.now(tz=UTC))
     event.add("location", " ".join(prop.address.split()) or prop.name)
-    event.add("description", f"Booking {booking.reference} with {booking.business.name}")
+    event.add(
+        "description",
+        gettext("Booking %(reference)s with %(business)s")
+        % {"reference": booking.reference, "business": booking.business.name},
+    )
     cal.add_component(event)
     return bytes(cal.to_ical())
 
@@ -435,6 +439,11 @@ def build_email(
         with translation.override(language if guest else settings.LANGUAGE_CODE):
             context = row_context(row, now=now)
             rendered = render(business, row.kind, context)
+            ics = (
+                stay_ics(row.booking)
+                if row.kind == Kind.CONFIRMATION and row.booking is not None
+                else None
+            )
     _, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     headers = {"Message-ID": row.message_id or message_id_for(row)}
     if row.kind == Kind.BROADCAST:
@@ -451,8 +460,8 @@ def build_email(
         headers=headers,
     )
     email.attach_alternative(rendered.html, "text/html")
-    if row.kind == Kind.CONFIRMATION and row.booking is not None:
-        email.attach(f"{row.booking.reference}.ics", stay_ics(row.booking), "text/calendar")
+    if ics is not None and row.booking is not None:
+        email.attach(f"{row.booking.reference}.ics", ics, "text/calendar")
     told: dict[str, Any] = {}
     if row.kind in (Kind.WELCOME, Kind.KEY_UPDATE) and row.booking is not None:
         told = {
