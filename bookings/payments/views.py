@@ -21,6 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -96,7 +97,7 @@ def _checkout_page(
     guests: int,
     status: int,
 ) -> HttpResponse:
-    back = f"/p/{prop.slug}/"
+    back = reverse("site-property", args=[prop.slug])
     if check_in and check_out:
         back += "?" + urlencode(
             {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "guests": guests}
@@ -150,7 +151,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
     if check_in is None or check_out is None:
         if not posted:
             messages.error(request, _dates_problem(source))
-            return redirect(f"/p/{prop.slug}/")
+            return redirect("site-property", slug=prop.slug)
         return _checkout_page(request, prop, problem=_dates_problem(source), status=400, **page)
     if posted:
         # Before quoting: the visitor's own hold of these nights must not count as taken.
@@ -227,22 +228,22 @@ def fake_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
         if request.POST.get("action") == "pay":
             outcome = payment_succeeded(payment=payment)
             if outcome.status in ("confirmed", "already"):
-                return redirect(f"/trips/{booking.reference}/confirmation/")
+                return redirect("site-trip-confirmation", reference=booking.reference)
             if outcome.status == "extended":
                 messages.success(request, gettext("Payment received: your stay is extended."))
             elif outcome.status == "paid":
                 messages.success(request, gettext("Payment received: nothing more is due."))
             else:
                 messages.error(request, outcome.message)
-            return redirect(f"/trips/{booking.reference}/")
+            return redirect("site-trip", reference=booking.reference)
         payment_abandon(payment=payment, status=Payment.Status.FAILED)
         if payment.kind == Payment.Kind.STAY:
             messages.error(request, gettext("The payment was declined; those dates were released."))
-            return redirect(f"/p/{booking.property.slug}/")
+            return redirect("site-property", slug=booking.property.slug)
         messages.error(request, gettext("The payment was declined; your stay is unchanged."))
-        return redirect(f"/trips/{booking.reference}/")
+        return redirect("site-trip", reference=booking.reference)
     if payment.status != Payment.Status.PENDING:
-        return redirect(f"/trips/{booking.reference}/")
+        return redirect("site-trip", reference=booking.reference)
     return render(request, "site/fake_checkout.html", {"payment": payment, "booking": booking})
 
 
