@@ -109,7 +109,9 @@ class SiteLanguageMiddleware:
         if business is None:
             request.LANGUAGE_CODE = settings.LANGUAGE_CODE  # type: ignore[attr-defined]
             with translation.override(settings.LANGUAGE_CODE):
-                return self.get_response(request)
+                response = self.get_response(request)
+            response.headers.setdefault("Content-Language", settings.LANGUAGE_CODE)
+            return response
         code, rest = _split_prefix(request.path_info)
         languages = site_languages(business)
         if code is not None and (
