@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from properties.dates import format_day
 from properties.errors import DomainError
 
 
@@ -27,8 +27,8 @@ class StayUnavailable(BookingError):
             message = gettext("Those dates are no longer available.")
             if conflict:
                 message = gettext("Those dates overlap another stay from %(start)s to %(end)s.") % {
-                    "start": date_format(conflict[0], "j M Y"),
-                    "end": date_format(conflict[1], "j M Y"),
+                    "start": format_day(conflict[0], "j M Y"),
+                    "end": format_day(conflict[1], "j M Y"),
                 }
         details = {}
         if conflict:

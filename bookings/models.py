@@ -22,6 +22,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from properties.models import Business, BusinessQuerySet, Property, money_field
 
@@ -52,10 +53,10 @@ class BookingQuerySet(BusinessQuerySet):
 
 class Booking(models.Model):
     class Status(models.TextChoices):
-        HELD = "held", "Held (awaiting payment)"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired hold"
+        HELD = "held", _("Held (awaiting payment)")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired hold")
 
     class Kind(models.TextChoices):
         STAY = "stay", "Guest stay"

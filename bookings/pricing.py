@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 
 from bookings.errors import (
@@ -21,6 +20,7 @@ from bookings.errors import (
     TooManyGuests,
 )
 from bookings.rules import stay_dates_check, stay_span_check
+from properties.dates import format_day
 from properties.models import Property, SeasonalRate
 from properties.money import round_money
 
@@ -94,7 +94,7 @@ def _percent(value: Decimal) -> str:
 
 
 def _fmt(day: date) -> str:
-    return date_format(day, "j M Y")
+    return format_day(day, "j M Y")
 
 
 def check_rules(

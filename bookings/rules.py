@@ -15,7 +15,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from bookings.errors import (
@@ -26,6 +25,7 @@ from bookings.errors import (
     InvalidTransition,
 )
 from bookings.models import Booking
+from properties.dates import format_day
 from properties.models import Property
 from properties.money import round_money
 
@@ -124,7 +124,7 @@ def stay_dates_check(
         if check_out > horizon:
             raise BeyondHorizon(
                 gettext("Bookings open up to %(day)s; please choose earlier dates.")
-                % {"day": date_format(horizon, "j M Y")},
+                % {"day": format_day(horizon, "j M Y")},
                 fields={names.end: [f"on or before {horizon.isoformat()}"]},
             )
 

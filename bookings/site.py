@@ -18,7 +18,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import get_script_prefix
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from bookings.errors import BookingError, StayUnavailable
@@ -27,6 +26,7 @@ from bookings.pricing import Quote, quote
 from bookings.selectors import unavailable_ranges
 from properties.access import site_business
 from properties.dashboard.registry import extensions
+from properties.dates import format_day
 from properties.models import Property, User
 
 TRIP_SECTIONS = "bookings.trip_sections"
@@ -94,10 +94,10 @@ def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str
         return gettext(
             "Some of those nights are already booked (%(first)s to %(last)s). "
             "Please choose other dates."
-        ) % {"first": date_format(first, "j M"), "last": date_format(last, "j M Y")}
+        ) % {"first": format_day(first, "j M"), "last": format_day(last, "j M Y")}
     return gettext(
         "Some of those nights are already booked (%(first)s). Please choose other dates."
-    ) % {"first": date_format(first, "j M Y")}
+    ) % {"first": format_day(first, "j M Y")}
 
 
 def quote_available(prop: Property, check_in: date, check_out: date, guests: int) -> Quote:

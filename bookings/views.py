@@ -23,7 +23,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
-from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext, pgettext
 
@@ -43,6 +42,7 @@ from bookings.site import (
     quote_checked,
 )
 from properties.access import published_property, site_business
+from properties.dates import format_day
 from properties.languages import language_prefix, site_language_active, site_languages
 from properties.models import Property
 from properties.money import format_money
@@ -153,7 +153,7 @@ def _calendar(
             if night and available
             else ""
         )
-        name = date_format(day, pgettext("calendar day name", "l j F Y"))
+        name = format_day(day, "l j F Y")
         if past:
             label = pgettext("calendar day", "%(day)s, past") % {"day": name}
             return DayCell(day, available, True, False, "", label, "", min_nights)

@@ -189,6 +189,8 @@ TEMPLATES = [
                 "properties.context_processors.business",
                 "bookings.payments.context_processors.bookings_paused",
             ],
+            # `ldate`: dates in the visitor's language (properties.dates).
+            "builtins": ["properties.templatetags.dates"],
         },
     },
 ]

@@ -24,9 +24,8 @@ from django.template.backends.django import DjangoTemplates
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.formats import date_format
 from django.utils.html import escape, linebreaks, urlize
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from icalendar import Calendar, Event
 
@@ -46,6 +45,7 @@ from messaging.selectors import (
     code_for_arrival,
     timing_for,
 )
+from properties.dates import format_day
 from properties.languages import site_language_active
 from properties.models import Business, Property
 from properties.money import format_money
@@ -147,7 +147,7 @@ class Rendered:
 
 def _day(value: date) -> str:
     """`Saturday 5 July 2031`, in the active language (`Samstag, 5. Juli 2031`)."""
-    return date_format(value, pgettext("long date in emails", "l j F Y"))
+    return format_day(value, "l j F Y")
 
 
 def _moment(prop: Property, value: datetime | None) -> str:

@@ -22,6 +22,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from properties.validators import (
     hex_colour_validator,
@@ -266,9 +267,10 @@ class PropertyGroup(models.Model):
 
 class Property(models.Model):
     class CancellationPolicy(models.TextChoices):
-        FLEXIBLE = "flexible", "Flexible: full refund up to 1 day before check-in"
-        MODERATE = "moderate", "Moderate: full refund up to 5 days before check-in"
-        STRICT = "strict", "Strict: 50% refund up to 7 days before check-in"
+        FLEXIBLE = "flexible", _("Flexible: full refund up to 1 day before check-in")
+        MODERATE = "moderate", _("Moderate: full refund up to 5 days before check-in")
+        # xgettext:no-python-format
+        STRICT = "strict", _("Strict: 50% refund up to 7 days before check-in")
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="properties")
     group = models.ForeignKey(

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 from django.utils import translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from bookings.models import Booking
@@ -30,6 +29,7 @@ from messaging.selectors import (
 )
 from messaging.services.outbox import message_row, messages_upsert
 from messaging.services.stay_messages import guest_message_key
+from properties.dates import format_day
 from properties.models import Property
 
 State = ScheduledMessage.State
@@ -317,8 +317,8 @@ def _key_update_row(
             changes.append(
                 gettext("Your dates are now %(start)s to %(end)s.")
                 % {
-                    "start": date_format(booking.check_in, "j M"),
-                    "end": date_format(booking.check_out, "j M Y"),
+                    "start": format_day(booking.check_in, "j M"),
+                    "end": format_day(booking.check_out, "j M Y"),
                 }
             )
         if told["key_code"] != current["key_code"]:

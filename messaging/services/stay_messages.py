@@ -16,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 
 from bookings.models import Booking
@@ -36,6 +35,7 @@ from messaging.services.outbox import (
     messages_upsert,
     outbox_kick,
 )
+from properties.dates import format_day
 from properties.models import Business
 
 GUEST_STAY_KINDS = (
@@ -237,8 +237,8 @@ def _span(check_in: Any, check_out: Any) -> str:
         nights,
     )
     return text % {
-        "start": date_format(check_in, "D j M Y"),
-        "end": date_format(check_out, "D j M Y"),
+        "start": format_day(check_in, "D j M Y"),
+        "end": format_day(check_out, "D j M Y"),
         "nights": nights,
     }
 
