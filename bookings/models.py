@@ -96,7 +96,8 @@ class Booking(models.Model):
     guest_phone = models.CharField(max_length=40, blank=True)
     # The guest's language (a code of settings.LANGUAGES): the site's language when they
     # booked, else the business's default. Every guest email is written in it.
-    language = models.CharField(max_length=8, default="en")
+    # (db_default too: bulk loaders insert rows with SQL of their own.)
+    language = models.CharField(max_length=8, default="en", db_default="en")
     guests = models.PositiveSmallIntegerField(default=1)
     note = models.TextField(blank=True, max_length=2000)
 

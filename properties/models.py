@@ -166,6 +166,8 @@ class Business(models.Model):
     languages = ArrayField(
         models.CharField(max_length=8, choices=LANGUAGE_CHOICES),
         default=default_languages,
+        # (db_default too: bulk loaders insert rows with SQL of their own.)
+        db_default=[settings.LANGUAGE_CODE],
         validators=[validate_languages],
         help_text=(
             "Codes of your site's languages, separated by commas, the default first "
