@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext
+
+from properties.dates import format_day
 from properties.errors import DomainError
 
 
@@ -21,12 +24,12 @@ class StayUnavailable(BookingError):
     def __init__(self, message: str = "", *, conflict: tuple[date, date] | None = None):
         self.conflict = conflict
         if not message:
-            message = "Those dates are no longer available."
+            message = gettext("Those dates are no longer available.")
             if conflict:
-                message = (
-                    f"Those dates overlap another stay from {conflict[0]:%-d %b %Y} "
-                    f"to {conflict[1]:%-d %b %Y}."
-                )
+                message = gettext("Those dates overlap another stay from %(start)s to %(end)s.") % {
+                    "start": format_day(conflict[0], "j M Y"),
+                    "end": format_day(conflict[1], "j M Y"),
+                }
         details = {}
         if conflict:
             details["conflict"] = {"start": conflict[0].isoformat(), "end": conflict[1].isoformat()}

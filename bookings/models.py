@@ -22,6 +22,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from properties.models import Business, BusinessQuerySet, Property, money_field
 
@@ -52,10 +53,10 @@ class BookingQuerySet(BusinessQuerySet):
 
 class Booking(models.Model):
     class Status(models.TextChoices):
-        HELD = "held", "Held (awaiting payment)"
-        CONFIRMED = "confirmed", "Confirmed"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired hold"
+        HELD = "held", _("Held (awaiting payment)")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired hold")
 
     class Kind(models.TextChoices):
         STAY = "stay", "Guest stay"
@@ -93,6 +94,10 @@ class Booking(models.Model):
     guest_name = models.CharField(max_length=150, blank=True)
     guest_email = models.EmailField(blank=True)
     guest_phone = models.CharField(max_length=40, blank=True)
+    # The guest's language (a code of settings.LANGUAGES): the site's language when they
+    # booked, else the business's default. Every guest email is written in it.
+    # (db_default too: bulk loaders insert rows with SQL of their own.)
+    language = models.CharField(max_length=8, default="en", db_default="en")
     guests = models.PositiveSmallIntegerField(default=1)
     note = models.TextField(blank=True, max_length=2000)
 

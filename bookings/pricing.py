@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext, ngettext
+
 from bookings.errors import (
     AdvanceNotice,
     MaximumStay,
@@ -18,6 +20,7 @@ from bookings.errors import (
     TooManyGuests,
 )
 from bookings.rules import stay_dates_check, stay_span_check
+from properties.dates import format_day
 from properties.models import Property, SeasonalRate
 from properties.money import round_money
 
@@ -91,7 +94,7 @@ def _percent(value: Decimal) -> str:
 
 
 def _fmt(day: date) -> str:
-    return f"{day:%-d %b %Y}"
+    return format_day(day, "j M Y")
 
 
 def check_rules(
@@ -107,32 +110,53 @@ def check_rules(
     today = today or prop.local_today()
     stay_dates_check(property=prop, check_in=check_in, check_out=check_out, today=today)
     if guests < 1:
-        raise TooManyGuests("A stay needs at least 1 guest.", fields={"guests": ["at least 1"]})
+        raise TooManyGuests(
+            gettext("A stay needs at least 1 guest."), fields={"guests": ["at least 1"]}
+        )
     if guests > prop.max_guests:
         raise TooManyGuests(
-            f"{prop.name} sleeps at most {prop.max_guests}.",
+            gettext("%(name)s sleeps at most %(guests)d.")
+            % {"name": prop.name, "guests": prop.max_guests},
             fields={"guests": [f"at most {prop.max_guests}"]},
         )
     earliest = today + timedelta(days=prop.advance_notice_days)
     if check_in < earliest:
         raise AdvanceNotice(
-            f"{prop.name} needs {prop.advance_notice_days} days' notice: "
-            f"the earliest check-in is {_fmt(earliest)}.",
+            ngettext(
+                "%(name)s needs %(days)d day's notice: the earliest check-in is %(day)s.",
+                "%(name)s needs %(days)d days' notice: the earliest check-in is %(day)s.",
+                prop.advance_notice_days,
+            )
+            % {"name": prop.name, "days": prop.advance_notice_days, "day": _fmt(earliest)},
             fields={"check_in": [f"on or after {earliest.isoformat()}"]},
         )
     nights = (check_out - check_in).days
     if nights > prop.max_nights:
         raise MaximumStay(
-            f"The longest stay at {prop.name} is {prop.max_nights} nights.",
+            ngettext(
+                "The longest stay at %(name)s is %(nights)d night.",
+                "The longest stay at %(name)s is %(nights)d nights.",
+                prop.max_nights,
+            )
+            % {"name": prop.name, "nights": prop.max_nights},
             fields={"check_out": [f"at most {prop.max_nights} nights"]},
         )
     arrival_rule = rate_for(check_in, rates)
     minimum, reason = prop.min_nights, ""
     if arrival_rule and arrival_rule.min_nights and arrival_rule.min_nights > minimum:
-        minimum, reason = arrival_rule.min_nights, f" for arrivals in {arrival_rule.name}"
+        minimum, reason = arrival_rule.min_nights, arrival_rule.name
     if nights < minimum:
+        message = (
+            ngettext(
+                "Minimum %(nights)d night for arrivals in %(season)s.",
+                "Minimum %(nights)d nights for arrivals in %(season)s.",
+                minimum,
+            )
+            if reason
+            else ngettext("Minimum %(nights)d night.", "Minimum %(nights)d nights.", minimum)
+        )
         raise MinimumStay(
-            f"Minimum {minimum} nights{reason}.",
+            message % {"nights": minimum, "season": reason},
             fields={"check_out": [f"at least {minimum} nights"]},
             minimum_nights=minimum,
         )
@@ -193,10 +217,14 @@ def quote(
     discount, label = Decimal(0), ""
     if len(nights) >= MONTH and prop.monthly_discount_percent:
         discount = subtotal * prop.monthly_discount_percent / HUNDRED
-        label = f"Monthly discount ({_percent(prop.monthly_discount_percent)}%)"
+        label = gettext("Monthly discount (%(percent)s%%)") % {
+            "percent": _percent(prop.monthly_discount_percent)
+        }
     elif len(nights) >= WEEK and prop.weekly_discount_percent:
         discount = subtotal * prop.weekly_discount_percent / HUNDRED
-        label = f"Weekly discount ({_percent(prop.weekly_discount_percent)}%)"
+        label = gettext("Weekly discount (%(percent)s%%)") % {
+            "percent": _percent(prop.weekly_discount_percent)
+        }
     discount = round_money(discount, currency)
     cleaning = round_money(prop.cleaning_fee, currency)
     taxable = subtotal - discount + cleaning
@@ -206,9 +234,10 @@ def quote(
     if discount:
         lines.append({"label": label, "amount": str(-discount)})
     if cleaning:
-        lines.append({"label": "Cleaning fee", "amount": str(cleaning)})
+        lines.append({"label": gettext("Cleaning fee"), "amount": str(cleaning)})
     if tax:
-        lines.append({"label": f"Taxes ({_percent(prop.tax_percent)}%)", "amount": str(tax)})
+        taxes = gettext("Taxes (%(percent)s%%)") % {"percent": _percent(prop.tax_percent)}
+        lines.append({"label": taxes, "amount": str(tax)})
     return Quote(
         property_id=prop.pk,
         check_in=check_in,
@@ -237,7 +266,12 @@ def _lines(nights: list[Night], currency: str) -> list[dict[str, str]]:
             groups.append((night.rate, night.price, 1))
     return [
         {
-            "label": f"{count} night{'s' if count != 1 else ''} × {price} ({rate})",  # noqa: RUF001
+            "label": ngettext(
+                "%(count)d night × %(price)s (%(rate)s)",  # noqa: RUF001
+                "%(count)d nights × %(price)s (%(rate)s)",  # noqa: RUF001
+                count,
+            )
+            % {"count": count, "price": price, "rate": rate},
             "amount": str(round_money(price * count, currency)),
         }
         for rate, price, count in groups

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext
 
 from bookings.errors import (
     BeyondHorizon,
@@ -24,6 +25,7 @@ from bookings.errors import (
     InvalidTransition,
 )
 from bookings.models import Booking
+from properties.dates import format_day
 from properties.models import Property
 from properties.money import round_money
 
@@ -67,7 +69,9 @@ def stay_span_check(
     start_label, end_label = names.start_label, names.end_label
     if check_out <= check_in:
         raise InvalidDates(
-            f"{end_label.capitalize()} must be after {start_label}.",
+            gettext("Check-out must be after check-in.")
+            if names is STAY_DATES
+            else f"{end_label.capitalize()} must be after {start_label}.",
             fields={names.end: [f"after {start_label}"]},
         )
     earliest = today - timedelta(days=REACH_DAYS)
@@ -75,7 +79,8 @@ def stay_span_check(
     if check_in < earliest or check_out > latest:
         field = names.start if check_in < earliest else names.end
         raise InvalidDates(
-            f"Dates must fall between {earliest.isoformat()} and {latest.isoformat()}.",
+            gettext("Dates must fall between %(earliest)s and %(latest)s.")
+            % {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
             fields={field: [f"between {earliest.isoformat()} and {latest.isoformat()}"]},
         )
     if (check_out - check_in).days > MAX_STAY_NIGHTS:
@@ -109,14 +114,17 @@ def stay_dates_check(
     stay_span_check(check_in=check_in, check_out=check_out, today=today, names=names)
     if not allow_past and check_in < today:
         raise InvalidDates(
-            f"{names.start_label.capitalize()} cannot be in the past.",
+            gettext("Check-in cannot be in the past.")
+            if names is STAY_DATES
+            else f"{names.start_label.capitalize()} cannot be in the past.",
             fields={names.start: ["in the past"]},
         )
     if not allow_beyond_horizon:
         horizon = horizon_end(property=property, today=today)
         if check_out > horizon:
             raise BeyondHorizon(
-                f"Bookings open up to {horizon:%-d %b %Y}; please choose earlier dates.",
+                gettext("Bookings open up to %(day)s; please choose earlier dates.")
+                % {"day": format_day(horizon, "j M Y")},
                 fields={names.end: [f"on or before {horizon.isoformat()}"]},
             )
 

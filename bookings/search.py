@@ -41,6 +41,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from bookings.errors import BookingError, InvalidDates, TooManyGuests
 from bookings.models import Booking
@@ -59,10 +60,10 @@ SORTS = {
     "-bedrooms": ("-bedrooms", "est_total", "id"),
 }
 SORT_LABELS = {
-    "price": "Lowest price",
-    "-price": "Highest price",
-    "name": "Name",
-    "-bedrooms": "Most bedrooms",
+    "price": gettext_lazy("Lowest price"),
+    "-price": gettext_lazy("Highest price"),
+    "name": gettext_lazy("Name"),
+    "-bedrooms": gettext_lazy("Most bedrooms"),
 }
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -130,7 +131,9 @@ def search_query_check(
     today = timezone.now().astimezone(business.tz).date()
     stay_span_check(check_in=check_in, check_out=check_out, today=today)
     if check_in < today:
-        raise InvalidDates("Check-in cannot be in the past.", fields={"check_in": ["in the past"]})
+        raise InvalidDates(
+            gettext("Check-in cannot be in the past."), fields={"check_in": ["in the past"]}
+        )
     if not 1 <= guests <= MAX_GUESTS:
         raise TooManyGuests(
             f"Guests must be between 1 and {MAX_GUESTS}.",

@@ -17,6 +17,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import get_script_prefix
+from django.utils.translation import gettext
 
 from bookings.errors import BookingError, StayUnavailable
 from bookings.models import Booking
@@ -24,6 +26,7 @@ from bookings.pricing import Quote, quote
 from bookings.selectors import unavailable_ranges
 from properties.access import site_business
 from properties.dashboard.registry import extensions
+from properties.dates import format_day
 from properties.models import Property, User
 
 TRIP_SECTIONS = "bookings.trip_sections"
@@ -63,8 +66,9 @@ def visitor_trips(request: HttpRequest) -> QuerySet[Booking]:
 
 def site_origin(request: HttpRequest) -> str:
     """This business host's origin, as the visitor reached it (validated by the host
-    middleware), for the gateway's success and cancel URLs."""
-    return request.build_absolute_uri("/").rstrip("/")
+    middleware), with the page's language prefix (`/de`), for the gateway's success and
+    cancel URLs."""
+    return request.build_absolute_uri(get_script_prefix()).rstrip("/")
 
 
 def parse_date(raw: str | None) -> date | None:
@@ -86,11 +90,14 @@ def _unavailable_message(prop: Property, check_in: date, check_out: date) -> str
     if not taken:
         return ""
     first, last = taken[0][0], taken[-1][1] - timedelta(days=1)
-    return (
-        f"Some of those nights are already booked ({first:%-d %b}"
-        + (f" to {last:%-d %b %Y}" if last > first else f" {first:%Y}")
-        + "). Please choose other dates."
-    )
+    if last > first:
+        return gettext(
+            "Some of those nights are already booked (%(first)s to %(last)s). "
+            "Please choose other dates."
+        ) % {"first": format_day(first, "j M"), "last": format_day(last, "j M Y")}
+    return gettext(
+        "Some of those nights are already booked (%(first)s). Please choose other dates."
+    ) % {"first": format_day(first, "j M Y")}
 
 
 def quote_available(prop: Property, check_in: date, check_out: date, guests: int) -> Quote:

@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bookings.errors import BookingError
@@ -135,11 +137,17 @@ def trip_cancel(request: HttpRequest, reference: str) -> HttpResponse:
         if refund > 0:
             messages.success(
                 request,
-                f"Booking {cancelled.reference} is cancelled. "
-                f"{format_money(refund, cancelled.currency)} is on its way back to you.",
+                _("Booking %(reference)s is cancelled. %(amount)s is on its way back to you.")
+                % {
+                    "reference": cancelled.reference,
+                    "amount": format_money(refund, cancelled.currency),
+                },
             )
         else:
-            messages.success(request, f"Booking {cancelled.reference} is cancelled.")
+            messages.success(
+                request,
+                _("Booking %(reference)s is cancelled.") % {"reference": cancelled.reference},
+            )
     return redirect("site-trip", reference=booking.reference)
 
 
@@ -156,7 +164,10 @@ def trip_pay_due(request: HttpRequest, reference: str) -> HttpResponse:
     return redirect(started.redirect_url)
 
 
-EXTEND_FIELDS = {"check_in": "New check-in", "check_out": "New check-out"}
+EXTEND_FIELDS = {
+    "check_in": gettext_lazy("New check-in"),
+    "check_out": gettext_lazy("New check-out"),
+}
 
 
 def _extension_error(exc: BookingError) -> tuple[str, str]:
@@ -199,7 +210,7 @@ def trip_extend(request: HttpRequest, reference: str) -> HttpResponse:
                 site_origin=site_origin(request),
             )
             if started.payment is None:
-                messages.success(request, "Your stay now has the new dates.")
+                messages.success(request, _("Your stay now has the new dates."))
             return redirect(started.redirect_url)
     except BookingError as exc:
         context["extension_error"], context["extension_error_field"] = _extension_error(exc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,7 +22,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, ngettext, pgettext
 
 from bookings.errors import BookingError
 from bookings.rules import horizon_end, month_from_param
@@ -39,6 +42,8 @@ from bookings.site import (
     quote_checked,
 )
 from properties.access import published_property, site_business
+from properties.dates import format_day
+from properties.languages import language_prefix, site_language_active, site_languages
 from properties.models import Property
 from properties.money import format_money
 from properties.photos.selectors import largest_jpeg
@@ -143,10 +148,15 @@ def _calendar(
         past = day < today
         min_nights = night.min_nights if night else prop.min_nights
         selected = bool(check_in and check_out and check_in <= day < check_out)
-        price = f", {format_money(night.price, money)} per night" if night and available else ""
-        name = f"{day:%A %-d %B %Y}"
+        price = (
+            gettext(", %(price)s per night") % {"price": format_money(night.price, money)}
+            if night and available
+            else ""
+        )
+        name = format_day(day, "l j F Y")
         if past:
-            return DayCell(day, available, True, False, "", f"{name}, past", "", min_nights)
+            label = pgettext("calendar day", "%(day)s, past") % {"day": name}
+            return DayCell(day, available, True, False, "", label, "", min_nights)
         if run_end is not None and check_in is not None and minimum is not None:
             if day == check_in:
                 return DayCell(
@@ -155,7 +165,7 @@ def _calendar(
                     False,
                     True,
                     link(check_in=day.isoformat()),
-                    f"{name}, your check-in; choose a check-out day",
+                    gettext("%(day)s, your check-in; choose a check-out day") % {"day": name},
                     "check-in",
                     min_nights,
                 )
@@ -168,7 +178,12 @@ def _calendar(
                         False,
                         False,
                         "",
-                        f"{name}, too short: at least {minimum} nights from your check-in",
+                        ngettext(
+                            "%(day)s, too short: at least %(minimum)d night from your check-in",
+                            "%(day)s, too short: at least %(minimum)d nights from your check-in",
+                            minimum,
+                        )
+                        % {"day": name, "minimum": minimum},
                         "too-short",
                         min_nights,
                     )
@@ -179,7 +194,12 @@ def _calendar(
                     False,
                     False,
                     link(check_in=check_in.isoformat(), check_out=day.isoformat()),
-                    f"{name}, choose as check-out ({stay} night{'s' if stay != 1 else ''})",
+                    ngettext(
+                        "%(day)s, choose as check-out (%(nights)d night)",
+                        "%(day)s, choose as check-out (%(nights)d nights)",
+                        stay,
+                    )
+                    % {"day": name, "nights": stay},
                     state,
                     min_nights,
                 )
@@ -191,11 +211,12 @@ def _calendar(
                     False,
                     False,
                     "",
-                    f"{name}, your check-out, unavailable for arrival",
+                    gettext("%(day)s, your check-out, unavailable for arrival") % {"day": name},
                     "check-out",
                     min_nights,
                 )
-            return DayCell(day, False, False, False, "", f"{name}, unavailable", "", min_nights)
+            label = pgettext("calendar day", "%(day)s, unavailable") % {"day": name}
+            return DayCell(day, False, False, False, "", label, "", min_nights)
         gap = (_free_run_end(nights, day, end_read) - day).days
         if gap < min_nights and day + timedelta(days=gap) < end_read:
             return DayCell(
@@ -204,19 +225,30 @@ def _calendar(
                 False,
                 selected,
                 "",
-                f"{name}, no arrivals: stays from this day need {min_nights} nights",
+                ngettext(
+                    "%(day)s, no arrivals: stays from this day need %(nights)d night",
+                    "%(day)s, no arrivals: stays from this day need %(nights)d nights",
+                    min_nights,
+                )
+                % {"day": name, "nights": min_nights},
                 "no-arrival",
                 min_nights,
             )
         state = "check-in" if check_in == day else ("check-out" if check_out == day else "")
-        rule = f", minimum {min_nights} nights" if min_nights > 1 else ""
+        rule = (
+            ngettext(", minimum %(nights)d night", ", minimum %(nights)d nights", min_nights)
+            % {"nights": min_nights}
+            if min_nights > 1
+            else ""
+        )
         return DayCell(
             day,
             True,
             False,
             selected,
             link(check_in=day.isoformat()),
-            f"{name}, available{price}{rule}, choose as check-in",
+            gettext("%(day)s, available%(price)s%(rule)s, choose as check-in")
+            % {"day": name, "price": price, "rule": rule},
             state,
             min_nights,
         )
@@ -241,7 +273,7 @@ def _calendar(
         "month": month,
         "months": months,
         "weeks": months[0].weeks,
-        "weekdays": [(calendar.day_abbr[i], calendar.day_name[i]) for i in range(7)],
+        "weekdays": [(WEEKDAYS_ABBR[i], WEEKDAYS[i]) for i in range(7)],
         "prev_url": nav(_add_month(month, -1)) if month > first_month else "",
         "next_url": nav(_add_month(month, 1)) if _add_month(month, 1) <= last_month else "",
         "choosing_out": run_end is not None,
@@ -324,17 +356,27 @@ def property_findability(request: HttpRequest, prop: Property) -> dict[str, Any]
 
 
 def sitemap(request: HttpRequest) -> HttpResponse:
-    """The site's home, search and published places, on the business's own host."""
+    """The site's home, search and published places, on the business's own host: each
+    in every language the business offers, with its other languages as `hreflang`
+    alternates."""
     business = site_business(request)
-    places = property_list_published(business=business).only("slug", "updated_at")
-    urls: list[tuple[str, datetime | None]] = [
-        (business_site_url(business, "/"), None),
-        (business_site_url(business, "/search/"), None),
+    places = list(property_list_published(business=business).only("slug", "updated_at"))
+    pages: list[tuple[Callable[[], str], datetime | None]] = [
+        (lambda: reverse("site-home"), None),
+        (lambda: reverse("site-search"), None),
     ]
-    urls += [
-        (business_site_url(business, reverse("site-property", args=[p.slug])), p.updated_at)
-        for p in places
+    pages += [
+        (lambda slug=p.slug: reverse("site-property", args=[slug]), p.updated_at) for p in places
     ]
+    languages = site_languages(business)
+    urls: list[tuple[str, datetime | None, list[tuple[str, str]]]] = []
+    for page, modified in pages:
+        versions = []
+        for code in languages:
+            with site_language_active(business, code):
+                versions.append((code, business_site_url(business, page())))
+        alternates = versions if len(versions) > 1 else []
+        urls += [(loc, modified, alternates) for _code, loc in versions]
     return render(
         request, "site/sitemap.xml", {"urls": urls}, content_type="application/xml; charset=utf-8"
     )
@@ -342,13 +384,11 @@ def sitemap(request: HttpRequest) -> HttpResponse:
 
 def robots(request: HttpRequest) -> HttpResponse:
     business = site_business(request)
+    prefixes = [language_prefix(business, code) for code in site_languages(business)]
+    private = ("/book/", "/trips/", "/checkout/", "/accounts/", "/api/")
     lines = [
         "User-agent: *",
-        "Disallow: /book/",
-        "Disallow: /trips/",
-        "Disallow: /checkout/",
-        "Disallow: /accounts/",
-        "Disallow: /api/",
+        *(f"Disallow: {prefix}{path}" for prefix in prefixes for path in private),
         f"Sitemap: {business_site_url(business, '/sitemap.xml')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
@@ -370,9 +410,9 @@ def property_booking_context(request: HttpRequest, prop: Property) -> dict[str, 
         "calendar": _calendar(request, prop, check_in=check_in, check_out=check_out, guests=guests),
     }
     if request.GET.get("check_in") and check_in is None:
-        context["quote_error"] = "Please enter the check-in date as YYYY-MM-DD."
+        context["quote_error"] = gettext("Please enter the check-in date as YYYY-MM-DD.")
     elif request.GET.get("check_out") and check_out is None:
-        context["quote_error"] = "Please enter the check-out date as YYYY-MM-DD."
+        context["quote_error"] = gettext("Please enter the check-out date as YYYY-MM-DD.")
     elif check_in and check_out:
         context["quote"], context["quote_error"], _status = quote_checked(
             prop, check_in, check_out, guests
@@ -429,11 +469,14 @@ def search(request: HttpRequest) -> HttpResponse:
     bedrooms = _int_param(source.get("bedrooms"), 0)
     group = _int_param(source.get("group"), 0)
     if check_in is None or check_out is None:
-        label = "check-in" if check_in is None else "check-out"
-        context["problem"] = f"Please enter the {label} date as YYYY-MM-DD."
+        context["problem"] = (
+            gettext("Please enter the check-in date as YYYY-MM-DD.")
+            if check_in is None
+            else gettext("Please enter the check-out date as YYYY-MM-DD.")
+        )
         return render(request, "site/search.html", context, status=400)
     if bedrooms is None or group is None:
-        context["problem"] = "Please choose the filters from the lists."
+        context["problem"] = gettext("Please choose the filters from the lists.")
         return render(request, "site/search.html", context, status=400)
     try:
         query = search_query_check(

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils import translation
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -95,6 +96,7 @@ class BookingListApi(VisitorApi):
                 guest_phone=data["guest_phone"],
                 note=data["note"],
                 site_origin=site_origin(request._request),
+                language=translation.get_language(),
                 **stay,
             )
         booking = own_booking(request, started.booking.reference)

@@ -30,7 +30,7 @@ class BusyMiddleware:
         busy = busy_error(exception)
         if busy is None:
             return None
-        if request.path.startswith(JSON_PATH_PREFIXES):
+        if request.path_info.startswith(JSON_PATH_PREFIXES):
             return domain_error_response(busy)
         response = render(request, "503.html", {"message": busy.message}, status=503)
         response["Retry-After"] = str(BUSY_RETRY_AFTER)

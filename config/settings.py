@@ -152,6 +152,9 @@ MIDDLEWARE = [
     # Before the host middleware, whose unknown-host page needs the nonce and the header.
     "csp.middleware.CSPMiddleware",
     "properties.middleware.BusinessHostMiddleware",
+    # Right after it: the business site's language from the URL prefix (/de/...), among
+    # the business's languages only; English on the app host (docs/languages.md).
+    "properties.languages.SiteLanguageMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -186,6 +189,8 @@ TEMPLATES = [
                 "properties.context_processors.business",
                 "bookings.payments.context_processors.bookings_paused",
             ],
+            # `ldate`: dates in the visitor's language (properties.dates).
+            "builtins": ["properties.templatetags.dates"],
         },
     },
 ]
@@ -470,6 +475,11 @@ PHOTO_KICK_PROCESSING = env_bool("PHOTO_KICK_PROCESSING", default=not TESTING)
 
 # --- Internationalisation ----------------------------------------------------------
 LANGUAGE_CODE = "en"
+# The languages a business site and its guest emails may use; each business picks its
+# own among these (Business.languages, the first its default). Visitor pages and guest
+# emails are translated; owner, staff and dashboard pages stay English (docs/languages.md).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from messaging.errors import InvalidMessage
 from messaging.inbox_models import MAX_BODY
@@ -20,17 +21,17 @@ from messaging.services.conversations import message_body_clean
 
 class MessageForm(forms.Form):
     body = forms.CharField(
-        label="Message",
+        label=_("Message"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 5, "maxlength": MAX_BODY}),
     )
     nonce = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, label: str = "Message", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, label: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"nonce": secrets.token_urlsafe(16)})
         super().__init__(*args, **kwargs)
-        self.fields["body"].label = label
+        self.fields["body"].label = label or _("Message")
 
     def clean_body(self) -> str:
         try:

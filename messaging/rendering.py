@@ -23,7 +23,10 @@ from django.template import Context, engines
 from django.template.backends.django import DjangoTemplates
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape, linebreaks, urlize
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from icalendar import Calendar, Event
 
 from bookings.models import Booking
@@ -42,9 +45,11 @@ from messaging.selectors import (
     code_for_arrival,
     timing_for,
 )
+from properties.dates import format_day
+from properties.languages import site_language_active
 from properties.models import Business, Property
 from properties.money import format_money
-from properties.urls_util import app_url, business_site_url
+from properties.urls_util import app_url, business_site_url, site_path
 
 # The documented variables (docs/scheduling.md). Values are always strings; a variable
 # that does not apply to a message is empty.
@@ -92,16 +97,18 @@ VARIABLES: dict[str, str] = {
     "thread_url": "New-message notice: the conversation in your inbox",
 }
 
+# Guest subjects are translated (into the guest's language, `build_email`); owner and
+# staff ones stay English, like the dashboard.
 SUBJECTS: dict[str, str] = {
-    Kind.CONFIRMATION: "Your stay at {{ property_name }} is confirmed ({{ booking_reference }})",
-    Kind.REMINDER: "See you soon at {{ property_name }}",
-    Kind.WELCOME: "Arrival details and key code for {{ property_name }}",
-    Kind.KEY_UPDATE: "Updated arrival details for {{ property_name }}",
-    Kind.CHECKOUT_REMINDER: "Check-out tomorrow at {{ check_out_time }}",
-    Kind.THANK_YOU: "Thank you for staying at {{ property_name }}",
-    Kind.CANCELLATION: "Your booking {{ booking_reference }} is cancelled",
-    Kind.REFUND_NOTICE: "Your payment for {{ booking_reference }} was refunded",
-    Kind.BROADCAST: "{{ property_name }} is free from {{ free_from }}",
+    Kind.CONFIRMATION: _("Your stay at {{ property_name }} is confirmed ({{ booking_reference }})"),
+    Kind.REMINDER: _("See you soon at {{ property_name }}"),
+    Kind.WELCOME: _("Arrival details and key code for {{ property_name }}"),
+    Kind.KEY_UPDATE: _("Updated arrival details for {{ property_name }}"),
+    Kind.CHECKOUT_REMINDER: _("Check-out tomorrow at {{ check_out_time }}"),
+    Kind.THANK_YOU: _("Thank you for staying at {{ property_name }}"),
+    Kind.CANCELLATION: _("Your booking {{ booking_reference }} is cancelled"),
+    Kind.REFUND_NOTICE: _("Your payment for {{ booking_reference }} was refunded"),
+    Kind.BROADCAST: _("{{ property_name }} is free from {{ free_from }}"),
     Kind.CLEANER_JOB: "Cleaning job: {{ property_name }}, {{ job_start }}",
     Kind.CLEANER_UPDATE: "Changed cleaning job: {{ property_name }}",
     Kind.OWNER_NEW_BOOKING: "New booking {{ booking_reference }}: {{ property_name }}",
@@ -110,10 +117,12 @@ SUBJECTS: dict[str, str] = {
     Kind.OWNER_PROBLEM: "Problem reported at {{ property_name }}",
     Kind.OWNER_UNACCEPTED: "Cleaning job not accepted: {{ property_name }}",
     Kind.OWNER_KEY_CODE: "Key code not confirmed: {{ property_name }}",
-    Kind.GUEST_REPLY: "A message from {{ business_name }} about your stay",
+    Kind.GUEST_REPLY: _("A message from {{ business_name }} about your stay"),
     Kind.OWNER_GUEST_MESSAGE: "New message from {{ guest_name }} ({{ summary }})",
     Kind.OWNER_BILLING: "Your Holidesk plan needs you: {{ business_name }}",
-    Kind.STAY_CHANGED: "Your stay at {{ property_name }} has new dates ({{ booking_reference }})",
+    Kind.STAY_CHANGED: _(
+        "Your stay at {{ property_name }} has new dates ({{ booking_reference }})"
+    ),
     Kind.OWNER_STAY_CHANGED: "Dates changed: {{ booking_reference }} at {{ property_name }}",
 }
 
@@ -137,7 +146,8 @@ class Rendered:
 
 
 def _day(value: date) -> str:
-    return f"{value:%A} {value.day} {value:%B %Y}"
+    """`Saturday 5 July 2031`, in the active language (`Samstag, 5. Juli 2031`)."""
+    return format_day(value, "l j F Y")
 
 
 def _moment(prop: Property, value: datetime | None) -> str:
@@ -152,18 +162,18 @@ def _base_context(business: Business) -> dict[str, str]:
         **dict.fromkeys(VARIABLES, ""),
         "business_name": business.name,
         "business_email": business.contact_email,
-        "business_url": business_site_url(business, "/"),
+        "business_url": business_site_url(business, site_path("site-home")),
     }
 
 
 def trip_url(booking: Booking) -> str:
-    return business_site_url(booking.business, f"/trips/{booking.reference}/")
+    return business_site_url(booking.business, site_path("site-trip", booking.reference))
 
 
 def booking_context(booking: Booking, context: dict[str, str]) -> None:
     prop = booking.property
     context.update(
-        guest_name=booking.guest_name or "there",
+        guest_name=booking.guest_name or gettext("there"),
         booking_reference=booking.reference,
         property_name=prop.name,
         property_address=prop.address,
@@ -233,13 +243,13 @@ def row_context(row: ScheduledMessage, *, now: datetime) -> dict[str, str]:
         assert broadcast is not None
         prop = broadcast.property
         context.update(
-            guest_name=row.recipient_name or "there",
+            guest_name=row.recipient_name or gettext("there"),
             property_name=prop.name,
             property_address=prop.address,
             free_from=_day(broadcast.free_from),
             free_until=_day(broadcast.free_until),
             note=broadcast.note,
-            book_url=business_site_url(business, f"/p/{prop.slug}/"),
+            book_url=business_site_url(business, site_path("site-property", prop.slug)),
             unsubscribe_url=links.unsubscribe_url(business_id=business.pk, email=row.recipient),
         )
     return context
@@ -374,7 +384,7 @@ def render(business: Business, kind: str, context: dict[str, str]) -> Rendered:
             "emails/custom.html", {**layout, "v": context, "body_html": body_html}
         )
     else:
-        subject = substitute(SUBJECTS[kind], context)
+        subject = substitute(str(SUBJECTS[kind]), context)
         text = render_text(f"emails/{kind}.txt", {"v": context})
         html = render_to_string(f"emails/{kind}.html", {**layout, "v": context})
     subject = " ".join(subject.split())[:200]
@@ -389,14 +399,26 @@ def stay_ics(booking: Booking) -> bytes:
     cal.add("method", "PUBLISH")
     event = Event()
     event.add("uid", f"{booking.reference}@{settings.HOLIDESK_BASE_DOMAIN}")
-    event.add("summary", f"Stay at {prop.name}")
+    event.add("summary", gettext("Stay at %(name)s") % {"name": prop.name})
     event.add("dtstart", check_in_moment(booking).astimezone(UTC))
     event.add("dtend", check_out_moment(booking).astimezone(UTC))
     event.add("dtstamp", datetime.now(tz=UTC))
     event.add("location", " ".join(prop.address.split()) or prop.name)
-    event.add("description", f"Booking {booking.reference} with {booking.business.name}")
+    event.add(
+        "description",
+        gettext("Booking %(reference)s with %(business)s")
+        % {"reference": booking.reference, "business": booking.business.name},
+    )
     cal.add_component(event)
     return bytes(cal.to_ical())
+
+
+def message_language(row: ScheduledMessage) -> str | None:
+    """The site language of a row's email: the language a guest booked in; None (the
+    business's default) without a booking (a broadcast) or for owners and staff."""
+    if AUDIENCE[row.kind] != Audience.GUEST or row.booking is None:
+        return None
+    return row.booking.language
 
 
 def message_id_for(row: ScheduledMessage) -> str:
@@ -410,8 +432,18 @@ def build_email(
 ) -> tuple[EmailMultiAlternatives, dict[str, Any]]:
     """The email of one outbox row and the facts it told (recorded on the row)."""
     business = row.business
-    context = row_context(row, now=now)
-    rendered = render(business, row.kind, context)
+    with site_language_active(business, message_language(row)) as language:
+        # A guest's language for the text, the dates and the links to their site;
+        # owners and staff read English (links to the site in its default language).
+        guest = AUDIENCE[row.kind] == Audience.GUEST
+        with translation.override(language if guest else settings.LANGUAGE_CODE):
+            context = row_context(row, now=now)
+            rendered = render(business, row.kind, context)
+            ics = (
+                stay_ics(row.booking)
+                if row.kind == Kind.CONFIRMATION and row.booking is not None
+                else None
+            )
     _, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     headers = {"Message-ID": row.message_id or message_id_for(row)}
     if row.kind == Kind.BROADCAST:
@@ -428,8 +460,8 @@ def build_email(
         headers=headers,
     )
     email.attach_alternative(rendered.html, "text/html")
-    if row.kind == Kind.CONFIRMATION and row.booking is not None:
-        email.attach(f"{row.booking.reference}.ics", stay_ics(row.booking), "text/calendar")
+    if ics is not None and row.booking is not None:
+        email.attach(f"{row.booking.reference}.ics", ics, "text/calendar")
     told: dict[str, Any] = {}
     if row.kind in (Kind.WELCOME, Kind.KEY_UPDATE) and row.booking is not None:
         told = {

@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext
 
 from bookings.models import Booking
 from bookings.site import TripSection, visitor, visitor_trips
@@ -31,19 +33,21 @@ def _context(booking: Booking, form: MessageForm) -> dict[str, object]:
         "booking": booking,
         "thread": _thread(booking),
         "form": form,
-        "action": f"/trips/{booking.reference}/messages/",
+        "action": reverse("site-trip-messages", args=[booking.reference]),
     }
 
 
 def _form(booking: Booking, data: object = None) -> MessageForm:
-    return MessageForm(data, label=f"Your message to {booking.business.name}")
+    return MessageForm(
+        data, label=gettext("Your message to %(name)s") % {"name": booking.business.name}
+    )
 
 
 def trip_conversation_section(request: HttpRequest, booking: Booking) -> list[TripSection]:
     return [
         TripSection(
             key="messages",
-            title=f"Messages with {booking.business.name}",
+            title=gettext("Messages with %(name)s") % {"name": booking.business.name},
             template="site/_trip_messages.html",
             context=_context(booking, _form(booking)),
             order=10,
@@ -63,7 +67,7 @@ def trip_messages(request: HttpRequest, reference: str) -> HttpResponse:
     )
     if booking is None:
         raise Http404("No such trip.")
-    back = f"/trips/{booking.reference}/#messages"
+    back = reverse("site-trip", args=[booking.reference]) + "#messages"
     if request.method != "POST":
         return redirect(back)
     form = _form(booking, request.POST)
@@ -75,7 +79,10 @@ def trip_messages(request: HttpRequest, reference: str) -> HttpResponse:
             author=user.name or user.email,
             nonce=form.cleaned_data["nonce"],
         )
-        messages.success(request, f"Your message is on its way to {booking.business.name}.")
+        messages.success(
+            request,
+            gettext("Your message is on its way to %(name)s.") % {"name": booking.business.name},
+        )
         return redirect(back)
     return render(request, "site/trip_messages.html", _context(booking, form), status=400)
 

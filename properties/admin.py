@@ -96,7 +96,7 @@ class BusinessAdmin(TenantAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "contact_email")}),
         ("Custom domain", {"fields": ("custom_domain", "domain_status")}),
-        ("Locale", {"fields": ("timezone", "currency")}),
+        ("Locale", {"fields": ("timezone", "currency", "languages")}),
         ("Branding", {"fields": ("logo", "accent_colour", "about")}),
         ("Security", {"fields": ("require_owner_two_factor",)}),
     )

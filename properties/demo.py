@@ -74,6 +74,7 @@ DEMO_BUSINESSES: list[dict[str, Any]] = [
         "currency": "CHF",
         "accent_colour": "#7C2D12",
         "about": "Ski-in, ski-out chalets above Verbier.",
+        "languages": ["en", "de"],
         "properties": [
             {
                 "slug": "chalet-edelweiss",
@@ -137,6 +138,10 @@ def seed_businesses() -> list[DemoBusiness]:
             business.accent_colour = spec["accent_colour"]
             business.about = spec["about"]
             business.save(update_fields=["accent_colour", "about"])
+        languages = spec.get("languages", ["en"])
+        if business.languages != languages:
+            business.languages = languages
+            business.save(update_fields=["languages"])
         Membership.objects.get_or_create(
             user=owner, business=business, defaults={"role": Membership.Role.OWNER}
         )

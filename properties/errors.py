@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext
+
 
 class DomainError(Exception):
     code = "domain_error"
@@ -35,4 +37,6 @@ class Busy(DomainError):
     http_status = 503
 
     def __init__(self, message: str = "", **details: Any):
-        super().__init__(message or "We are busy; please try again in a moment.", **details)
+        super().__init__(
+            message or gettext("We are busy; please try again in a moment."), **details
+        )

@@ -15,17 +15,20 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from properties.validators import (
     hex_colour_validator,
     validate_business_slug,
     validate_domain,
+    validate_languages,
     validate_timezone,
 )
 
@@ -46,6 +49,14 @@ def money_field(verbose_name: str | None = None, **kwargs: Any) -> models.Decima
         validators=[MinValueValidator(Decimal(0))],
         **kwargs,
     )
+
+
+# The languages a business site may offer (its `languages` pick among these).
+LANGUAGE_CHOICES = list(settings.LANGUAGES)
+
+
+def default_languages() -> list[str]:
+    return [settings.LANGUAGE_CODE]
 
 
 CURRENCIES = [
@@ -150,6 +161,19 @@ class Business(models.Model):
         max_length=7, default="#0E7490", validators=[hex_colour_validator]
     )
     about = models.TextField(blank=True, max_length=2000)
+    # The visitor site's and guest emails' languages, codes of settings.LANGUAGES; the
+    # first is the site's default (served without a URL prefix), docs/languages.md.
+    languages = ArrayField(
+        models.CharField(max_length=8, choices=LANGUAGE_CHOICES),
+        default=default_languages,
+        # (db_default too: bulk loaders insert rows with SQL of their own.)
+        db_default=[settings.LANGUAGE_CODE],
+        validators=[validate_languages],
+        help_text=(
+            "Codes of your site's languages, separated by commas, the default first "
+            "(en English, de Deutsch), e.g. “en,de”."
+        ),
+    )
     require_owner_two_factor = models.BooleanField(
         default=False,
         help_text="Owners must sign in with a second factor (an authenticator app code).",
@@ -183,6 +207,11 @@ class Business(models.Model):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def default_language(self) -> str:
+        """The site's default language: the first of its languages."""
+        return self.languages[0] if self.languages else settings.LANGUAGE_CODE
 
 
 class Membership(models.Model):
@@ -240,9 +269,10 @@ class PropertyGroup(models.Model):
 
 class Property(models.Model):
     class CancellationPolicy(models.TextChoices):
-        FLEXIBLE = "flexible", "Flexible: full refund up to 1 day before check-in"
-        MODERATE = "moderate", "Moderate: full refund up to 5 days before check-in"
-        STRICT = "strict", "Strict: 50% refund up to 7 days before check-in"
+        FLEXIBLE = "flexible", _("Flexible: full refund up to 1 day before check-in")
+        MODERATE = "moderate", _("Moderate: full refund up to 5 days before check-in")
+        # xgettext:no-python-format
+        STRICT = "strict", _("Strict: 50% refund up to 7 days before check-in")
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="properties")
     group = models.ForeignKey(

@@ -59,3 +59,20 @@ def validate_domain(value: str) -> None:
             f"A custom domain cannot be under {base}; your site already lives there.",
             code="invalid_domain",
         )
+
+
+def validate_languages(value: list[str]) -> None:
+    """A business's site languages: at least one, each offered by Holidesk
+    (settings.LANGUAGES), none twice. The first is the site's default."""
+    known = {code for code, _name in settings.LANGUAGES}
+    if not value:
+        raise ValidationError("Choose at least one language.", code="no_language")
+    unknown = [code for code in value if code not in known]
+    if unknown:
+        raise ValidationError(
+            "Unknown language %(codes)s; choose from %(known)s.",
+            code="unknown_language",
+            params={"codes": ", ".join(unknown), "known": ", ".join(sorted(known))},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("List each language once.", code="duplicate_language")

@@ -24,6 +24,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking
 from properties.models import Business, BusinessQuerySet, money_field
@@ -74,10 +75,10 @@ class StripeAccount(models.Model):
 
 class Payment(models.Model):
     class Kind(models.TextChoices):
-        STAY = "stay", "New stay"
-        EXTENSION = "extension", "Extra nights"
-        OFFLINE = "offline", "Paid offline"
-        BALANCE = "balance", "Amount due"
+        STAY = "stay", _("New stay")
+        EXTENSION = "extension", _("Extra nights")
+        OFFLINE = "offline", _("Paid offline")
+        BALANCE = "balance", _("Amount due")
 
     class Method(models.TextChoices):
         """How an offline payment was made (empty for gateway payments)."""
@@ -87,11 +88,11 @@ class Payment(models.Model):
         OTHER = "other", "Other"
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting payment"
-        SUCCEEDED = "succeeded", "Paid"
-        FAILED = "failed", "Declined"
-        EXPIRED = "expired", "Checkout expired"
-        REVIEW = "review", "Needs review"
+        PENDING = "pending", _("Awaiting payment")
+        SUCCEEDED = "succeeded", _("Paid")
+        FAILED = "failed", _("Declined")
+        EXPIRED = "expired", _("Checkout expired")
+        REVIEW = "review", _("Needs review")
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="payments")
     booking = models.ForeignKey(Booking, on_delete=models.PROTECT, related_name="payments")
@@ -177,18 +178,18 @@ class Payment(models.Model):
 
 class Refund(models.Model):
     class Reason(models.TextChoices):
-        CANCELLATION = "cancellation", "Cancelled under the policy"
-        DATES_TAKEN = "dates_taken", "Dates were taken before the payment arrived"
-        BOOKING_CLOSED = "booking_closed", "Booking was no longer open for payment"
-        AT_GATEWAY = "at_gateway", "Refunded at the payment provider"
-        DATES_CHANGED = "dates_changed", "Stay's dates changed before the extension was paid"
-        OWNER = "owner", "Refunded by the owner"
-        NEW_DATES = "new_dates", "The stay's new dates cost less"
+        CANCELLATION = "cancellation", _("Cancelled under the policy")
+        DATES_TAKEN = "dates_taken", _("Dates were taken before the payment arrived")
+        BOOKING_CLOSED = "booking_closed", _("Booking was no longer open for payment")
+        AT_GATEWAY = "at_gateway", _("Refunded at the payment provider")
+        DATES_CHANGED = "dates_changed", _("Stay's dates changed before the extension was paid")
+        OWNER = "owner", _("Refunded by the owner")
+        NEW_DATES = "new_dates", _("The stay's new dates cost less")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Refunded"
-        FAILED = "failed", "Failed: retry from the payment provider"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Failed: retry from the payment provider")
 
     business = models.ForeignKey(Business, on_delete=models.CASCADE, related_name="refunds")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")

@@ -21,6 +21,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -51,30 +55,34 @@ class CheckoutForm(forms.Form):
     check_out = forms.DateField(widget=forms.HiddenInput)
     guests = forms.IntegerField(min_value=1, max_value=500, widget=forms.HiddenInput)
     guest_name = forms.CharField(
-        label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Full name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     guest_phone = forms.CharField(
-        label="Phone",
+        label=_("Phone"),
         max_length=40,
-        help_text="So the host can reach you on the day of arrival.",
+        help_text=_("So the host can reach you on the day of arrival."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
     note = forms.CharField(
-        label="Arrival note (optional)",
+        label=_("Arrival note (optional)"),
         max_length=2000,
         required=False,
-        help_text="Expected arrival time, questions for the host.",
+        help_text=_("Expected arrival time, questions for the host."),
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
 def _dates_problem(source: Any) -> str:
     """What is wrong with check-in and check-out dates that are missing or unreadable."""
-    for name, label in (("check_in", "check-in"), ("check_out", "check-out")):
+    problems = {
+        "check_in": gettext("Please enter the check-in date as YYYY-MM-DD."),
+        "check_out": gettext("Please enter the check-out date as YYYY-MM-DD."),
+    }
+    for name, problem in problems.items():
         raw = source.get(name)
         if raw and parse_date(raw) is None:
-            return f"Please enter the {label} date as YYYY-MM-DD."
-    return "Please choose your dates first."
+            return problem
+    return gettext("Please choose your dates first.")
 
 
 def _checkout_page(
@@ -89,7 +97,7 @@ def _checkout_page(
     guests: int,
     status: int,
 ) -> HttpResponse:
-    back = f"/p/{prop.slug}/"
+    back = reverse("site-property", args=[prop.slug])
     if check_in and check_out:
         back += "?" + urlencode(
             {"check_in": check_in.isoformat(), "check_out": check_out.isoformat(), "guests": guests}
@@ -143,7 +151,7 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
     if check_in is None or check_out is None:
         if not posted:
             messages.error(request, _dates_problem(source))
-            return redirect(f"/p/{prop.slug}/")
+            return redirect("site-property", slug=prop.slug)
         return _checkout_page(request, prop, problem=_dates_problem(source), status=400, **page)
     if posted:
         # Before quoting: the visitor's own hold of these nights must not count as taken.
@@ -172,9 +180,10 @@ def checkout(request: HttpRequest, slug: str) -> HttpResponse:
                 guest_phone=data["guest_phone"],
                 note=data["note"],
                 site_origin=site_origin(request),
+                language=translation.get_language(),
             )
         except StayUnavailable:
-            problem = (
+            problem = gettext(
                 "Sorry, those dates were just taken by another guest. "
                 "Nothing was charged. Please choose other dates."
             )
@@ -219,22 +228,22 @@ def fake_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
         if request.POST.get("action") == "pay":
             outcome = payment_succeeded(payment=payment)
             if outcome.status in ("confirmed", "already"):
-                return redirect(f"/trips/{booking.reference}/confirmation/")
+                return redirect("site-trip-confirmation", reference=booking.reference)
             if outcome.status == "extended":
-                messages.success(request, "Payment received: your stay is extended.")
+                messages.success(request, gettext("Payment received: your stay is extended."))
             elif outcome.status == "paid":
-                messages.success(request, "Payment received: nothing more is due.")
+                messages.success(request, gettext("Payment received: nothing more is due."))
             else:
                 messages.error(request, outcome.message)
-            return redirect(f"/trips/{booking.reference}/")
+            return redirect("site-trip", reference=booking.reference)
         payment_abandon(payment=payment, status=Payment.Status.FAILED)
         if payment.kind == Payment.Kind.STAY:
-            messages.error(request, "The payment was declined; those dates were released.")
-            return redirect(f"/p/{booking.property.slug}/")
-        messages.error(request, "The payment was declined; your stay is unchanged.")
-        return redirect(f"/trips/{booking.reference}/")
+            messages.error(request, gettext("The payment was declined; those dates were released."))
+            return redirect("site-property", slug=booking.property.slug)
+        messages.error(request, gettext("The payment was declined; your stay is unchanged."))
+        return redirect("site-trip", reference=booking.reference)
     if payment.status != Payment.Status.PENDING:
-        return redirect(f"/trips/{booking.reference}/")
+        return redirect("site-trip", reference=booking.reference)
     return render(request, "site/fake_checkout.html", {"payment": payment, "booking": booking})
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bookings.errors import HoldLimitReached
 from bookings.models import Booking
@@ -68,17 +69,23 @@ def visitor_holds_check(*, business: Business, user: User, nights: int, now: dat
     most = settings.HOLIDESK_HOLDS_PER_VISITOR
     if len(held) >= most:
         raise HoldLimitReached(
-            f"You already have {len(held)} stays awaiting payment here (at most {most} at "
-            "once). Please pay for one, or wait for it to be released, before holding "
-            "another."
+            gettext(
+                "You already have %(held)d stays awaiting payment here (at most %(most)d at "
+                "once). Please pay for one, or wait for it to be released, before holding "
+                "another."
+            )
+            % {"held": len(held), "most": most}
         )
     nights_most = settings.HOLIDESK_HELD_NIGHTS_PER_VISITOR
     held_nights = sum((stay.upper - stay.lower).days for stay in held)
     if held and held_nights + nights > nights_most:
         raise HoldLimitReached(
-            f"Your stays awaiting payment here would add up to {held_nights + nights} "
-            f"nights (at most {nights_most} at once). Please pay for one, or wait for it "
-            "to be released, first."
+            gettext(
+                "Your stays awaiting payment here would add up to %(nights)d nights (at "
+                "most %(most)d at once). Please pay for one, or wait for it to be "
+                "released, first."
+            )
+            % {"nights": held_nights + nights, "most": nights_most}
         )
 
 

@@ -31,6 +31,7 @@ from bookings.services.writes import (
     stay_free_claim,
     stay_free_fast_check,
 )
+from properties.languages import site_language
 from properties.models import Property, User
 
 # What a guest count is stored in (PositiveSmallIntegerField).
@@ -50,11 +51,14 @@ def booking_hold(
     guest_phone: str = "",
     note: str = "",
     source: str = Booking.Source.DIRECT,
+    language: str = "",
     hold_minutes: int | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Reserve the nights for a visitor while they pay (HOLIDESK_HOLD_MINUTES, 30 by
-    default), under the property's stay rules and the visitor's hold allowance."""
+    default), under the property's stay rules and the visitor's hold allowance.
+    `language`: the site's language the visitor books in (the business's default when
+    it does not offer it), the language of the guest's emails."""
     now = now or timezone.now()
     stay_dates_check(
         property=property, check_in=check_in, check_out=check_out, today=property.local_today()
@@ -90,6 +94,7 @@ def booking_hold(
             guest_phone=guest.phone,
             guests=guests,
             note=note,
+            language=site_language(property.business, language),
             price_breakdown=priced.as_dict(),
             total=priced.total,
             currency=priced.currency,

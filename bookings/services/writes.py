@@ -210,6 +210,7 @@ def calendar_insert(
     """Insert a stay or a block [start, end) on a property locked by the caller: one
     overlap check (naming the conflicting range), then one insert under the constraint."""
     stay_free_claim(prop, start, end, now=now)
+    fields.setdefault("language", prop.business.default_language)
     booking = Booking(business=prop.business, property=prop, stay=Range(start, end, "[)"), **fields)
     calendar_save(prop, booking, action=action)
     return booking

@@ -14,6 +14,8 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
+from django.utils import translation
+from django.utils.translation import gettext
 
 from bookings.models import Booking
 from messaging.models import KeyBox, KeyCode, Kind, ScheduledMessage, Turnover
@@ -27,6 +29,7 @@ from messaging.selectors import (
 )
 from messaging.services.outbox import message_row, messages_upsert
 from messaging.services.stay_messages import guest_message_key
+from properties.dates import format_day
 from properties.models import Property
 
 State = ScheduledMessage.State
@@ -308,14 +311,21 @@ def _key_update_row(
     revision: int,
 ) -> ScheduledMessage:
     changes = []
-    if told["check_in"] != current["check_in"] or told["check_out"] != current["check_out"]:
-        changes.append(
-            f"Your dates are now {booking.check_in:%-d %b} to {booking.check_out:%-d %b %Y}."
-        )
-    if told["key_code"] != current["key_code"]:
-        changes.append(
-            f"The key-box code has changed: use {current['key_code']}, not {told['key_code']}."
-        )
+    # In the guest's language: the email quotes this text as is.
+    with translation.override(booking.language):
+        if told["check_in"] != current["check_in"] or told["check_out"] != current["check_out"]:
+            changes.append(
+                gettext("Your dates are now %(start)s to %(end)s.")
+                % {
+                    "start": format_day(booking.check_in, "j M"),
+                    "end": format_day(booking.check_out, "j M Y"),
+                }
+            )
+        if told["key_code"] != current["key_code"]:
+            changes.append(
+                gettext("The key-box code has changed: use %(new)s, not %(old)s.")
+                % {"new": current["key_code"], "old": told["key_code"]}
+            )
     return message_row(
         business_id=booking.business_id,
         kind=Kind.KEY_UPDATE,

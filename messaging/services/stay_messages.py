@@ -9,11 +9,14 @@ its messages commit or roll back together.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from bookings.models import Booking
 from messaging.models import Kind, ScheduledMessage
@@ -32,6 +35,7 @@ from messaging.services.outbox import (
     messages_upsert,
     outbox_kick,
 )
+from properties.dates import format_day
 from properties.models import Business
 
 GUEST_STAY_KINDS = (
@@ -189,10 +193,13 @@ def booking_messages_changed(
     old_in, old_out = previous.get("check_in"), previous.get("check_out")
     if not old_in or not old_out or (old_in, old_out) == (booking.check_in, booking.check_out):
         return
-    changes = (
-        f"The stay was {_span(old_in, old_out)}; it is now "
-        f"{_span(booking.check_in, booking.check_out)}."
-    )
+
+    def changes() -> str:
+        return gettext("The stay was %(before)s; it is now %(after)s.") % {
+            "before": _span(old_in, old_out),
+            "after": _span(booking.check_in, booking.check_out),
+        }
+
     change_key = f"booking:{booking.pk}:dates:{booking.check_in}:{booking.check_out}"
     if booking.guest_email:
         message_schedule(
@@ -207,7 +214,8 @@ def booking_messages_changed(
                 now=now,
                 booking=booking,
                 prop=booking.property,
-                context={"changes": changes},
+                # Written into the guest's language now: the email quotes it as is.
+                context={"changes": _in_language(booking.language, changes)},
             )
         )
     owner_notice_schedule(
@@ -216,18 +224,29 @@ def booking_messages_changed(
         key=change_key,
         now=now,
         booking=booking,
-        context={"changes": changes},
+        context={"changes": _in_language(settings.LANGUAGE_CODE, changes)},
     )
+
+
+def _in_language(language: str, text: Callable[[], str]) -> str:
+    with translation.override(language):
+        return text()
 
 
 def _span(check_in: Any, check_out: Any) -> str:
     if isinstance(check_in, str):
         check_in, check_out = date.fromisoformat(check_in), date.fromisoformat(check_out)
     nights = (check_out - check_in).days
-    return (
-        f"{check_in:%a} {check_in.day} {check_in:%b %Y} to {check_out:%a} {check_out.day} "
-        f"{check_out:%b %Y} ({nights} night{'s' if nights != 1 else ''})"
+    text = ngettext(
+        "%(start)s to %(end)s (%(nights)d night)",
+        "%(start)s to %(end)s (%(nights)d nights)",
+        nights,
     )
+    return text % {
+        "start": format_day(check_in, "D j M Y"),
+        "end": format_day(check_out, "D j M Y"),
+        "nights": nights,
+    }
 
 
 def booking_messages_cancelled(

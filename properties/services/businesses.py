@@ -33,6 +33,7 @@ BUSINESS_EDITABLE_FIELDS = (
     "logo",
     "accent_colour",
     "about",
+    "languages",
     "require_owner_two_factor",
 )
 

@@ -34,6 +34,7 @@ def _business_form(business: Business, **changes: Any) -> dict[str, Any]:
         "currency": business.currency,
         "accent_colour": business.accent_colour,
         "about": business.about,
+        "languages": ",".join(business.languages),
     }
     data.update(changes)
     return data

@@ -117,6 +117,7 @@ def test_renaming_in_the_admin_checks_the_quarantine(tenant: Tenant, outsider: T
             "currency": business.currency,
             "accent_colour": business.accent_colour,
             "about": "",
+            "languages": "en",
         },
     )
     assert response.status_code == 200

@@ -195,6 +195,7 @@ def checkout_start(
     guest_phone: str = "",
     note: str = "",
     site_origin: str,
+    language: str = "",
     gateway: PaymentGateway | None = None,
     now: datetime | None = None,
 ) -> CheckoutStarted:
@@ -228,6 +229,7 @@ def checkout_start(
         guest_email=user.email,
         guest_phone=guest_phone,
         note=note,
+        language=language,
         now=now,
     )
     payment = payment_create(
