@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -361,20 +360,18 @@ def sitemap(request: HttpRequest) -> HttpResponse:
     alternates."""
     business = site_business(request)
     places = list(property_list_published(business=business).only("slug", "updated_at"))
-    pages: list[tuple[Callable[[], str], datetime | None]] = [
-        (lambda: reverse("site-home"), None),
-        (lambda: reverse("site-search"), None),
+    pages: list[tuple[str, list[str], datetime | None]] = [
+        ("site-home", [], None),
+        ("site-search", [], None),
     ]
-    pages += [
-        (lambda slug=p.slug: reverse("site-property", args=[slug]), p.updated_at) for p in places
-    ]
+    pages += [("site-property", [p.slug], p.updated_at) for p in places]
     languages = site_languages(business)
     urls: list[tuple[str, datetime | None, list[tuple[str, str]]]] = []
-    for page, modified in pages:
+    for name, args, modified in pages:
         versions = []
         for code in languages:
             with site_language_active(business, code):
-                versions.append((code, business_site_url(business, page())))
+                versions.append((code, business_site_url(business, reverse(name, args=args))))
         alternates = versions if len(versions) > 1 else []
         urls += [(loc, modified, alternates) for _code, loc in versions]
     return render(

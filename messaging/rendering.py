@@ -24,6 +24,7 @@ from django.template.backends.django import DjangoTemplates
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.html import escape, linebreaks, urlize
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -99,7 +100,7 @@ VARIABLES: dict[str, str] = {
 
 # Guest subjects are translated (into the guest's language, `build_email`); owner and
 # staff ones stay English, like the dashboard.
-SUBJECTS: dict[str, str] = {
+SUBJECTS: dict[str, str | Promise] = {
     Kind.CONFIRMATION: _("Your stay at {{ property_name }} is confirmed ({{ booking_reference }})"),
     Kind.REMINDER: _("See you soon at {{ property_name }}"),
     Kind.WELCOME: _("Arrival details and key code for {{ property_name }}"),

@@ -107,7 +107,7 @@ class SiteLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         business: Business | None = getattr(request, "business", None)
         if business is None:
-            request.LANGUAGE_CODE = settings.LANGUAGE_CODE  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
             with translation.override(settings.LANGUAGE_CODE):
                 response = self.get_response(request)
             response.headers.setdefault("Content-Language", settings.LANGUAGE_CODE)
@@ -126,7 +126,7 @@ class SiteLanguageMiddleware:
             request.path_info = rest
         base = get_script_prefix()
         with site_language_active(business, code, script_prefix=base) as language:
-            request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = language
             response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
