@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -71,8 +72,14 @@ class Shown:
     group_id: int | None
 
 
-def month_url(month: date, anchor: str = "", group: Shown | None = None) -> str:
+# A page of the calendar holds this many rows at most (a hotel's 400 rooms are four).
+ROWS_PER_PAGE = 100
+
+
+def month_url(month: date, anchor: str = "", group: Shown | None = None, rows: int = 1) -> str:
     chosen = f"&group={group.value}" if group is not None else ""
+    if rows > 1:
+        chosen += f"&rows={rows}"
     return f"{reverse('dashboard:calendar')}?month={month:%Y-%m}{chosen}{anchor}"
 
 
@@ -134,6 +141,9 @@ def _page(
 ) -> HttpResponse:
     end = month_end(month)
     group = choice.chosen
+    rows: Page[Property] = Paginator(properties, ROWS_PER_PAGE).get_page(request.GET.get("rows"))
+    properties = list(rows.object_list)
+    at = rows.number
     bookings = calendar_bookings(
         business=acting.business, start=month, end=end, property_ids=[p.pk for p in properties]
     )
@@ -151,8 +161,11 @@ def _page(
             acting.today,
             bookings_link=bookings_link(group),
         ),
-        "prev_url": month_url(add_months(month, -1), group=group),
-        "next_url": month_url(add_months(month, 1), group=group),
+        "prev_url": month_url(add_months(month, -1), group=group, rows=at),
+        "next_url": month_url(add_months(month, 1), group=group, rows=at),
+        "rows_page": rows if rows.has_other_pages() else None,
+        "rows_prev_url": rows.has_previous() and month_url(month, group=group, rows=at - 1),
+        "rows_next_url": rows.has_next() and month_url(month, group=group, rows=at + 1),
         "group_choices": choice.groups if len(choice.groups) > 1 else [],
         "group": group,
         "one_group_at_a_time": choice.one_at_a_time,
@@ -162,7 +175,7 @@ def _page(
         "following_group_url": choice.following and month_url(month, group=choice.following),
         "prev_month": add_months(month, -1),
         "next_month": add_months(month, 1),
-        "today_url": month_url(this_month, "#today", group=group),
+        "today_url": month_url(this_month, "#today", group=group, rows=at),
         "is_this_month": month == this_month,
         "legend": LEGEND,
         "source_labels": SOURCE_LABELS,

@@ -140,3 +140,23 @@ def test_one_group_costs_the_same_queries_as_the_whole_small_business(
     one_group = count()
     monkeypatch.setattr(calendar, "ONE_GROUP_ABOVE", 1000)
     assert count() == one_group
+
+
+def test_a_large_group_comes_a_page_of_rows_at_a_time(
+    owner: Client, hotels: list[PropertyGroup], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(calendar, "ROWS_PER_PAGE", 1)
+    alpha = hotels[0]
+    first = owner.get(f"/dashboard/calendar/?month=2031-03&group={alpha.pk}").content.decode()
+    assert 'title="Bookings of Alpha room 1"' in first
+    assert 'title="Bookings of Alpha room 2"' not in first
+    assert "Properties 1\u20131 of 2" in first
+    assert f"?month=2031-03&amp;group={alpha.pk}&amp;rows=2" in first
+    second = owner.get(
+        f"/dashboard/calendar/?month=2031-03&group={alpha.pk}&rows=2"
+    ).content.decode()
+    assert 'title="Bookings of Alpha room 2"' in second
+    assert 'title="Bookings of Alpha room 1"' not in second
+    assert f"?month=2031-04&amp;group={alpha.pk}&amp;rows=2" in second  # next month, same rows
+    # The block form still offers every room of the group.
+    assert ">Alpha room 1</option>" in second
