@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from bookings.dashboard.selectors import WHEN_CHOICES
 from bookings.models import Booking
@@ -67,24 +69,69 @@ class BlockForm(DateRangeForm):
         return self.properties[self.cleaned_data["property"]]
 
 
+def _attrs(attrs: dict[str, Any]) -> SafeString:
+    """django/forms/widgets/attrs.html: ` name="value"`, ` name` for True, nothing for
+    False."""
+    return format_html_join(
+        "",
+        "{}",
+        (
+            (format_html(" {}", name) if value is True else format_html(' {}="{}"', name, value),)
+            for name, value in attrs.items()
+            if value is not False
+        ),
+    )
+
+
+class QuickSelect(forms.Select):
+    """A select spelled in Python, as Django's select templates spell it: the filters'
+    property list renders one template per option otherwise (options without groups)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '\n  <option value="{}"{}>{}</option>\n',
+            (
+                (str(option["value"]), _attrs(option["attrs"]), option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}\n</select>', widget["name"], _attrs(widget["attrs"]), options
+        )
+
+
 class BookingFilterForm(DateRangeForm):
     """The bookings list's search and filters (GET). Invalid values are reported and
     ignored, never a server error."""
 
     q = forms.CharField(label="Search", required=False, max_length=100)
     property = forms.TypedChoiceField(
-        label="Property", coerce=int, required=False, empty_value=None
+        label="Property", coerce=int, required=False, empty_value=None, widget=QuickSelect
     )
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *Booking.Status.choices]
+        label="Status",
+        required=False,
+        widget=QuickSelect,
+        choices=[("", "Any status"), *Booking.Status.choices],
     )
     source = forms.ChoiceField(
-        label="Source", required=False, choices=[("", "Any source"), *Booking.Source.choices]
+        label="Source",
+        required=False,
+        widget=QuickSelect,
+        choices=[("", "Any source"), *Booking.Source.choices],
     )
     kind = forms.ChoiceField(
-        label="Type", required=False, choices=[("", "Stays and blocks"), *Booking.Kind.choices]
+        label="Type",
+        required=False,
+        widget=QuickSelect,
+        choices=[("", "Stays and blocks"), *Booking.Kind.choices],
     )
-    when = forms.ChoiceField(label="When", required=False, choices=WHEN_CHOICES)
+    when = forms.ChoiceField(label="When", required=False, choices=WHEN_CHOICES, widget=QuickSelect)
     start = forms.DateField(label="Staying from", required=False, widget=DATE_INPUT)
     end = forms.DateField(label="until", required=False, widget=DATE_INPUT)
 

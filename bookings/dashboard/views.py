@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from bookings.dashboard.forms import BookingFilterForm, CancelForm
 from bookings.dashboard.grid import describe, source_label
+from bookings.dashboard.listing import page_of, rows_html
 from bookings.dashboard.selectors import (
     booking_detail,
     booking_search,
@@ -64,15 +64,13 @@ def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
 
 def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     form = _filter_form(request, acting)
-    paginator = Paginator(_search(acting, form), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    page = page_of(_search(acting, form), request.GET.get("page"), PAGE_SIZE)
     params = request.GET.copy()
     params.pop("page", None)
-    rows = [{"booking": b, "label": describe(b), "source": source_label(b)} for b in page]
     context = {
         "form": form,
         "page": page,
-        "rows": rows,
+        "rows": rows_html(page.object_list),
         "query_string": params.urlencode(),
         "csv_url": f"{reverse('dashboard:bookings-csv')}?{params.urlencode()}",
         "filtered": any(v for k, v in request.GET.items() if k != "page"),
