@@ -9,6 +9,7 @@ engine most of the page's time (docs/performance.md). Here a row is one
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +24,7 @@ from bookings.models import Booking
 from properties.dashboard.text import plural
 from properties.templatetags.money import money
 
-STATUS_TONES = {Booking.Status.CONFIRMED: "ok", Booking.Status.HELD: "info"}
+STATUS_TONES: dict[str, str] = {Booking.Status.CONFIRMED: "ok", Booking.Status.HELD: "info"}
 NO_TOTAL = mark_safe('<span class="muted">\u2014</span>')  # a block has no price
 
 ROW = (
@@ -54,11 +55,11 @@ def page_of(bookings: QuerySet[Booking], number: Any, per_page: int) -> Page:
     rows = list(bookings.annotate(_total=Window(Count("pk")))[offset : offset + per_page])
     if not rows and wanted > 1:
         return paginator.get_page(number)
-    paginator.count = rows[0]._total if rows else 0  # type: ignore[misc]
+    paginator.count = rows[0]._total if rows else 0
     return Page(rows, wanted, paginator)
 
 
-def rows_html(bookings: list[Booking]) -> list[SafeString]:
+def rows_html(bookings: Iterable[Booking]) -> list[SafeString]:
     """One `<tr>` per booking, as the list shows it."""
     placeholder = "0"
     link = reverse("dashboard:booking-detail", args=[placeholder])
