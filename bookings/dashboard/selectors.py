@@ -103,6 +103,8 @@ def stays_around(*, business: Business, day: date, scope: Scope | None = WHOLE) 
     so the cost does not grow with the bookings stored."""
     nights = Range(day - timedelta(days=1), day + timedelta(days=1), "[)")
     rows = list(_stays(business, scope).filter(stay__overlap=nights))
+    for row in rows:
+        row.property.business = business  # the panels' key codes need its time zone
     by_name = sorted(rows, key=lambda b: (b.property.name, b.pk))
     return StaysAround(
         arriving=[b for b in by_name if b.check_in == day],

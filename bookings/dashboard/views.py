@@ -19,6 +19,7 @@ from django.utils.functional import cached_property
 from bookings.dashboard.calendar import group_choice
 from bookings.dashboard.forms import BookingFilterForm, CancelForm
 from bookings.dashboard.grid import describe, source_label
+from bookings.dashboard.listing import rows_html
 from bookings.dashboard.selectors import (
     UpcomingFirst,
     booking_detail,
@@ -117,11 +118,10 @@ def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
-    rows = [{"booking": b, "label": describe(b), "source": source_label(b)} for b in page]
     context = {
         "form": form,
         "page": page,
-        "rows": rows,
+        "rows": rows_html(page.object_list),
         "query_string": params.urlencode(),
         "csv_url": f"{reverse('dashboard:bookings-csv')}?{params.urlencode()}",
         "filtered": any(v for k, v in request.GET.items() if k != "page"),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0006_payments_move_to_their_own_app'),
+        ('bookings', '0007_booking_business_stay_index'),
     ]
 
     operations = [

@@ -15,7 +15,7 @@ from integrations.dashboard.selectors import (
     conflicts_over,
     failing_feeds,
     has_channel,
-    open_conflicts,
+    open_conflicts_brief,
     partner_origin,
 )
 from integrations.models import BookingConflict
@@ -42,7 +42,7 @@ def conflict_url(conflict: BookingConflict) -> str:
 
 
 def conflicts_panel(acting: Acting) -> Panel:
-    rows, total = open_conflicts(business=acting.business, limit=5, scope=acting.scope)
+    rows, total = open_conflicts_brief(business=acting.business, limit=5, scope=acting.scope)
     items = []
     for c in rows:
         existing = c.existing_booking

@@ -78,8 +78,7 @@ def cleaning_today(acting: Acting) -> Panel:
     items = []
     for turnover in turnovers_on(business=acting.business, day=acting.today, scope=acting.scope):
         local = turnover.starts_at.astimezone(turnover.property.tz)
-        nxt = turnover.next_booking
-        if nxt is not None and turnover.ends_at is not None:
+        if turnover.next_booking_id is not None and turnover.ends_at is not None:
             next_in = turnover.ends_at.astimezone(turnover.property.tz)
             ready_by = f"next guest {next_in:%a %H:%M}"
         else:

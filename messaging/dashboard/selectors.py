@@ -37,10 +37,7 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
         box.property_id: box.key_code
         for box in KeyBox.objects.filter(property_id__in=property_ids).select_related("key_code")
     }
-    today = {
-        p.pk: p.local_today()
-        for p in Property.objects.filter(pk__in=property_ids).select_related("business")
-    }
+    today = _local_todays(bookings)
     codes = list(
         KeyCode.objects.filter(
             property_id__in={b.property_id for b in bookings},
@@ -63,6 +60,24 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
         if code is not None:
             found[booking.pk] = code
     return found
+
+
+def _local_todays(bookings: list[Booking]) -> dict[int, date]:
+    """Today where each booking's property is: from the properties the bookings carry
+    already (Today's stays come with theirs), else read in one query."""
+    today: dict[int, date] = {}
+    for booking in bookings:
+        if Booking.property.is_cached(booking):
+            prop = booking.property
+            if prop.timezone or Property.business.is_cached(prop):
+                today[prop.pk] = prop.local_today()
+    missing = {b.property_id for b in bookings} - today.keys()
+    if missing:
+        today.update(
+            (p.pk, p.local_today())
+            for p in Property.objects.filter(pk__in=missing).select_related("business")
+        )
+    return today
 
 
 def turnovers_before(bookings: list[Booking]) -> dict[int, Turnover]:
@@ -88,11 +103,16 @@ def turnovers_on(*, business: Business, day: date, scope: Scope | None = None) -
     )
     if scope is not None:
         qs = scope.apply(qs)
-    return list(
+    # Only what the panel shows: each join more costs PostgreSQL more planning than the
+    # few rows cost to read (the next stay is only asked whether there is one).
+    rows = list(
         qs.exclude(state=Turnover.State.CANCELLED)
-        .select_related("property__business", "cleaner", "booking", "next_booking", "key_code")
+        .select_related("property", "cleaner", "booking", "key_code")
         .order_by("starts_at", "property__name")
     )
+    for row in rows:
+        row.property.business = business  # its time zone, without a join
+    return rows
 
 
 def _scoped_messages(business: Business, scope: Scope | None) -> QuerySet[ScheduledMessage]:

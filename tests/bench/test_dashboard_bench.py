@@ -34,6 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, connections
+from django.template import engines
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -175,6 +176,29 @@ def _served(client: Client, url: str) -> Any:
     return client.handler(environ)
 
 
+def _production_like() -> dict[str, Any]:
+    """What the measured requests run under. `make bench` exports DEBUG=true (as every
+    test run does), but pytest-django sets `settings.DEBUG` to False for the tests: no
+    query is logged (only `_query_counts` captures them), templates are compiled once
+    by the cached loader and rendered without debug annotations, for the pages and the
+    baseline alike. Checked here, so that a change to the test set-up cannot inflate the
+    figures unnoticed."""
+    engine = engines["django"].engine  # type: ignore[attr-defined]
+    found = {
+        "debug": settings.DEBUG,
+        "template_debug": engine.debug,
+        "template_loaders": [
+            loader[0] if isinstance(loader, tuple) else loader for loader in engine.loaders
+        ],
+        "query_logging": connection.force_debug_cursor,
+    }
+    assert not found["debug"], found
+    assert not found["template_debug"], found
+    assert not found["query_logging"], found
+    assert found["template_loaders"] == ["django.template.loaders.cached.Loader"], found
+    return found
+
+
 def _timings(slug: str) -> dict[str, list[float]]:
     business = Business.objects.get(slug=slug)
     client = _client(business)
@@ -216,6 +240,7 @@ def test_dashboard_pages_at_full_scale() -> None:
                 )
             }
             counts_full_20 = _query_counts("d20x123")
+            settings_measured = _production_like()
             samples = _timings("d20x123")
     baseline = summarize(samples["bare template view (baseline)"])
     rows: list[dict[str, Any]] = []
@@ -243,6 +268,7 @@ def test_dashboard_pages_at_full_scale() -> None:
                 "built_in_s": {"full": full_built, "small": small_built},
             },
             "requests_per_page": REQUESTS,
+            "settings": settings_measured,
             "client": "django.test.Client, in process",
         },
     )
