@@ -4,7 +4,7 @@ it) first; a constant number of queries each."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Q, QuerySet
 
 from bookings.models import Booking
 from messaging.inbox_models import Conversation, ConversationMessage
@@ -76,6 +76,11 @@ def unread_conversations(
 ) -> tuple[list[Conversation], int]:
     qs = _conversations(business, scope).filter(unread=True).order_by("-last_message_at", "-id")
     return first_with_total(qs, limit)
+
+
+def any_unread(*, business: Business, scope: Scope | None = None) -> Q:
+    """Whether `unread_conversations` has any, as a `Q` to ask with others."""
+    return Q(Exists(_scoped(business, scope).filter(unread=True)))
 
 
 def stay_conversation(booking: Booking) -> Conversation | None:

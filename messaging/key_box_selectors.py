@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet, Subquery
 
 from bookings.models import Booking
 from messaging.models import (
+    BusinessMessaging,
     KeyBox,
     KeyCode,
     KeyCodeConfirmation,
@@ -22,7 +25,6 @@ from messaging.models import (
 from messaging.selectors import (
     TOLD,
     Timing,
-    business_settings,
     check_in_moment,
     cleaner_words,
     job_email,
@@ -187,8 +189,10 @@ def _recent(
 
 
 class _BusinessReads(_Reads):
-    """The reads of `_Reads` for many arrivals and jobs of one business, three queries
-    whatever their number."""
+    """The reads of `_Reads` for many arrivals and jobs of one business: one query
+    whatever their number (the welcome, key-update and cleaner emails together), the
+    settings coming with `properties` (`key_box_states` reads them with the
+    properties)."""
 
     def __init__(
         self,
@@ -198,26 +202,33 @@ class _BusinessReads(_Reads):
         bookings: list[Booking],
         jobs: list[Turnover],
     ) -> None:
-        biz = business_settings(business)
-        own = {
-            s.property_id: s
-            for s in PropertyMessaging.objects.filter(property__in=[p.pk for p in properties])
-        }
+        biz = _cached_one(properties[0].business, "messaging_settings") if properties else None
+        if biz is None:
+            biz = BusinessMessaging(business=business)
         self._timing = {
             p.pk: timing_from(
-                p, biz, own.get(p.pk) or PropertyMessaging(property=p, business_id=p.business_id)
+                p,
+                biz,
+                _cached_one(p, "messaging_settings")
+                or PropertyMessaging(property=p, business_id=p.business_id),
             )
             for p in properties
         }
         self._told: dict[int, ScheduledMessage] = {}
         self._welcome: dict[int, ScheduledMessage] = {}
-        rows = ScheduledMessage.objects.filter(
-            booking__in=[b.pk for b in bookings], kind__in=[Kind.WELCOME, Kind.KEY_UPDATE]
-        ).order_by("booking_id", "id")
+        self._email: dict[int, ScheduledMessage] = {}
+        guest_kinds = (Kind.WELCOME, Kind.KEY_UPDATE)
+        asked = Q(booking__in=[b.pk for b in bookings], kind__in=guest_kinds)
+        if jobs:
+            asked |= Q(
+                turnover__in=[j.pk for j in jobs], kind__in=[Kind.CLEANER_JOB, Kind.CLEANER_UPDATE]
+            )
+        rows = list(ScheduledMessage.objects.filter(asked).order_by("id"))
         told_states = (ScheduledMessage.State.SENT, ScheduledMessage.State.SENDING)
         for row in rows:
             booking_id = row.booking_id
-            assert booking_id is not None
+            if row.kind not in guest_kinds or booking_id is None:
+                continue
             told = row.state in told_states or (
                 row.state == ScheduledMessage.State.FAILED and row.needs_review
             )
@@ -226,14 +237,12 @@ class _BusinessReads(_Reads):
             first = self._welcome.get(booking_id)
             if row.kind == Kind.WELCOME and (first is None or row.send_at < first.send_at):
                 self._welcome[booking_id] = row
-        self._email: dict[int, ScheduledMessage] = {}
-        emails = ScheduledMessage.objects.filter(
-            turnover__in=[j.pk for j in jobs], kind__in=[Kind.CLEANER_JOB, Kind.CLEANER_UPDATE]
-        ).order_by("-created_at", "-id")
         cleaners = {j.pk: j.cleaner.email.upper() for j in jobs if j.cleaner is not None}
-        for email in emails:
+        # Newest first, as ORDER BY created_at DESC, id DESC.
+        for email in sorted(rows, key=lambda m: (m.created_at, m.pk), reverse=True):
             job_id = email.turnover_id
-            assert job_id is not None
+            if email.kind not in (Kind.CLEANER_JOB, Kind.CLEANER_UPDATE) or job_id is None:
+                continue
             if email.recipient.upper() == cleaners.get(job_id) and job_id not in self._email:
                 self._email[job_id] = email
 
@@ -248,6 +257,15 @@ class _BusinessReads(_Reads):
 
     def job_email(self, job: Turnover) -> ScheduledMessage | None:
         return self._email.get(job.pk)
+
+
+def _cached_one(obj: object, name: str) -> Any:
+    """A reverse one-to-one read with `select_related`: the row, or None without one
+    (read again, one query, when it was not selected)."""
+    try:
+        return getattr(obj, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def _told_later(row: ScheduledMessage, than: ScheduledMessage | None) -> bool:
@@ -268,23 +286,34 @@ def _told_later(row: ScheduledMessage, than: ScheduledMessage | None) -> bool:
 
 
 def key_box_states(
-    *, business: Business, now: datetime, days: int = 30, scope: Scope | None = None
+    *,
+    business: Business,
+    now: datetime,
+    days: int = 30,
+    scope: Scope | None = None,
+    history: bool = True,
 ) -> list[KeyBoxState]:
     """`key_box_state` of every property of a business (of the member's `scope`), by
     name, in a constant number of queries whatever the number of properties, codes and
-    arrivals."""
+    arrivals: five, four without `history` (then `last_confirmation` is None and
+    `recent` empty: Today's panel shows neither). The properties come with their box,
+    its code and their messaging settings and the business's (one query); the codes
+    that can matter in one more, the arrivals, and the emails that explain them."""
     qs: QuerySet[Property] = Property.objects.filter(business=business)
     if scope is not None:
         qs = scope.properties(qs)
-    properties = list(qs.select_related("business").order_by("name", "id"))
+    properties = list(
+        qs.select_related(
+            "business__messaging_settings", "key_box__key_code", "messaging_settings"
+        ).order_by("name", "id")
+    )
     if not properties:
         return []
     by_id = {p.pk: p for p in properties}
     today = {p.pk: now.astimezone(p.tz).date() for p in properties}
     first_day, last_day = min(today.values()), max(today.values()) + timedelta(days=days)
-    boxes = {
-        b.property_id: b
-        for b in KeyBox.objects.filter(property__in=list(by_id)).select_related("key_code")
+    boxes: dict[int, KeyBox] = {
+        p.pk: box for p in properties if (box := _cached_one(p, "key_box")) is not None
     }
     # The codes that can matter: confirmed ones (at most a few per property: pruning),
     # codes planned from the earliest `today` on, codes of jobs still to come, first
@@ -294,6 +323,13 @@ def key_box_states(
         Q(turnover__ends_at__gt=now) | Q(turnover__ends_at__isnull=True)
     )
     planned = Q(retired_at__isnull=True)
+    newest_before = (
+        KeyCode.objects.filter(property__in=list(by_id), valid_from__lte=first_day)
+        .filter(planned)
+        .order_by("property_id", "-valid_from", "-id")
+        .distinct("property_id")
+        .values("pk")
+    )
     codes = {
         c.pk: c
         for c in KeyCode.objects.filter(property__in=list(by_id))
@@ -301,24 +337,21 @@ def key_box_states(
             Q(confirmed_at__isnull=False)
             | planned & Q(valid_from__gt=first_day)
             | planned & Q(confirmed_at__isnull=True) & (open_job | Q(turnover__isnull=True))
+            | Q(pk__in=Subquery(newest_before))
         )
         .select_related("turnover__cleaner")
     }
-    codes.update(
-        (c.pk, c)
-        for c in KeyCode.objects.filter(property__in=list(by_id), valid_from__lte=first_day)
-        .filter(planned)
-        .order_by("property_id", "-valid_from", "-id")
-        .distinct("property_id")
-        .select_related("turnover__cleaner")
-    )
     by_property: dict[int, list[KeyCode]] = {pk: [] for pk in by_id}
     for code in sorted(codes.values(), key=lambda c: (c.valid_from, c.pk), reverse=True):
         by_property[code.property_id].append(code)
-    confirmations = list(
-        KeyCodeConfirmation.objects.filter(property__in=list(by_id)).select_related(
-            "key_code", "confirmed_by_user", "confirmed_by_staff"
+    confirmations = (
+        list(
+            KeyCodeConfirmation.objects.filter(property__in=list(by_id)).select_related(
+                "key_code", "confirmed_by_user", "confirmed_by_staff"
+            )
         )
+        if history
+        else []
     )
     bookings = [
         b
@@ -366,7 +399,7 @@ def key_box_states(
                 next_code=next_code,
                 next_job=next_job,
                 arrivals=[a for a in arrivals if a.check_in > now],
-                recent=_recent(confirmed, by_property[prop.pk], mine),
+                recent=_recent(confirmed, by_property[prop.pk], mine) if history else [],
                 next_state=reads.cleaner_state(next_job) if next_job else "",
             )
         )

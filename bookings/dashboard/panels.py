@@ -9,6 +9,7 @@ from django.urls import reverse
 from bookings.dashboard.grid import source_label
 from bookings.dashboard.selectors import (
     StaysAround,
+    any_refund_refused,
     has_stripe_account,
     next_arrival,
     refunds_refused,
@@ -95,6 +96,10 @@ def in_house(acting: Acting) -> Panel:
         items=_items(acting, stays, "stay"),
         empty="No guests in the house besides today's arrivals.",
     )
+
+
+def any_refund(acting: Acting) -> Q:
+    return any_refund_refused(business=acting.business, scope=acting.scope)
 
 
 def refunds(acting: Acting) -> Panel:

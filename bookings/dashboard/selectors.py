@@ -125,13 +125,22 @@ def refunds_refused(
 ) -> tuple[list[Refund], int]:
     """Refunds the gateway refused (they need the owner: retry at the gateway, or
     contact the guest), newest first, with how many there are in all."""
-    qs = _scoped(
+    qs = _refused(business, scope)
+    return first_with_total(
+        qs.select_related("booking", "booking__property").order_by("-created_at"), limit
+    )
+
+
+def any_refund_refused(*, business: Business, scope: Scope | None = WHOLE) -> Q:
+    """Whether `refunds_refused` has any, as a `Q` to ask with others."""
+    return Q(Exists(_refused(business, scope)))
+
+
+def _refused(business: Business, scope: Scope | None) -> QuerySet[Refund]:
+    return _scoped(
         Refund.objects.filter(business=business, status=Refund.Status.FAILED),
         scope,
         via="booking__property",
-    )
-    return first_with_total(
-        qs.select_related("booking", "booking__property").order_by("-created_at"), limit
     )
 
 

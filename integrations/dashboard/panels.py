@@ -11,6 +11,7 @@ from django.urls import reverse
 from bookings.dashboard.slots import CalendarMark, DetailSection
 from bookings.models import Booking
 from integrations.dashboard.selectors import (
+    any_open_conflict,
     channels_in_trouble,
     conflicts_over,
     failing_feeds,
@@ -39,6 +40,10 @@ def conflict_guest(conflict: BookingConflict) -> str:
 
 def conflict_url(conflict: BookingConflict) -> str:
     return reverse("dashboard:conflict", args=[conflict.public_id])
+
+
+def any_conflict(acting: Acting) -> Q:
+    return any_open_conflict(business=acting.business, scope=acting.scope)
 
 
 def conflicts_panel(acting: Acting) -> Panel:

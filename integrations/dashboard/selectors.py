@@ -63,13 +63,22 @@ def open_conflicts_brief(
     """The first open conflicts and how many there are, with only what Today's panel
     shows (the property, where the stay came from, the stay it overlaps): every join
     more cost PostgreSQL more time planning the question than answering it."""
+    qs = _open_brief(business, scope).select_related(
+        "property", "channel", "feed", "existing_booking"
+    )
+    return first_with_total(qs.order_by("check_in", "id"), limit)
+
+
+def any_open_conflict(*, business: Business, scope: Scope | None = None) -> Q:
+    """Whether `open_conflicts_brief` has any, as a `Q` to ask with others."""
+    return Q(Exists(_open_brief(business, scope)))
+
+
+def _open_brief(business: Business, scope: Scope | None) -> QuerySet[BookingConflict]:
     qs: QuerySet[BookingConflict] = BookingConflict.objects.filter(
         business=business, status=BookingConflict.Status.OPEN
     )
-    if scope is not None:
-        qs = scope.apply(qs)
-    qs = qs.select_related("property", "channel", "feed", "existing_booking")
-    return first_with_total(qs.order_by("check_in", "id"), limit)
+    return scope.apply(qs) if scope is not None else qs
 
 
 def resolved_conflicts(

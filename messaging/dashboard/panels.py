@@ -3,12 +3,14 @@ codes and cleaners next to arrivals, emails and cleaning on a booking's page."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from bookings.dashboard.slots import DetailSection
 from bookings.models import Booking
 from messaging.dashboard.selectors import (
+    any_message_in_trouble,
     arrival_codes,
     booking_messages,
     booking_turnovers,
@@ -98,6 +100,10 @@ def cleaning_today(acting: Acting) -> Panel:
             )
         )
     return Panel(items=items, empty="No cleaning jobs today.")
+
+
+def any_email_in_trouble(acting: Acting) -> Q:
+    return any_message_in_trouble(business=acting.business, now=timezone.now(), scope=acting.scope)
 
 
 def emails_in_trouble(acting: Acting) -> Panel:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Min, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 
 from bookings.availability import free_runs
 from bookings.models import Booking
@@ -28,23 +28,23 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
     """The code each guest is sent now (messaging.selectors `code_for_arrival`): the
     code confirmed on the property's box, else, before anything was confirmed there,
     the code planned for their arrival. A guest who arrived already keeps the code
-    planned for their arrival (the box may have moved on since). Three queries for
-    many stays."""
+    planned for their arrival (the box may have moved on since). One query for many
+    stays (two when the stays come without their properties)."""
     if not bookings:
         return {}
     property_ids = {b.property_id for b in bookings}
-    boxes = {
-        box.property_id: box.key_code
-        for box in KeyBox.objects.filter(property_id__in=property_ids).select_related("key_code")
-    }
     today = _local_todays(bookings)
-    codes = list(
-        KeyCode.objects.filter(
-            property_id__in={b.property_id for b in bookings},
-            retired_at__isnull=True,
-            valid_from__lte=max(b.check_in for b in bookings),
-        ).order_by("-valid_from", "-id")
+    # The planned codes and the codes on the boxes in one query.
+    latest = max(b.check_in for b in bookings)
+    on_box = KeyBox.objects.filter(key_code=OuterRef("pk"))
+    rows = list(
+        KeyCode.objects.filter(property_id__in=property_ids)
+        .filter(Q(retired_at__isnull=True, valid_from__lte=latest) | Q(Exists(on_box)))
+        .annotate(on_box=Exists(on_box))
+        .order_by("-valid_from", "-id")
     )
+    boxes = {c.property_id: c for c in rows if c.on_box}
+    codes = [c for c in rows if c.retired_at is None and c.valid_from <= latest]
     found = {}
     for booking in bookings:
         code = next(
@@ -126,7 +126,19 @@ def messages_in_trouble(
     *, business: Business, now: datetime, limit: int = 5, scope: Scope | None = None
 ) -> tuple[list[ScheduledMessage], int]:
     """Emails that failed, need a person to decide, or are stuck, newest first."""
-    qs = (
+    qs = _in_trouble(business, now, scope)
+    return first_with_total(qs.select_related("booking").order_by("-send_at"), limit)
+
+
+def any_message_in_trouble(*, business: Business, now: datetime, scope: Scope | None = None) -> Q:
+    """Whether `messages_in_trouble` has any, as a `Q` to ask with others."""
+    return Q(Exists(_in_trouble(business, now, scope)))
+
+
+def _in_trouble(
+    business: Business, now: datetime, scope: Scope | None
+) -> QuerySet[ScheduledMessage]:
+    return (
         _scoped_messages(business, scope)
         .filter(send_at__gte=now - PROBLEM_WINDOW)
         .filter(
@@ -136,7 +148,6 @@ def messages_in_trouble(
             | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
         )
     )
-    return first_with_total(qs.select_related("booking").order_by("-send_at"), limit)
 
 
 def booking_messages(booking: Booking) -> QuerySet[ScheduledMessage]:

@@ -180,7 +180,7 @@ def key_codes_panel(acting: Acting) -> Panel:
     page = reverse("dashboard:staff-keys")
     found: list[tuple[Any, Item]] = []
     for state in key_box_states(
-        business=acting.business, now=now, days=SOON_DAYS, scope=acting.scope
+        business=acting.business, now=now, days=SOON_DAYS, scope=acting.scope, history=False
     ):
         for arrival in state.arrivals:
             badge = ARRIVAL_BADGES.get(arrival.status, Badge(arrival.status.capitalize()))

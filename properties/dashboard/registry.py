@@ -10,7 +10,11 @@ dependency order, and knows no app above it. Each app registers, in its
   page's action);
 - navigation entries: `register_nav("Bookings", "dashboard:bookings", order=30)`;
 - Today panels: `register_today_panel("arrivals", "Arrivals", build, order=10)`, where
-  `build(acting)` returns a `Panel` of `Item`s in a constant number of queries;
+  `build(acting)` returns a `Panel` of `Item`s in a constant number of queries. An
+  attention panel whose items are exactly the rows of a queryset may also give
+  `anything(acting)`: a `Q` over `Exists(...)` of those rows. The shell asks every
+  such `Q` (and the setup steps') in one query and builds only the panels that have
+  something (`asked_together`);
 - setup steps shown to a new business until done: `register_setup_step(...)`, whose
   `done(business)` returns a bool or a `Q` over `Exists(...)`: the shell asks every
   such `Q` in one query (`setup_done`);
@@ -21,6 +25,7 @@ dependency order, and knows no app above it. Each app registers, in its
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +40,8 @@ if TYPE_CHECKING:
     from properties.models import Business
 
 PageView = Callable[..., Any]
+
+logger = logging.getLogger(__name__)
 
 # Tones of badges and panels: each is also spelled out in words on the page, so
 # colour is never the only signal.
@@ -101,6 +108,8 @@ class TodayPanel:
     # "day": always shown (arrivals, departures...); "attention": shown when it has items.
     kind: str
     action: str
+    # Whether it has any item, as a `Q` the shell asks with the others (None: build it).
+    anything: Callable[[Acting], Q] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,12 +162,21 @@ def register_today_panel(
     order: int = 100,
     kind: str = "day",
     action: str = VIEW_DASHBOARD,
+    anything: Callable[[Acting], Q] | None = None,
 ) -> None:
     if kind not in ("day", "attention"):
         raise ValueError(f"Unknown panel kind {kind!r}.")
+    if anything is not None and kind != "attention":
+        raise ValueError("Only an attention panel is skipped when it has nothing.")
     _check_action(action)
     registry.panels[key] = TodayPanel(
-        key=key, title=title, build=build, order=order, kind=kind, action=action
+        key=key,
+        title=title,
+        build=build,
+        order=order,
+        kind=kind,
+        action=action,
+        anything=anything,
     )
 
 
@@ -204,11 +222,36 @@ def setup_steps() -> list[SetupStep]:
 
 def setup_done(business: Business, steps: list[SetupStep]) -> list[bool]:
     """Whether each step is done: the answers that are `Q`s in one query."""
+    return asked_together(business, [step.done(business) for step in steps])
+
+
+def today_asked(
+    acting: Acting, panels: list[TodayPanel], steps: list[SetupStep]
+) -> tuple[dict[str, bool], list[bool]]:
+    """For Today, in one query: which of `panels` (those with `anything`) have
+    something to show, by key, and whether each setup step is done. Should a panel's
+    question fail, every panel is built as if it had something (its own failure then
+    shows on its panel) and the steps are asked alone."""
+    answers: list[bool | Q] = [step.done(acting.business) for step in steps]
+    try:
+        keyed = [(spec.key, spec.anything(acting)) for spec in panels if spec.anything]
+        found = asked_together(acting.business, answers + [q for _, q in keyed])
+    except Exception:
+        logger.exception("Asking Today's panels together failed")
+        return {}, asked_together(acting.business, answers)
+    return (
+        {key: has for (key, _), has in zip(keyed, found[len(steps) :], strict=True)},
+        found[: len(steps)],
+    )
+
+
+def asked_together(business: Business, answers: list[bool | Q]) -> list[bool]:
+    """Each answer as a bool: those that are `Q`s (over `Exists(...)`) asked in one
+    query, a single row of the business with one column each."""
     from properties.models import Business as BusinessModel
 
-    answers = [step.done(business) for step in steps]
     asked = {
-        f"step_{i}": ExpressionWrapper(answer, output_field=BooleanField())
+        f"q_{i}": ExpressionWrapper(answer, output_field=BooleanField())
         for i, answer in enumerate(answers)
         if isinstance(answer, Q)
     }
@@ -216,7 +259,7 @@ def setup_done(business: Business, steps: list[SetupStep]) -> list[bool]:
     if asked:
         row = dict(BusinessModel.objects.filter(pk=business.pk).values(**asked).get())
     return [
-        bool(row[f"step_{i}"]) if isinstance(answer, Q) else bool(answer)
+        bool(row[f"q_{i}"]) if isinstance(answer, Q) else bool(answer)
         for i, answer in enumerate(answers)
     ]
 

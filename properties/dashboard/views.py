@@ -19,8 +19,8 @@ from properties.dashboard.registry import (
     SetupStep,
     TodayPanel,
     nav_entries,
-    setup_done,
     setup_steps,
+    today_asked,
     today_panels,
 )
 from properties.permissions import USE_ADMIN, Scope
@@ -74,9 +74,10 @@ class ShownPanel:
     panel: Panel | None  # None: it failed to load
 
 
-def _build(spec: TodayPanel, acting: Acting) -> ShownPanel:
+def _build(spec: TodayPanel, acting: Acting, anything: bool = True) -> ShownPanel:
     try:
-        panel: Panel | None = spec.build(acting)
+        # An attention panel with nothing is not read (`today_asked` said so).
+        panel: Panel | None = spec.build(acting) if anything else Panel(items=[])
     except Exception:
         # One broken panel must not take the owner's whole day away.
         logger.exception("Today panel %s failed", spec.key)
@@ -110,11 +111,13 @@ def one_group(request: HttpRequest, acting: Acting) -> Acting:
 
 def today(request: HttpRequest, acting: Acting) -> HttpResponse:
     acting = one_group(request, acting)
-    shown = [_build(spec, acting) for spec in today_panels() if acting.may(spec.action)]
+    specs = [spec for spec in today_panels() if acting.may(spec.action)]
     all_steps = [step for step in setup_steps() if acting.may(step.action)]
+    anything, all_done = today_asked(acting, specs, all_steps)
+    shown = [_build(spec, acting, anything.get(spec.key, True)) for spec in specs]
     steps = [
         ShownStep(step=step, done=done, url=step.url())
-        for step, done in zip(all_steps, setup_done(acting.business, all_steps), strict=True)
+        for step, done in zip(all_steps, all_done, strict=True)
     ]
     attention = [p for p in shown if p.kind == "attention" and (p.panel is None or p.panel.items)]
     context = {

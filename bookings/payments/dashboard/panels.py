@@ -1,12 +1,15 @@
 """The Today panel of payments: what about the business's Stripe account or its
-Holidesk subscription needs the owner now (two queries)."""
+Holidesk subscription needs the owner now (one query)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.payments.models import StripeAccount, Subscription
+from bookings.payments.models import Subscription
 from bookings.payments.services.billing import standing_of
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
@@ -17,9 +20,22 @@ def has_subscribed(business: Business) -> bool:
     return Subscription.objects.filter(business=business).exclude(subscription_id="").exists()
 
 
+def _one(business: Business, name: str) -> Any:
+    try:
+        return getattr(business, name)
+    except ObjectDoesNotExist:
+        return None
+
+
 def billing_attention(acting: Acting) -> Panel:
     items: list[Item] = []
-    subscription = Subscription.objects.filter(business=acting.business).first()
+    # The subscription and the Stripe account in one query: both hang off the business.
+    row = (
+        Business.objects.filter(pk=acting.business.pk)
+        .select_related("holidesk_subscription", "stripe_account")
+        .get()
+    )
+    subscription = _one(row, "holidesk_subscription")
     standing = standing_of(subscription, timezone.now())
     billing_url = reverse("dashboard:billing")
     if standing.state == "paused":
@@ -47,7 +63,7 @@ def billing_attention(acting: Acting) -> Panel:
                 badges=(Badge("Payment failed", "warn"),),
             )
         )
-    account = StripeAccount.objects.filter(business=acting.business).first()
+    account = _one(row, "stripe_account")
     if account is not None and (not account.charges_enabled or account.requirements_due):
         items.append(
             Item(
