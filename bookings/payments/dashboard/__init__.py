@@ -44,7 +44,12 @@ def register() -> None:
     )
     register_nav("Payments & plan", "dashboard:stripe", order=90, action=MANAGE_PAYOUTS)
     register_today_panel(
-        "billing", "Payments and your plan", panels.billing_attention, order=5, kind="attention"
+        "billing",
+        "Payments and your plan",
+        panels.billing_attention,
+        order=5,
+        kind="attention",
+        anything=panels.billing_anything,
     )
     if settings.BILLING_PLANS:
         register_setup_step(

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Exists, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.payments.models import Subscription
+from bookings.payments.models import StripeAccount, Subscription
 from bookings.payments.services.billing import standing_of
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
@@ -25,6 +26,18 @@ def _one(business: Business, name: str) -> Any:
         return getattr(business, name)
     except ObjectDoesNotExist:
         return None
+
+
+def billing_anything(acting: Acting) -> Q:
+    """Whether `billing_attention` may have something, as a `Q` asked with the other
+    panels': a subscription that lapsed (grace or paused), a Stripe account with
+    charges off or details due. It may say yes for nothing (an empty `{}` of details
+    due); never no for something."""
+    lapsed = Subscription.objects.filter(business=acting.business, lapsed_at__isnull=False)
+    stripe = StripeAccount.objects.filter(business=acting.business).exclude(
+        charges_enabled=True, requirements_due=[]
+    )
+    return Q(Exists(lapsed)) | Q(Exists(stripe))
 
 
 def billing_attention(acting: Acting) -> Panel:
