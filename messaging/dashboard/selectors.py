@@ -45,7 +45,7 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
     )
     boxes = {c.property_id: c for c in rows if c.on_box}
     codes = [c for c in rows if c.retired_at is None and c.valid_from <= latest]
-    found = {}
+    found: dict[int, KeyCode] = {}
     for booking in bookings:
         code = next(
             (
