@@ -43,7 +43,11 @@ from properties.services import (
     membership_remove,
     verification_record,
 )
-from properties.services.listings import seasonal_rate_delete, seasonal_rate_save
+from properties.services.listings import (
+    PRICE_FIELDS,
+    seasonal_rate_delete,
+    seasonal_rate_save,
+)
 
 
 @admin.register(User, site=site)
@@ -316,23 +320,7 @@ class PropertyAdmin(TenantAdmin):
         (None, {"fields": ("name", "slug", "group", "published", "description", "address")}),
         ("Capacity", {"fields": ("max_guests", "bedrooms", "bathrooms", "amenities")}),
         ("House times", {"fields": ("check_in_time", "check_out_time", "timezone")}),
-        (
-            "Prices and rules",
-            {
-                "fields": (
-                    "base_price",
-                    "cleaning_fee",
-                    "tax_percent",
-                    "min_nights",
-                    "max_nights",
-                    "weekly_discount_percent",
-                    "monthly_discount_percent",
-                    "advance_notice_days",
-                    "booking_horizon_days",
-                    "cancellation_policy",
-                )
-            },
-        ),
+        ("Prices and rules", {"fields": PRICE_FIELDS}),
         ("Photos", {"fields": ("photos_ready",)}),
     )
 

@@ -17,6 +17,7 @@ from messaging.models import Staff
 from messaging.selectors import staff_in_scope
 from messaging.services.staff import STAFF_FIELDS, cleaned_properties, staff_save
 from properties.dashboard.access import Acting
+from properties.dashboard.forms import form_add_domain_error
 from properties.dashboard.views import render_page
 
 
@@ -76,11 +77,7 @@ def _page(request: HttpRequest, acting: Acting, staff: Staff | None) -> HttpResp
             except MessagingError as error:
                 if error.http_status == 404:
                     raise Http404(error.message) from None
-                for field, problems in (error.fields or {}).items():
-                    for problem in problems:
-                        form.add_error(field if field in form.fields else None, problem)
-                if not error.fields:
-                    form.add_error(None, error.message)
+                form_add_domain_error(form, error)
             else:
                 messages.success(request, f"{saved.name} is saved.")
                 return redirect("dashboard:staff-keys")

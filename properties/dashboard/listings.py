@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from properties.dashboard.access import Acting
+from properties.dashboard.forms import form_add_domain_error
 from properties.dashboard.views import render_page
 from properties.errors import DomainError
 from properties.models import Property, SeasonalRate
@@ -128,14 +129,6 @@ class SeasonForm(forms.ModelForm[SeasonalRate]):
         return {*super()._get_validation_exclusions(), "end"}  # type: ignore[misc]
 
 
-def _add_errors(form: forms.BaseForm, error: DomainError) -> None:
-    for field, problems in (error.fields or {}).items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)
-    if not error.fields:
-        form.add_error(None, error.message)
-
-
 def _values(form: forms.ModelForm[Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {field: form.cleaned_data[field] for field in fields if field in form.cleaned_data}
 
@@ -167,7 +160,7 @@ def property_new_page(request: HttpRequest, acting: Acting) -> HttpResponse:
                     values=_values(form, (*SETTINGS_FIELDS, *NEW_PRICE_FIELDS)),
                 )
             except DomainError as error:
-                _add_errors(form, error)
+                form_add_domain_error(form, error)
             else:
                 messages.success(
                     request,
@@ -196,7 +189,7 @@ def property_edit_page(request: HttpRequest, acting: Acting, property_id: int) -
                     by=acting.user, prop=prop, values=_values(form, SETTINGS_FIELDS)
                 )
             except DomainError as error:
-                _add_errors(form, error)
+                form_add_domain_error(form, error)
             else:
                 messages.success(request, f"{prop.name} is saved.")
                 return redirect("dashboard:property-edit", property_id=prop.pk)
@@ -236,7 +229,7 @@ def property_prices_page(request: HttpRequest, acting: Acting, property_id: int)
             try:
                 property_update(by=acting.user, prop=prop, values=_values(prices, PRICE_FIELDS))
             except DomainError as error:
-                _add_errors(prices, error)
+                form_add_domain_error(prices, error)
             else:
                 messages.success(request, "Prices and stay rules are saved.")
                 return redirect("dashboard:property-prices", property_id=prop.pk)
@@ -244,7 +237,7 @@ def property_prices_page(request: HttpRequest, acting: Acting, property_id: int)
             try:
                 added = seasonal_rate_save(by=acting.user, prop=prop, values=season.cleaned_data)
             except DomainError as error:
-                _add_errors(season, error)
+                form_add_domain_error(season, error)
             else:
                 messages.success(request, f"Season {added.name} is added.")
                 return redirect("dashboard:property-prices", property_id=prop.pk)
@@ -279,7 +272,7 @@ def season_edit_page(
             try:
                 seasonal_rate_save(by=acting.user, prop=prop, rate=rate, values=form.cleaned_data)
             except DomainError as error:
-                _add_errors(form, error)
+                form_add_domain_error(form, error)
             else:
                 messages.success(request, f"Season {form.cleaned_data['name']} is saved.")
                 return redirect("dashboard:property-prices", property_id=prop.pk)

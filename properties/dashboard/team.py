@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 
 from properties import permissions
 from properties.dashboard.access import Acting
+from properties.dashboard.forms import form_add_domain_error
 from properties.dashboard.views import render_page
 from properties.errors import DomainError
 from properties.models import Invitation, Membership, PropertyGroup
@@ -114,11 +115,7 @@ def team_invite(request: HttpRequest, acting: Acting) -> HttpResponse:
                 groups=data["groups"],
             )
         except DomainError as error:
-            for field, problems in (error.fields or {}).items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
-            if not error.fields:
-                form.add_error(None, error.message)
+            form_add_domain_error(form, error)
         else:
             messages.success(request, f"Invitation sent to {data['email']}.")
             return redirect("dashboard:team")
