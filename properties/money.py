@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils import translation
+
 # ISO 4217 currencies without minor units, as Stripe lists them (zero-decimal currencies).
 ZERO_DECIMAL_CURRENCIES = frozenset(
     {
@@ -57,10 +59,15 @@ def from_minor_units(units: int, currency: str) -> Decimal:
 # Prefix symbols for the currencies our businesses use most; others print their code.
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
 
+# How a language writes amounts, where it differs from English ("£1,234.50"): its
+# thousands separator and decimal mark, and the symbol after the number ("1.234,50 €").
+NUMBER_STYLES = {"de": (".", ",")}
+
 
 def format_money(amount: Decimal | int | str | None, currency: str, *, whole: bool = False) -> str:
-    """An amount as visitors read it: "£1,234.50", "¥12,000", "1,234.50 SEK"; with
-    `whole`, rounded to whole units ("£1,235"), as on a chart's axis."""
+    """An amount as visitors read it in the active language: "£1,234.50", "¥12,000",
+    "1,234.50 SEK" in English, "1.234,50 £" in German; with `whole`, rounded to whole
+    units ("£1,235"), as on a chart's axis."""
     if amount is None or amount == "":
         return ""
     value = Decimal(str(amount))
@@ -68,6 +75,11 @@ def format_money(amount: Decimal | int | str | None, currency: str, *, whole: bo
     digits = f"{abs(value):,.{exponent}f}"
     sign = "\u2212" if value < 0 else ""  # a true minus sign
     symbol = CURRENCY_SYMBOLS.get(currency.upper())
+    style = NUMBER_STYLES.get((translation.get_language() or "").split("-")[0])
+    if style is not None:
+        thousands, decimal_mark = style
+        digits = digits.translate(str.maketrans({",": thousands, ".": decimal_mark}))
+        return f"{sign}{digits} {symbol or currency.upper()}"
     if symbol:
         return f"{sign}{symbol}{digits}"
     return f"{sign}{digits} {currency.upper()}"

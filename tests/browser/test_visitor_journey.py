@@ -37,6 +37,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "book": "Book these dates",
         "continue": "Continue to payment",
         "pay": "Pay {}",
+        "350": "€350.00",
+        "200": "€200.00",
         "all_trips": "All my trips",
         "price_extra": "Price the extra nights",
         "cancel": "Cancel this booking",
@@ -50,6 +52,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "book": "Diese Daten buchen",
         "continue": "Weiter zur Zahlung",
         "pay": "{} bezahlen",
+        "350": "350,00 €",
+        "200": "200,00 €",
         "all_trips": "Alle meine Reisen",
         "price_extra": "Preis der zusätzlichen Nächte berechnen",
         "cancel": "Diese Buchung stornieren",
@@ -127,7 +131,7 @@ def test_search_book_extend_and_cancel(
     page.get_by_role("button", name=text["continue"]).click()
     page.wait_for_url(f"**{prefix}/checkout/fake/**")
     check(page, "payment", shot)
-    page.get_by_role("button", name=text["pay"].format("€350.00")).click()
+    page.get_by_role("button", name=text["pay"].format(text["350"])).click()
     page.wait_for_url(f"**{prefix}/trips/*/confirmation/")
     booking = Booking.objects.get()
     assert booking.language == language
@@ -143,9 +147,9 @@ def test_search_book_extend_and_cancel(
     page.get_by_role("button", name=text["price_extra"]).click()
     page.wait_for_url(f"**{prefix}/trips/*/extend/**")
     check(page, "extend", shot)
-    page.get_by_role("button", name=text["pay"].format("€200.00")).click()
+    page.get_by_role("button", name=text["pay"].format(text["200"])).click()
     page.wait_for_url(f"**{prefix}/checkout/fake/**")
-    page.get_by_role("button", name=text["pay"].format("€200.00")).click()
+    page.get_by_role("button", name=text["pay"].format(text["200"])).click()
     page.wait_for_url(f"**{prefix}/trips/{booking.reference}/")
     booking.refresh_from_db()
     assert booking.check_out == check_out + timedelta(days=2)
