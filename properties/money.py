@@ -78,7 +78,7 @@ def format_money(amount: Decimal | int | str | None, currency: str, *, whole: bo
     style = NUMBER_STYLES.get((translation.get_language() or "").split("-")[0])
     if style is not None:
         thousands, decimal_mark = style
-        digits = digits.translate(str.maketrans({",": thousands, ".": decimal_mark}))
+        digits = digits.translate(str.maketrans(",.", thousands + decimal_mark))
         return f"{sign}{digits} {symbol or currency.upper()}"
     if symbol:
         return f"{sign}{symbol}{digits}"
