@@ -40,3 +40,31 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def logging_config(log_format: str, level: str) -> dict[str, Any]:
+    """Django's LOGGING: one console handler in `log_format` ("json" or "text")."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "config.jsonlog.JsonFormatter"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json" if log_format == "json" else "plain",
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # "Not Found: <path>" for every 404 repeats paths (which may hold tokens) that
+            # the request log already counts by route.
+            "django.request": {"level": "ERROR"},
+            # Celery's own "received" and "succeeded" lines: holidesk.task has one per task.
+            "celery.app.trace": {"level": "WARNING"},
+            "celery.worker.strategy": {"level": "WARNING"},
+        },
+    }

@@ -25,6 +25,8 @@ from config.env import (
     env_int,
     env_str,
 )
+from config.jsonlog import logging_config
+from config.reserved_slugs import RESERVED_SLUGS
 
 # Lets admin and form classes be written with type parameters (ModelAdmin[Property]).
 django_stubs_ext.monkeypatch()
@@ -55,62 +57,7 @@ HOLIDESK_URL_SCHEME = env_choice(
 )
 HOLIDESK_URL_PORT = env_int("HOLIDESK_URL_PORT", PORT if DEBUG else 0, minimum=0)
 ALLOWED_HOSTS = ["*"]
-HOLIDESK_RESERVED_SLUGS = frozenset(
-    [
-        "www",
-        "app",
-        "api",
-        "admin",
-        "static",
-        "media",
-        "mail",
-        "smtp",
-        "imap",
-        "pop",
-        "ftp",
-        "assets",
-        "cdn",
-        "docs",
-        "help",
-        "support",
-        "status",
-        "blog",
-        "dashboard",
-        "login",
-        "signup",
-        "account",
-        "accounts",
-        "billing",
-        "webhooks",
-        "ical",
-        "auth",
-        "holidesk",
-        "root",
-        "test",
-        "demo",
-        "staging",
-        "dev",
-        "localhost",
-        "local",
-        "ns",
-        "ns1",
-        "ns2",
-        "dns",
-        "email",
-        "webmail",
-        "autoconfig",
-        "autodiscover",
-        "wpad",
-        "sso",
-        "id",
-        "oauth",
-        "security",
-        "secure",
-        "payments",
-        "checkout",
-        "stripe",
-    ]
-)
+HOLIDESK_RESERVED_SLUGS = RESERVED_SLUGS
 # A slug given up (business renamed or deleted) stays unavailable to others this long.
 HOLIDESK_SLUG_QUARANTINE_DAYS = 90
 
@@ -550,30 +497,7 @@ PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 # json: one JSON object per line (config/jsonlog.py), with the request id; one line per
 # request (holidesk.request) and per Celery task (holidesk.task). text: for a terminal.
 LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "text"), "text" if DEBUG else "json")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.jsonlog.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if LOG_FORMAT == "json" else "plain",
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # "Not Found: <path>" for every 404 repeats paths (which may hold tokens) that
-        # the request log already counts by route.
-        "django.request": {"level": "ERROR"},
-        # Celery's own "received" and "succeeded" lines: holidesk.task has one per task.
-        "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
 # The worker keeps the handlers above instead of installing Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -29,6 +29,8 @@ from typing import Any
 from django.db.backends.utils import CursorWrapper
 from django.db.migrations.loader import MigrationLoader
 
+from tests.bench.dashboard_data import STAFF_PER_BUSINESS, STRIPE_ACCOUNT_PER_BUSINESS
+
 # Raise it whenever what `build` writes changes: a kept data set of another version is
 # dropped and built again.
 VERSION = "chain-1"
@@ -187,23 +189,8 @@ def build(cursor: CursorWrapper) -> dict[str, float]:
         """,
         [CHAIN.slug, hotel_name(MANAGED_HOTEL), hotel_name(1)],
     )
-    step(
-        "people",
-        """
-        INSERT INTO messaging_staff (name, email, phone, kind, active, created_at, business_id)
-        SELECT 'Maria Cleaner', 'clean@' || slug || '.example.com', '', 'cleaner', true, now(), id
-        FROM properties_business
-        """,
-    )
-    step(
-        "people",
-        """
-        INSERT INTO bookings_stripeaccount (account_id, charges_enabled, created_at, business_id,
-            account_type, details_submitted, payouts_enabled, requirements_due, disabled_reason)
-        SELECT 'acct_' || slug, true, now(), id, 'standard', true, true, '[]', ''
-        FROM properties_business
-        """,
-    )
+    step("people", STAFF_PER_BUSINESS)
+    step("people", STRIPE_ACCOUNT_PER_BUSINESS)
     create, drop = _owned_indexes(cursor, "bookings_booking")
     for statement in drop:
         cursor.execute(statement)

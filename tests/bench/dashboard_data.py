@@ -42,6 +42,21 @@ class Shape:
         return f"d{self.properties}x"
 
 
+# Rows every business of a data set gets: a cleaner, and a Stripe account that takes
+# payments (shared with chain_data).
+STAFF_PER_BUSINESS = """
+INSERT INTO messaging_staff (name, email, phone, kind, active, created_at, business_id)
+SELECT 'Maria Cleaner', 'clean@' || slug || '.example.com', '', 'cleaner', true, now(), id
+FROM properties_business
+"""
+STRIPE_ACCOUNT_PER_BUSINESS = """
+INSERT INTO bookings_stripeaccount (account_id, charges_enabled, created_at, business_id,
+    account_type, details_submitted, payouts_enabled, requirements_due, disabled_reason)
+SELECT 'acct_' || slug, true, now(), id, 'standard', true, true, '[]', ''
+FROM properties_business
+"""
+
+
 def data_key() -> str:
     """The version plus the migrations on disk: a schema change rebuilds too."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
@@ -110,23 +125,8 @@ def build(cursor: CursorWrapper, shapes: list[Shape]) -> dict[str, float]:
             || '.example.com'
         """,
     )
-    step(
-        "staff",
-        """
-        INSERT INTO messaging_staff (name, email, phone, kind, active, created_at, business_id)
-        SELECT 'Maria Cleaner', 'clean@' || slug || '.example.com', '', 'cleaner', true, now(), id
-        FROM properties_business
-        """,
-    )
-    step(
-        "stripe",
-        """
-        INSERT INTO bookings_stripeaccount (account_id, charges_enabled, created_at, business_id,
-            account_type, details_submitted, payouts_enabled, requirements_due, disabled_reason)
-        SELECT 'acct_' || slug, true, now(), id, 'standard', true, true, '[]', ''
-        FROM properties_business
-        """,
-    )
+    step("staff", STAFF_PER_BUSINESS)
+    step("stripe", STRIPE_ACCOUNT_PER_BUSINESS)
     # One a week for 50 weeks, the week's day from the property's number: on TODAY
     # unit 1 (and 8, 15) welcomes a guest, unit 4 sees one off, unit 5 has one in the
     # house. Every tenth is an owner block, one in 25 was cancelled.
