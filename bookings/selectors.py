@@ -231,3 +231,26 @@ def booking_get(*, business: Business, reference: str) -> Booking | None:
         .select_related("property", "property__business")
         .first()
     )
+
+
+def open_stays_currency_lock(business: Business) -> str:
+    """Why the business's currency may not change: guest stays still to come (held or
+    confirmed, checking out today or later), or "". Such a stay was priced and paid in
+    the current currency, and its date changes, balance payments and refunds would be
+    priced in the new one against money taken in the old. Past and cancelled stays keep
+    their own currency (`Booking.currency`) and do not stand in the way."""
+    today = timezone.localdate(timezone=business.tz)
+    open_stays = (
+        Booking.objects.filter(business=business)
+        .active()
+        .filter(kind=Booking.Kind.STAY, stay__endswith__gte=today)
+        .count()
+    )
+    if not open_stays:
+        return ""
+    stays = "1 stay" if open_stays == 1 else f"{open_stays} stays"
+    return (
+        f"The currency cannot change while guests have stays to come ({stays} priced in "
+        f"{business.currency}): their payments, refunds and date changes stay in "
+        f"{business.currency}. Change it once they are over."
+    )

@@ -4,8 +4,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminFileWidget
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -13,6 +14,7 @@ from django.utils.html import format_html
 from properties import permissions
 from properties.access import acting_business, acting_membership
 from properties.admin_base import TenantAdmin, site
+from properties.errors import DomainError
 from properties.models import (
     ApiToken,
     Business,
@@ -30,9 +32,11 @@ from properties.photos.admin import (
     photo_progress_text,
     save_photo_formset,
 )
-from properties.selectors import slug_unavailable_reason
+from properties.photos.validation import CONTENT_TYPES
+from properties.selectors import currency_lock_reason, slug_unavailable_reason
 from properties.services import (
     BUSINESS_EDITABLE_FIELDS,
+    DOMAIN_CHECK_TEXT,
     DomainCheck,
     api_token_create,
     api_token_revoke,
@@ -45,6 +49,9 @@ from properties.services import (
 )
 from properties.services.listings import (
     PRICE_FIELDS,
+    SETTINGS_FIELDS,
+    property_create,
+    property_update,
     seasonal_rate_delete,
     seasonal_rate_save,
 )
@@ -72,7 +79,21 @@ class UserAdmin(DjangoUserAdmin[User]):
         return bool(request.user.is_superuser)
 
 
+class BusinessRefused(DomainError):
+    """`business_save` refused the admin's values (shown as a message, nothing saved)."""
+
+    code = "invalid"
+
+
 class BusinessForm(forms.ModelForm[Business]):
+    # A plain file field: `business_save` checks the image as the photos are checked
+    # (Django's image field would first hand the file to every decoder Pillow has).
+    logo = forms.FileField(
+        required=False,
+        widget=AdminFileWidget(attrs={"accept": ",".join(CONTENT_TYPES)}),
+        help_text="JPEG, PNG or WebP.",
+    )
+
     class Meta:
         model = Business
         fields = BUSINESS_EDITABLE_FIELDS
@@ -121,6 +142,8 @@ class BusinessAdmin(TenantAdmin):
                 readonly.append("custom_domain")
             if not user_may(request.user, permissions.REQUIRE_TWO_FACTOR, business=obj):
                 readonly.append("require_owner_two_factor")
+            if currency_lock_reason(business=obj):
+                readonly.append("currency")
         return readonly
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
@@ -130,10 +153,15 @@ class BusinessAdmin(TenantAdmin):
         return bool(request.user.is_superuser)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if change:
+        if not change:
+            obj.save()  # platform staff only; a business is created with its owner elsewhere
+            return
+        try:
             business_save(user=request.user, business=obj)
-        else:
-            obj.save()
+        except ValidationError as error:
+            # The form checked the row; what is left is the service's own rules (a
+            # currency with stays to come, a logo that is no image, a slug just taken).
+            raise BusinessRefused(" ".join(error.messages)) from None
 
     @admin.display(boolean=True, description="domain verified")
     def domain_verified(self, obj: Business) -> bool | None:
@@ -169,17 +197,13 @@ class BusinessAdmin(TenantAdmin):
 
 
 _DOMAIN_OUTCOMES = {
-    DomainCheck.VERIFIED: ("{domain} is verified and serves your site.", messages.SUCCESS),
-    DomainCheck.MISSING: (
-        "No TXT record with your token was found for {domain}; DNS changes can take a "
-        "while to appear.",
-        messages.WARNING,
-    ),
-    DomainCheck.UNKNOWN: (
-        "The DNS could not be asked about {domain}; try again later.",
-        messages.WARNING,
-    ),
-    DomainCheck.TAKEN: ("{domain} is already verified for another business.", messages.ERROR),
+    outcome: (DOMAIN_CHECK_TEXT[outcome], level)
+    for outcome, level in (
+        (DomainCheck.VERIFIED, messages.SUCCESS),
+        (DomainCheck.MISSING, messages.WARNING),
+        (DomainCheck.UNKNOWN, messages.WARNING),
+        (DomainCheck.TAKEN, messages.ERROR),
+    )
 }
 
 
@@ -327,6 +351,21 @@ class PropertyAdmin(TenantAdmin):
     @admin.display(description="Photos processed")
     def photos_ready(self, obj: Property) -> str:
         return photo_progress_text(obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Through the dashboard's services (who may, a slug free in the business, the
+        group scope); a refusal is shown on the page and nothing is saved."""
+        values = {f: getattr(obj, f) for f in (*SETTINGS_FIELDS, *PRICE_FIELDS)}
+        if change:
+            saved = property_update(by=request.user, prop=obj, values=values)
+        else:
+            business = obj.business if self._superuser(request) else acting_business(request)
+            if business is None:
+                raise PermissionDenied("Properties are added from a business membership.")
+            saved = property_create(by=request.user, business=business, values=values)
+        # The inlines and the admin's history hang on the form's instance.
+        obj.pk, obj.business, obj.slug = saved.pk, saved.business, saved.slug
+        obj._state.adding = False
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is PropertyImage:

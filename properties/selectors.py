@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -82,6 +83,27 @@ def slug_unavailable_reason(*, slug: str, business: Business | None = None) -> s
             "That address was in use until recently and cannot be taken yet; please choose another."
         )
     return None
+
+
+# Why a business's currency may not change now. Prices, payments and refunds are amounts
+# in the business currency; the apps that keep such amounts (bookings) register a check
+# here from their `AppConfig.ready()`, since this app may not import them. Each answers
+# "" (no objection) or the reason, in words for the owner.
+_currency_locks: list[Callable[[Business], str]] = []
+
+
+def register_currency_lock(check: Callable[[Business], str]) -> None:
+    if check not in _currency_locks:
+        _currency_locks.append(check)
+
+
+def currency_lock_reason(*, business: Business) -> str:
+    """Why `business` may not change its currency now, or "" when it may."""
+    for check in _currency_locks:
+        reason = check(business)
+        if reason:
+            return reason
+    return ""
 
 
 def memberships_for_user(*, user: User) -> QuerySet[Membership]:

@@ -11,6 +11,7 @@ from properties.services.businesses import (
     slug_taken_back,
 )
 from properties.services.domains import (
+    DOMAIN_CHECK_TEXT,
     DomainCheck,
     custom_domain_verify,
     custom_domains_recheck,
@@ -27,6 +28,7 @@ from properties.services.tokens import api_token_create, api_token_revoke
 
 __all__ = [
     "BUSINESS_EDITABLE_FIELDS",
+    "DOMAIN_CHECK_TEXT",
     "AlreadyMember",
     "DomainCheck",
     "LastOwner",

@@ -10,7 +10,9 @@ from django.utils import timezone
 from properties import permissions
 from properties.db import lock_one
 from properties.models import Business, Membership, ReleasedSlug, User
-from properties.selectors import slug_unavailable_reason
+from properties.photos.errors import PhotoRejected
+from properties.photos.validation import photo_inspect
+from properties.selectors import currency_lock_reason, slug_unavailable_reason
 
 # Fields whose change needs more than EDIT_BUSINESS.
 _GUARDED_FIELDS = {
@@ -70,12 +72,29 @@ def business_create(
     return business
 
 
+def _logo_check(business: Business) -> None:
+    """A new logo passes the photos' check (JPEG, PNG or WebP, size and pixel limits,
+    read from the header only), so no other decoder ever sees an uploaded file."""
+    logo = business.logo
+    if not logo or getattr(logo, "_committed", True):
+        return  # removed, or the stored file kept
+    name = logo.name.rsplit("/", 1)[-1] if logo.name else "The logo"
+    try:
+        photo_inspect(logo.file, name=name)
+    except PhotoRejected as error:
+        raise ValidationError({"logo": [error.message]}) from None
+
+
 @transaction.atomic
 def business_save(*, user: User | AnonymousUser, business: Business) -> Business:
     """Save the edited `business`: each changed field asks its own permission, a new
-    slug must be free, and a new custom domain starts unverified (it routes nowhere
-    until its DNS TXT record is seen, properties.services.domains)."""
+    slug must be free, a new logo must be an image the photos accept, the currency
+    changes only when nothing priced in it is still to come (`currency_lock_reason`),
+    and a new custom domain starts unverified (it routes nowhere until its DNS TXT
+    record is seen, properties.services.domains)."""
     stored = lock_one(Business.objects.filter(pk=business.pk))
+    if business.custom_domain is not None:
+        business.custom_domain = business.custom_domain.strip().lower().rstrip(".") or None
     changed = {f for f in BUSINESS_EDITABLE_FIELDS if getattr(stored, f) != getattr(business, f)}
     if not changed:
         return stored
@@ -84,13 +103,18 @@ def business_save(*, user: User | AnonymousUser, business: Business) -> Business
             field, (permissions.EDIT_BUSINESS, "Your role may not change the business.")
         )
         permissions.require(user, action, business=stored, message=message)
-    if business.custom_domain is not None:
-        business.custom_domain = business.custom_domain.strip().lower().rstrip(".") or None
     business.full_clean()
     if "slug" in changed:
         problem = slug_unavailable_reason(slug=business.slug, business=business)
         if problem:
             raise ValidationError({"slug": [problem]})
+    if "logo" in changed:
+        _logo_check(business)
+    if "currency" in changed:
+        # Asked of the stored row, under its lock: its currency names what was priced.
+        reason = currency_lock_reason(business=stored)
+        if reason:
+            raise ValidationError({"currency": [reason]})
     if business.custom_domain != stored.custom_domain:
         business.domain_verified_at = None
         business.domain_checked_at = None

@@ -37,6 +37,18 @@ class DomainCheck(StrEnum):
     TAKEN = "taken"  # another business proved this domain first
 
 
+# What each outcome of a check tells the owner (the admin's action, the settings page).
+DOMAIN_CHECK_TEXT: dict[DomainCheck, str] = {
+    DomainCheck.VERIFIED: "{domain} is verified and serves your site.",
+    DomainCheck.MISSING: (
+        "No TXT record with your token was found for {domain}; DNS changes can take a "
+        "while to appear."
+    ),
+    DomainCheck.UNKNOWN: "The DNS could not be asked about {domain}; try again later.",
+    DomainCheck.TAKEN: "{domain} is already verified for another business.",
+}
+
+
 def verification_record(business: Business) -> tuple[str, str]:
     """The TXT record's name and value that prove `business` owns its custom domain."""
     return RECORD_PREFIX + (business.custom_domain or ""), business.domain_token
