@@ -13,6 +13,7 @@ from properties.permissions import (
     MANAGE_PROPERTIES,
     MANAGE_RATES,
     REMOVE_MEMBER,
+    SET_CUSTOM_DOMAIN,
     VIEW_AUDIT_LOG,
     VIEW_TEAM,
 )
@@ -92,6 +93,12 @@ def register() -> None:
     register_nav("Audit log", "dashboard:audit", order=95, action=VIEW_AUDIT_LOG)
     register_page(
         "settings/", business_settings.settings_page, name="settings", action=EDIT_BUSINESS
+    )
+    register_page(
+        "settings/domain/",
+        business_settings.domain_page,
+        name="settings-domain",
+        action=SET_CUSTOM_DOMAIN,
     )
     register_nav("Business settings", "dashboard:settings", order=92, action=EDIT_BUSINESS)
     register_setup_step(

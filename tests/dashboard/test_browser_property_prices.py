@@ -19,7 +19,7 @@ pytest.importorskip("playwright.sync_api")
 pytest.importorskip("axe_playwright_python.sync_playwright")
 
 from messaging.models import PropertyMessaging, Staff
-from properties.models import Membership, PropertyGroup, SeasonalRate
+from properties.models import Business, Membership, PropertyGroup, SeasonalRate
 from tests.conftest import make_tenant
 from tests.dashboard.test_browser import (
     CHROMIUM,
@@ -119,10 +119,16 @@ def test_a_group_manager_edits_a_price_of_a_property_in_their_group(
         _look(page, f"staff member ({label})", width, shots, f"dashboard-staff-edit-{label}.png")
         context.close()
 
+    # With a custom domain waiting for its DNS record: the long TXT value must wrap.
+    Business.objects.filter(pk=business.pk).update(
+        custom_domain="www.seaside-cottages-by-the-sea.com", languages=["en", "de"]
+    )
     owner = browser.new_context(viewport={"width": 390, "height": 844})
     page = owner.new_page()
     sign_in(page, origin, tenant.owner.email)
     page.wait_for_url(f"{origin}/dashboard/")
     page.goto(f"{origin}/dashboard/settings/")
+    assert page.get_by_label("Site default").input_value() == "en"
+    assert "_holidesk.www.seaside-cottages-by-the-sea.com" in page.content()
     _look(page, "settings (mobile)", 390, shots, "dashboard-settings-mobile.png")
     owner.close()

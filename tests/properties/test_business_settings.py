@@ -27,6 +27,8 @@ def _form(business: Business, **changes: Any) -> dict[str, Any]:
         "timezone": business.timezone,
         "about": business.about,
         "accent_colour": business.accent_colour,
+        "currency": business.currency,
+        **{f"languages_{i}": code for i, code in enumerate(business.languages)},
     }
     if business.require_owner_two_factor:
         data["require_owner_two_factor"] = "on"
