@@ -4,11 +4,11 @@ it) first; a constant number of queries each."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from bookings.models import Booking
 from messaging.inbox_models import Conversation, ConversationMessage
-from properties.dashboard.reads import first_with_total
+from properties.dashboard.reads import raw_first_with_total, scope_sql
 from properties.models import Business
 from properties.permissions import Scope
 
@@ -74,13 +74,26 @@ def thread_messages(
 def unread_conversations(
     *, business: Business, limit: int = 5, scope: Scope | None = None
 ) -> tuple[list[Conversation], int]:
-    qs = _conversations(business, scope).filter(unread=True).order_by("-last_message_at", "-id")
-    return first_with_total(qs, limit)
-
-
-def any_unread(*, business: Business, scope: Scope | None = None) -> Q:
-    """Whether `unread_conversations` has any, as a `Q` to ask with others."""
-    return Q(Exists(_scoped(business, scope).filter(unread=True)))
+    """Today's unread threads, latest message first, with how many there are, with
+    only the columns its panel shows (properties.dashboard.reads on why in SQL). A
+    member of some groups sees the threads of their properties and their stays."""
+    in_scope, params = scope_sql(scope, "cp.group_id", "bp.group_id")
+    joins = (
+        ""
+        if in_scope == "TRUE"
+        else """
+        LEFT JOIN properties_property cp ON cp.id = c.property_id
+        LEFT JOIN bookings_booking cb ON cb.id = c.booking_id
+        LEFT JOIN properties_property bp ON bp.id = cb.property_id"""
+    )
+    sql = f"""
+        SELECT c.id, c.kind, c.guest_name, c.partner_reservation, c.partner_name,
+               c.last_preview, c.last_message_at, COUNT(*) OVER () AS _total
+        FROM messaging_conversation c{joins}
+        WHERE c.business_id = %(business)s AND c.unread AND {in_scope}
+        ORDER BY c.last_message_at DESC, c.id DESC
+        LIMIT %(limit)s"""  # noqa: S608 (constant fragments; the values are parameters)
+    return raw_first_with_total(Conversation, sql, {"business": business.pk, **params}, limit)
 
 
 def stay_conversation(booking: Booking) -> Conversation | None:

@@ -5,11 +5,11 @@ and why (the admin's key box page, the dashboard's staff and key codes page, Tod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q
 
 from bookings.models import Booking
 from messaging.models import (
@@ -20,6 +20,7 @@ from messaging.models import (
     Kind,
     PropertyMessaging,
     ScheduledMessage,
+    Staff,
     Turnover,
 )
 from messaging.selectors import (
@@ -34,6 +35,7 @@ from messaging.selectors import (
     welcome_due_at,
     welcome_wait_until,
 )
+from properties.dashboard.reads import attach, columns, related_from, scope_sql
 from properties.models import Business, Property
 from properties.permissions import Scope
 
@@ -197,14 +199,12 @@ class _BusinessReads(_Reads):
     def __init__(
         self,
         *,
-        business: Business,
+        business_settings: BusinessMessaging,
         properties: list[Property],
         bookings: list[Booking],
         jobs: list[Turnover],
     ) -> None:
-        biz = _cached_one(properties[0].business, "messaging_settings") if properties else None
-        if biz is None:
-            biz = BusinessMessaging(business=business)
+        biz = business_settings
         self._timing = {
             p.pk: timing_from(
                 p,
@@ -218,12 +218,7 @@ class _BusinessReads(_Reads):
         self._welcome: dict[int, ScheduledMessage] = {}
         self._email: dict[int, ScheduledMessage] = {}
         guest_kinds = (Kind.WELCOME, Kind.KEY_UPDATE)
-        asked = Q(booking__in=[b.pk for b in bookings], kind__in=guest_kinds)
-        if jobs:
-            asked |= Q(
-                turnover__in=[j.pk for j in jobs], kind__in=[Kind.CLEANER_JOB, Kind.CLEANER_UPDATE]
-            )
-        rows = list(ScheduledMessage.objects.filter(asked).order_by("id"))
+        rows = _explaining_emails(bookings, jobs)
         told_states = (ScheduledMessage.State.SENT, ScheduledMessage.State.SENDING)
         for row in rows:
             booking_id = row.booking_id
@@ -285,6 +280,133 @@ def _told_later(row: ScheduledMessage, than: ScheduledMessage | None) -> bool:
     return mine[2] > theirs[2]
 
 
+# --- The reads of `key_box_states` ----------------------------------------------------------
+#
+# In SQL, as Today's panels read (properties.dashboard.reads on why): Today's key-code
+# panel asks them on every visit. Rows come back as model instances with their related
+# rows attached, as `select_related` would give them.
+
+
+def _properties(
+    *, business: Business, now: datetime, days: int, scope: Scope | None, arriving_only: bool
+) -> tuple[list[Property], BusinessMessaging]:
+    """The properties of `scope` by name, each with its key box and the code on it and
+    its messaging settings; and the business's messaging settings (a default row
+    without one)."""
+    in_scope, values = scope_sql(scope, "p.group_id")
+    values["business"] = business.pk
+    arriving = ""
+    if arriving_only:
+        # A day either side of UTC's dates covers every property's own today; the
+        # exact days are checked per property by the caller.
+        utc_today = now.astimezone(UTC).date()
+        arriving = """
+          AND EXISTS (
+            SELECT FROM bookings_booking b
+            WHERE b.property_id = p.id AND b.kind = %(stay)s AND b.status = %(confirmed)s
+              AND b.stay && daterange(%(first)s, %(last)s, '[]')
+              AND lower(b.stay) BETWEEN %(first)s AND %(last)s)"""
+        values |= {
+            "stay": Booking.Kind.STAY,
+            "confirmed": Booking.Status.CONFIRMED,
+            "first": utc_today - timedelta(days=1),
+            "last": utc_today + timedelta(days=days + 1),
+        }
+    sql = f"""
+        SELECT {columns(Property, "p")}, {columns(KeyBox, "x", "x_")},
+               {columns(KeyCode, "kc", "kc_")}, {columns(PropertyMessaging, "pm", "pm_")},
+               {columns(BusinessMessaging, "bm", "bm_")}
+        FROM properties_property p
+        LEFT JOIN messaging_keybox x ON x.property_id = p.id
+        LEFT JOIN messaging_keycode kc ON kc.id = x.key_code_id
+        LEFT JOIN messaging_propertymessaging pm ON pm.property_id = p.id
+        LEFT JOIN messaging_businessmessaging bm ON bm.business_id = p.business_id
+        WHERE p.business_id = %(business)s AND {in_scope}{arriving}
+        ORDER BY p.name, p.id"""  # noqa: S608 (constant fragments; the values are parameters)
+    properties = list(Property.objects.raw(sql, values))
+    business_settings = None
+    for prop in properties:
+        attach(prop, "business", business)
+        box = related_from(prop, KeyBox, "x_")
+        if box is not None:
+            attach(box, "key_code", related_from(prop, KeyCode, "kc_"))
+        attach(prop, "key_box", box)
+        attach(prop, "messaging_settings", related_from(prop, PropertyMessaging, "pm_"))
+        business_settings = business_settings or related_from(prop, BusinessMessaging, "bm_")
+    return properties, business_settings or BusinessMessaging(business=business)
+
+
+def _codes(property_ids: list[int], *, first_day: date, now: datetime) -> list[KeyCode]:
+    """The codes that can matter, each with its job and the job's cleaner: confirmed
+    ones (at most a few per property: pruning), codes planned from `first_day` on,
+    codes of jobs still to come, first codes never confirmed; and the newest planned
+    code before that day per property (DISTINCT ON), the one a guest arriving first
+    gets when no job comes before."""
+    sql = f"""
+        SELECT {columns(KeyCode, "k")}, {columns(Turnover, "t", "t_")},
+               {columns(Staff, "s", "s_")}
+        FROM messaging_keycode k
+        LEFT JOIN messaging_turnover t ON t.id = k.turnover_id
+        LEFT JOIN messaging_staff s ON s.id = t.cleaner_id
+        WHERE k.property_id = ANY(%(properties)s)
+          AND (k.confirmed_at IS NOT NULL
+               OR (k.retired_at IS NULL AND k.valid_from > %(first_day)s)
+               OR (k.retired_at IS NULL AND k.confirmed_at IS NULL
+                   AND (k.turnover_id IS NULL OR t.ends_at IS NULL OR t.ends_at > %(now)s))
+               OR k.id IN (
+                   SELECT DISTINCT ON (n.property_id) n.id FROM messaging_keycode n
+                   WHERE n.property_id = ANY(%(properties)s) AND n.valid_from <= %(first_day)s
+                     AND n.retired_at IS NULL
+                   ORDER BY n.property_id, n.valid_from DESC, n.id DESC))"""  # noqa: S608 (constant fragments; the values are parameters)
+    values = {"properties": property_ids, "first_day": first_day, "now": now}
+    codes = list(KeyCode.objects.raw(sql, values))
+    for code in codes:
+        job = related_from(code, Turnover, "t_")
+        if job is not None:
+            attach(job, "cleaner", related_from(code, Staff, "s_"))
+        attach(code, "turnover", job)
+    return codes
+
+
+def _arrivals(property_ids: list[int], *, first_day: date, last_day: date) -> list[Booking]:
+    """The confirmed stays arriving at those properties from `first_day` to
+    `last_day`, by check-in. Property by property, so that the (property, stay) index
+    answers each (an array of them would have it scan every property's stays)."""
+    sql = f"""
+        SELECT {columns(Booking, "b")}
+        FROM unnest(%(properties)s::integer[]) AS property (id)
+        JOIN bookings_booking b ON b.property_id = property.id
+        WHERE b.kind = %(stay)s AND b.status = %(confirmed)s
+          AND b.stay && daterange(%(first)s, %(last)s, '[]')
+          AND lower(b.stay) BETWEEN %(first)s AND %(last)s
+        ORDER BY b.stay, b.id"""  # noqa: S608 (constant fragments; the values are parameters)
+    values = {
+        "properties": property_ids,
+        "stay": Booking.Kind.STAY,
+        "confirmed": Booking.Status.CONFIRMED,
+        "first": first_day,
+        "last": last_day,
+    }
+    return list(Booking.objects.raw(sql, values))
+
+
+def _explaining_emails(bookings: list[Booking], jobs: list[Turnover]) -> list[ScheduledMessage]:
+    """The emails that explain the arrivals' codes, by id: the guests' welcome and
+    key-update emails and the jobs' emails to their cleaners."""
+    sql = f"""
+        SELECT {columns(ScheduledMessage, "m")} FROM messaging_scheduledmessage m
+        WHERE (m.booking_id = ANY(%(bookings)s) AND m.kind = ANY(%(guest_kinds)s))
+           OR (m.turnover_id = ANY(%(jobs)s) AND m.kind = ANY(%(job_kinds)s))
+        ORDER BY m.id"""  # noqa: S608 (constant fragments; the values are parameters)
+    values = {
+        "bookings": [b.pk for b in bookings],
+        "guest_kinds": [Kind.WELCOME, Kind.KEY_UPDATE],
+        "jobs": [j.pk for j in jobs],
+        "job_kinds": [Kind.CLEANER_JOB, Kind.CLEANER_UPDATE],
+    }
+    return list(ScheduledMessage.objects.raw(sql, values))
+
+
 def key_box_states(
     *,
     business: Business,
@@ -292,20 +414,20 @@ def key_box_states(
     days: int = 30,
     scope: Scope | None = None,
     history: bool = True,
+    arriving_only: bool = False,
 ) -> list[KeyBoxState]:
     """`key_box_state` of every property of a business (of the member's `scope`), by
     name, in a constant number of queries whatever the number of properties, codes and
     arrivals: five, four without `history` (then `last_confirmation` is None and
     `recent` empty: Today's panel shows neither). The properties come with their box,
     its code and their messaging settings and the business's (one query); the codes
-    that can matter in one more, the arrivals, and the emails that explain them."""
-    qs: QuerySet[Property] = Property.objects.filter(business=business)
-    if scope is not None:
-        qs = scope.properties(qs)
-    properties = list(
-        qs.select_related(
-            "business__messaging_settings", "key_box__key_code", "messaging_settings"
-        ).order_by("name", "id")
+    that can matter in one more, the arrivals, and the emails that explain them.
+
+    With `arriving_only`, only the properties with a guest arriving in those `days`
+    (Today's panel, which lists arrivals): the reads then grow with the arrivals, not
+    with the properties of a chain."""
+    properties, business_settings = _properties(
+        business=business, now=now, days=days, scope=scope, arriving_only=arriving_only
     )
     if not properties:
         return []
@@ -315,34 +437,9 @@ def key_box_states(
     boxes: dict[int, KeyBox] = {
         p.pk: box for p in properties if (box := _cached_one(p, "key_box")) is not None
     }
-    # The codes that can matter: confirmed ones (at most a few per property: pruning),
-    # codes planned from the earliest `today` on, codes of jobs still to come, first
-    # codes never confirmed; and the newest planned code before that day per property
-    # (DISTINCT ON), the one a guest arriving first gets when no job comes before.
-    open_job = Q(turnover__isnull=False) & (
-        Q(turnover__ends_at__gt=now) | Q(turnover__ends_at__isnull=True)
-    )
-    planned = Q(retired_at__isnull=True)
-    newest_before = (
-        KeyCode.objects.filter(property__in=list(by_id), valid_from__lte=first_day)
-        .filter(planned)
-        .order_by("property_id", "-valid_from", "-id")
-        .distinct("property_id")
-        .values("pk")
-    )
-    codes = {
-        c.pk: c
-        for c in KeyCode.objects.filter(property__in=list(by_id))
-        .filter(
-            Q(confirmed_at__isnull=False)
-            | planned & Q(valid_from__gt=first_day)
-            | planned & Q(confirmed_at__isnull=True) & (open_job | Q(turnover__isnull=True))
-            | Q(pk__in=Subquery(newest_before))
-        )
-        .select_related("turnover__cleaner")
-    }
+    codes = _codes(list(by_id), first_day=first_day, now=now)
     by_property: dict[int, list[KeyCode]] = {pk: [] for pk in by_id}
-    for code in sorted(codes.values(), key=lambda c: (c.valid_from, c.pk), reverse=True):
+    for code in sorted(codes, key=lambda c: (c.valid_from, c.pk), reverse=True):
         by_property[code.property_id].append(code)
     confirmations = (
         list(
@@ -355,13 +452,7 @@ def key_box_states(
     )
     bookings = [
         b
-        for b in Booking.objects.filter(
-            property__in=list(by_id),
-            kind=Booking.Kind.STAY,
-            status=Booking.Status.CONFIRMED,
-            stay__startswith__gte=first_day,
-            stay__startswith__lte=last_day,
-        ).order_by("stay", "id")
+        for b in _arrivals(list(by_id), first_day=first_day, last_day=last_day)
         if today[b.property_id] <= b.check_in <= today[b.property_id] + timedelta(days=days)
     ]
     plans: dict[int, KeyCode | None] = {}
@@ -377,18 +468,25 @@ def key_box_states(
         )
     nexts = {pk: _next_code(by_property[pk], box=boxes.get(pk), now=now) for pk in by_id}
     jobs = [c.turnover for c in [*plans.values(), *nexts.values()] if c and c.turnover]
-    reads = _BusinessReads(business=business, properties=properties, bookings=bookings, jobs=jobs)
+    reads = _BusinessReads(
+        business_settings=business_settings, properties=properties, bookings=bookings, jobs=jobs
+    )
+    arriving: dict[int, list[Booking]] = {pk: [] for pk in by_id}
+    for booking in bookings:
+        arriving[booking.property_id].append(booking)
+    confirmed_at: dict[int, list[KeyCodeConfirmation]] = {pk: [] for pk in by_id}
+    for confirmation in confirmations:
+        confirmed_at[confirmation.property_id].append(confirmation)
     states = []
     for prop in properties:
         box = boxes.get(prop.pk)
         confirmed = box.key_code if box else None
-        mine = [c for c in confirmations if c.property_id == prop.pk]
+        mine = confirmed_at[prop.pk]
         next_code = nexts[prop.pk]
         next_job = next_code.turnover if next_code else None
         arrivals = [
             _arrival_code(b, now=now, box=confirmed, planned=plans[b.pk], reads=reads)
-            for b in bookings
-            if b.property_id == prop.pk
+            for b in arriving[prop.pk]
         ]
         states.append(
             KeyBoxState(

@@ -93,7 +93,6 @@ def register() -> None:
         order=30,
         kind="attention",
         action=REFUND_BEYOND_POLICY,
-        anything=panels.any_refund,
     )
     register_setup_step(
         "stripe",

@@ -3,13 +3,12 @@ the payment provider refused."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from bookings.dashboard.grid import source_label
 from bookings.dashboard.selectors import (
     StaysAround,
-    any_refund_refused,
     has_stripe_account,
     next_arrival,
     refunds_refused,
@@ -38,13 +37,20 @@ def _around(acting: Acting) -> StaysAround:
     return around
 
 
+# A day panel lists this many stays; a hotel's day has more, and the panel says how many
+# in all and links to the full list.
+DAY_LIMIT = 12
+
+
 def _facts(acting: Acting) -> dict[int, list[Badge]]:
-    """Key codes and cleaners of today's arrivals and guests in the house, asked once
-    for both panels. Departing guests need none: that is the next guest's story."""
+    """Key codes and cleaners of the arrivals and guests in the house that the panels
+    list, asked once for both. Departing guests need none: that is the next guest's
+    story."""
 
     def read() -> dict[int, list[Badge]]:
         around = _around(acting)
-        return booking_facts(acting, [*around.arriving, *around.in_house])
+        listed = [*around.arriving[:DAY_LIMIT], *around.in_house[:DAY_LIMIT]]
+        return booking_facts(acting, listed)
 
     facts: dict[int, list[Badge]] = acting.once("bookings.stay_facts", read)
     return facts
@@ -53,7 +59,7 @@ def _facts(acting: Acting) -> dict[int, list[Badge]]:
 def _items(acting: Acting, stays: list[Booking], meta: str) -> list[Item]:
     facts = _facts(acting) if meta != "out" else {}
     items = []
-    for stay in stays:
+    for stay in stays[:DAY_LIMIT]:
         time = stay.property.check_in_time if meta == "in" else stay.property.check_out_time
         items.append(
             Item(
@@ -72,6 +78,21 @@ def _items(acting: Acting, stays: list[Booking], meta: str) -> list[Item]:
     return items
 
 
+def _day_panel(acting: Acting, stays: list[Booking], meta: str, *, empty: str, more: str) -> Panel:
+    """A day panel of `stays`: the first DAY_LIMIT, and beyond that how many there are
+    and the calendar of the day, where every one of them is."""
+    if len(stays) <= DAY_LIMIT:
+        return Panel(items=_items(acting, stays, meta), empty=empty)
+    calendar = reverse("dashboard:calendar") + f"?month={acting.today:%Y-%m}#today"
+    return Panel(
+        items=_items(acting, stays, meta),
+        empty=empty,
+        total=len(stays),
+        more_url=calendar,
+        more_label=more.format(n=len(stays)),
+    )
+
+
 def arrivals(acting: Acting) -> Panel:
     stays = _around(acting).arriving
     empty = "No arrivals today."
@@ -82,33 +103,34 @@ def arrivals(acting: Acting) -> Panel:
                 f" Next: {upcoming.guest_name or 'a guest'} at {upcoming.property.name} "
                 f"on {upcoming.check_in:%a %-d %b}."
             )
-    return Panel(items=_items(acting, stays, "in"), empty=empty)
+    return _day_panel(acting, stays, "in", empty=empty, more="All {n} arrivals on the calendar")
 
 
 def departures(acting: Acting) -> Panel:
     stays = _around(acting).departing
-    return Panel(items=_items(acting, stays, "out"), empty="No departures today.")
+    return _day_panel(
+        acting, stays, "out", empty="No departures today.", more="All {n} on the calendar"
+    )
 
 
 def in_house(acting: Acting) -> Panel:
     stays = _around(acting).in_house
-    return Panel(
-        items=_items(acting, stays, "stay"),
+    return _day_panel(
+        acting,
+        stays,
+        "stay",
         empty="No guests in the house besides today's arrivals.",
+        more="All {n} on the calendar",
     )
-
-
-def any_refund(acting: Acting) -> Q:
-    return any_refund_refused(business=acting.business, scope=acting.scope)
 
 
 def refunds(acting: Acting) -> Panel:
     rows, total = refunds_refused(business=acting.business, scope=acting.scope)
     items = [
         Item(
-            title=f"{format_money(r.amount, r.currency)} to {r.booking.guest_name or 'a guest'}",
-            url=_url(r.booking),
-            detail=f"{r.booking.reference} · {r.booking.property.name} · {r.error or 'refused'}",
+            title=f"{format_money(r.amount, r.currency)} to {r.guest_name or 'a guest'}",
+            url=reverse("dashboard:booking-detail", args=[r.reference]),
+            detail=f"{r.reference} · {r.property_name} · {r.error or 'refused'}",
             meta=f"{r.created_at.astimezone(acting.business.tz):%-d %b}",
             badges=(Badge("Refund refused", "bad"),),
         )
@@ -123,5 +145,5 @@ def refunds(acting: Acting) -> Panel:
     )
 
 
-def stripe_connected(business: Business) -> Q:
+def stripe_connected(business: Business) -> RawSQL:
     return has_stripe_account(business=business)

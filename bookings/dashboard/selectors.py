@@ -10,16 +10,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from psycopg.types.range import Range
 
 from bookings.models import Booking
-from bookings.payments.models import Payment, Refund, StripeAccount
+from bookings.payments.models import Payment, Refund
 from bookings.payments.services.balance import amount_due
 from bookings.payments.services.refunds import refundable
 from bookings.rules import PARTNER_SOURCES
 from bookings.selectors import booking_list, calendar_rows
-from properties.dashboard.reads import first_with_total
+from properties.dashboard.reads import attach, raw_first_with_total, scope_sql, with_related
+from properties.dashboard.registry import exists_sql
 from properties.models import Business, Property
 from properties.permissions import Scope
 
@@ -98,13 +100,37 @@ class StaysAround:
 
 
 def stays_around(*, business: Business, day: date, scope: Scope | None = WHOLE) -> StaysAround:
-    """Today's three lists in one query: the stays over the night before `day` or
-    the night of `day`, which the (property, stay) index answers property by property,
-    so the cost does not grow with the bookings stored."""
-    nights = Range(day - timedelta(days=1), day + timedelta(days=1), "[)")
-    rows = list(_stays(business, scope).filter(stay__overlap=nights))
+    """Today's three lists in one query: the confirmed stays (of `scope`) over the
+    night before `day` or the night of `day`, which the (property, stay) index answers
+    property by property, so the cost does not grow with the bookings stored."""
+    in_scope, params = scope_sql(scope, "p.group_id")
+    # The property's business too: PostgreSQL then joins the business's properties
+    # (and looks each one's stay up in the (property, stay) index) instead of hashing
+    # every property of every business. Only the columns the panels show
+    # (properties.dashboard.reads on why in SQL).
+    sql = f"""
+        SELECT b.id, b.reference, b.business_id, b.property_id, b.stay, b.status, b.kind,
+               b.source, b.guest_name, b.guests,
+               p.id AS p_id, p.business_id AS p_business_id, p.group_id AS p_group_id,
+               p.name AS p_name, p.timezone AS p_timezone,
+               p.check_in_time AS p_check_in_time, p.check_out_time AS p_check_out_time
+        FROM bookings_booking b
+        JOIN properties_property p ON p.id = b.property_id
+        WHERE b.business_id = %(business)s AND p.business_id = %(business)s
+          AND b.kind = %(stay)s AND b.status = %(confirmed)s
+          AND b.stay && daterange(%(first)s, %(last)s, '[)') AND {in_scope}"""  # noqa: S608 (constant fragments; the values are parameters)
+    values = {
+        "business": business.pk,
+        "stay": Booking.Kind.STAY,
+        "confirmed": Booking.Status.CONFIRMED,
+        "first": day - timedelta(days=1),
+        "last": day + timedelta(days=1),
+        **params,
+    }
+    rows = list(Booking.objects.raw(sql, values))
+    with_related(rows, "property", Property, prefix="p_")
     for row in rows:
-        row.property.business = business  # the panels' key codes need its time zone
+        attach(row.property, "business", business)  # the key codes need its time zone
     by_name = sorted(rows, key=lambda b: (b.property.name, b.pk))
     return StaysAround(
         arriving=[b for b in by_name if b.check_in == day],
@@ -124,30 +150,31 @@ def refunds_refused(
     *, business: Business, limit: int = 5, scope: Scope | None = WHOLE
 ) -> tuple[list[Refund], int]:
     """Refunds the gateway refused (they need the owner: retry at the gateway, or
-    contact the guest), newest first, with how many there are in all."""
-    qs = _refused(business, scope)
-    return first_with_total(
-        qs.select_related("booking", "booking__property").order_by("-created_at"), limit
+    contact the guest), newest first, with how many there are in all. For Today: only
+    the columns its panel shows, and the stay's as `guest_name`, `reference` and
+    `property_name` (properties.dashboard.reads on why in SQL)."""
+    in_scope, params = scope_sql(scope, "p.group_id")
+    sql = f"""
+        SELECT r.id, r.amount, r.currency, r.error, r.created_at, r.booking_id,
+               b.guest_name, b.reference, p.name AS property_name,
+               COUNT(*) OVER () AS _total
+        FROM bookings_refund r
+        JOIN bookings_booking b ON b.id = r.booking_id
+        JOIN properties_property p ON p.id = b.property_id
+        WHERE r.business_id = %(business)s AND r.status = %(failed)s AND {in_scope}
+        ORDER BY r.created_at DESC
+        LIMIT %(limit)s"""  # noqa: S608 (constant fragments; the values are parameters)
+    values = {"business": business.pk, "failed": Refund.Status.FAILED, **params}
+    return raw_first_with_total(Refund, sql, values, limit)
+
+
+def has_stripe_account(*, business: Business) -> RawSQL:
+    """A question the setup steps ask with the others, in one query. Done once the
+    account takes card payments."""
+    return exists_sql(
+        "SELECT FROM bookings_stripeaccount WHERE business_id = %s AND charges_enabled",
+        [business.pk],
     )
-
-
-def any_refund_refused(*, business: Business, scope: Scope | None = WHOLE) -> Q:
-    """Whether `refunds_refused` has any, as a `Q` to ask with others."""
-    return Q(Exists(_refused(business, scope)))
-
-
-def _refused(business: Business, scope: Scope | None) -> QuerySet[Refund]:
-    return _scoped(
-        Refund.objects.filter(business=business, status=Refund.Status.FAILED),
-        scope,
-        via="booking__property",
-    )
-
-
-def has_stripe_account(*, business: Business) -> Q:
-    """A condition: the setup steps ask it with the others, in one query. Done once
-    the account takes card payments."""
-    return Q(Exists(StripeAccount.objects.filter(business=business, charges_enabled=True)))
 
 
 # --- The bookings list ------------------------------------------------------------------

@@ -36,7 +36,6 @@ def register() -> None:
         order=10,
         kind="attention",
         action=VIEW_CONFLICTS,
-        anything=panels.any_conflict,
     )
     register_today_panel(
         "channels",

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
 from bookings.dashboard.slots import CalendarMark, DetailSection
 from bookings.models import Booking
 from integrations.dashboard.selectors import (
-    any_open_conflict,
-    channels_in_trouble,
+    channel_problems,
     conflicts_over,
-    failing_feeds,
     has_channel,
     open_conflicts_brief,
     partner_origin,
 )
-from integrations.models import BookingConflict
+from integrations.models import BookingConflict, Platform
 from properties.dashboard.access import Acting
 from properties.dashboard.registry import Badge, Item, Panel
 from properties.dashboard.text import plural
@@ -42,25 +40,27 @@ def conflict_url(conflict: BookingConflict) -> str:
     return reverse("dashboard:conflict", args=[conflict.public_id])
 
 
-def any_conflict(acting: Acting) -> Q:
-    return any_open_conflict(business=acting.business, scope=acting.scope)
-
-
 def conflicts_panel(acting: Acting) -> Panel:
     rows, total = open_conflicts_brief(business=acting.business, limit=5, scope=acting.scope)
     items = []
     for c in rows:
-        existing = c.existing_booking
+        # The row's columns as `open_conflicts_brief` names them.
+        if c.channel_platform:
+            source = Platform(c.channel_platform).label
+        elif c.feed_platform:
+            source = f"{Platform(c.feed_platform).label} (iCal)"
+        else:
+            source = "Partner"
         against = (
-            f"{existing.guest_name or existing.reference}"
-            if existing is not None
+            c.existing_guest_name or c.existing_reference
+            if c.existing_booking_id is not None
             else "another stay"
         )
         items.append(
             Item(
-                title=f"{conflict_source(c)} stay of {conflict_guest(c)} overlaps {against}",
+                title=f"{source} stay of {conflict_guest(c)} overlaps {against}",
                 url=conflict_url(c),
-                detail=f"{c.property.name} · {c.check_in:%-d %b} \u2013 {c.check_out:%-d %b %Y}",
+                detail=f"{c.property_name} · {c.check_in:%-d %b} \u2013 {c.check_out:%-d %b %Y}",
                 badges=(Badge("Double booking", "bad"),),
             )
         )
@@ -76,33 +76,31 @@ def conflicts_panel(acting: Acting) -> Panel:
 def channels_panel(acting: Acting) -> Panel:
     channels_url = reverse("dashboard:channels")
     items = []
-    for health in channels_in_trouble(business=acting.business):
-        c = health.channel
-        badges = []
-        if health.dead:
-            badges.append(Badge(f"{plural(health.dead, 'push', 'pushes')} gave up", "bad"))
-        if health.failing:
-            badges.append(Badge("Last push failed", "warn"))
-        items.append(
-            Item(
-                title=str(c),
-                url=f"{channels_url}#channel-{c.public_id}",
-                detail=(c.last_push_error or "Availability updates are not reaching it.")[:160],
-                badges=tuple(badges),
+    for row in channel_problems(business=acting.business):
+        platform = Platform(row["platform"]).label
+        if row["kind"] == "channel":
+            badges = []
+            if row["dead"]:
+                badges.append(Badge(f"{plural(row['dead'], 'push', 'pushes')} gave up", "bad"))
+            if row["failing"]:
+                badges.append(Badge("Last push failed", "warn"))
+            items.append(
+                Item(
+                    # As `Channel.__str__`.
+                    title=row["name"] or f"{platform} ({row['public_id']})",
+                    url=f"{channels_url}#channel-{row['public_id']}",
+                    detail=(row["error"] or "Availability updates are not reaching it.")[:160],
+                    badges=tuple(badges),
+                )
             )
-        )
-    for feed in failing_feeds(business=acting.business):
+            continue
+        failures = plural(row["consecutive_failures"], "time")
         items.append(
             Item(
-                title=f"iCal feed of {feed.property.name} ({feed.get_platform_display()})",
-                url=f"{channels_url}#feed-{feed.pk}",
-                detail=(feed.last_error or "The last fetch failed.")[:160],
-                badges=(
-                    Badge(
-                        f"Failing {plural(feed.consecutive_failures, 'time')} in a row",
-                        "warn",
-                    ),
-                ),
+                title=f"iCal feed of {row['property_name']} ({platform})",
+                url=f"{channels_url}#feed-{row['id']}",
+                detail=(row["error"] or "The last fetch failed.")[:160],
+                badges=(Badge(f"Failing {failures} in a row", "warn"),),
             )
         )
     return Panel(
@@ -173,5 +171,5 @@ def lock_reason(booking: Booking) -> str:
     )
 
 
-def channel_connected(business: Business) -> Q:
+def channel_connected(business: Business) -> RawSQL:
     return has_channel(business=business)

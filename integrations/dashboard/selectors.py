@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from bookings.models import Booking
@@ -21,7 +22,8 @@ from integrations.models import (
     PushAttempt,
     PushOutbox,
 )
-from properties.dashboard.reads import first_with_total
+from properties.dashboard.reads import first_with_total, raw_first_with_total, scope_sql, sql_rows
+from properties.dashboard.registry import exists_sql
 from properties.models import Business
 from properties.permissions import Scope
 
@@ -60,25 +62,31 @@ def open_conflicts(
 def open_conflicts_brief(
     *, business: Business, limit: int, scope: Scope | None = None
 ) -> tuple[list[BookingConflict], int]:
-    """The first open conflicts and how many there are, with only what Today's panel
-    shows (the property, where the stay came from, the stay it overlaps): every join
-    more cost PostgreSQL more time planning the question than answering it."""
-    qs = _open_brief(business, scope).select_related(
-        "property", "channel", "feed", "existing_booking"
+    """Today's first open conflicts, by check-in, and how many there are,
+    with only what its panel shows, as extra attributes: `property_name`,
+    `channel_platform`, `feed_platform`, `existing_guest_name`, `existing_reference`
+    (properties.dashboard.reads on why in SQL)."""
+    in_scope, params = scope_sql(scope, "p.group_id")
+    sql = f"""
+        SELECT c.id, c.public_id, c.check_in, c.check_out, c.partner_data,
+               c.existing_booking_id, p.name AS property_name,
+               ch.platform AS channel_platform, f.platform AS feed_platform,
+               b.guest_name AS existing_guest_name, b.reference AS existing_reference,
+               COUNT(*) OVER () AS _total
+        FROM integrations_bookingconflict c
+        JOIN properties_property p ON p.id = c.property_id
+        LEFT JOIN integrations_channel ch ON ch.id = c.channel_id
+        LEFT JOIN integrations_icalfeed f ON f.id = c.feed_id
+        LEFT JOIN bookings_booking b ON b.id = c.existing_booking_id
+        WHERE c.business_id = %(business)s AND c.status = %(open)s AND {in_scope}
+        ORDER BY c.check_in, c.id
+        LIMIT %(limit)s"""  # noqa: S608 (constant fragments; the values are parameters)
+    return raw_first_with_total(
+        BookingConflict,
+        sql,
+        {"business": business.pk, "open": BookingConflict.Status.OPEN, **params},
+        limit,
     )
-    return first_with_total(qs.order_by("check_in", "id"), limit)
-
-
-def any_open_conflict(*, business: Business, scope: Scope | None = None) -> Q:
-    """Whether `open_conflicts_brief` has any, as a `Q` to ask with others."""
-    return Q(Exists(_open_brief(business, scope)))
-
-
-def _open_brief(business: Business, scope: Scope | None) -> QuerySet[BookingConflict]:
-    qs: QuerySet[BookingConflict] = BookingConflict.objects.filter(
-        business=business, status=BookingConflict.Status.OPEN
-    )
-    return scope.apply(qs) if scope is not None else qs
 
 
 def resolved_conflicts(
@@ -112,11 +120,13 @@ def conflicts_over(
     )
 
 
-def has_channel(*, business: Business) -> Q:
-    """A channel or an iCal feed exists (a condition: the setup steps ask it with the
+def has_channel(*, business: Business) -> RawSQL:
+    """A channel or an iCal feed exists (a question the setup steps ask with the
     others, in one query)."""
-    return Q(Exists(Channel.objects.filter(business=business))) | Q(
-        Exists(IcalFeed.objects.filter(business=business))
+    return exists_sql(
+        "SELECT FROM integrations_channel WHERE business_id = %s"
+        " UNION ALL SELECT FROM integrations_icalfeed WHERE business_id = %s",
+        [business.pk, business.pk],
     )
 
 
@@ -221,24 +231,37 @@ def feeds(*, business: Business) -> list[IcalFeed]:
     )
 
 
-def failing_feeds(*, business: Business) -> list[IcalFeed]:
-    """Active feeds whose last fetch failed."""
-    return list(
-        IcalFeed.objects.filter(business=business, active=True, last_error_at__isnull=False)
-        .filter(Q(last_success_at__isnull=True) | Q(last_error_at__gt=F("last_success_at")))
-        .select_related("property")
-        .order_by("property__name")
-    )
-
-
-def channels_in_trouble(*, business: Business) -> list[ChannelHealth]:
-    """Channels with pushes that gave up or whose last push failed, with their counts
-    (not their last attempt or dead letters: the channels page shows those). One query."""
-    health = [
-        ChannelHealth(channel=c, pending=c.n_pending, dead=c.n_dead, listings=c.n_listings)
-        for c in _channels_counted(business)
-    ]
-    return [h for h in health if h.dead or h.failing]
+def channel_problems(*, business: Business) -> list[dict[str, Any]]:
+    """Today's channel problems in one statement (properties.dashboard.reads on why in
+    SQL), each a dict: first the channels with pushes that gave up or whose last push
+    failed (`ChannelHealth.failing`), `kind` "channel" with `public_id`, `platform`,
+    `name`, `error` (the last push's), `dead`, `failing`; then the active iCal feeds
+    whose last fetch failed, `kind` "feed" with `id`, `platform`, `property_name`,
+    `error` (the last fetch's), `consecutive_failures`."""
+    sql = """
+        SELECT * FROM (
+            SELECT 'channel' AS kind, 0 AS sort, c.platform AS sort_key, c.id, c.public_id,
+                   c.platform, c.name,
+                   c.last_push_error AS error, '' AS property_name,
+                   (SELECT COUNT(*) FROM integrations_pushoutbox o
+                    WHERE o.channel_id = c.id AND o.status = %(dead)s) AS dead,
+                   (c.active AND c.last_push_error_at IS NOT NULL
+                    AND (c.last_push_ok_at IS NULL OR c.last_push_error_at > c.last_push_ok_at))
+                   AS failing,
+                   0 AS consecutive_failures
+            FROM integrations_channel c
+            WHERE c.business_id = %(business)s
+        ) channels
+        WHERE dead > 0 OR failing
+        UNION ALL
+        SELECT 'feed', 1, p.name, f.id, '', f.platform, '', f.last_error, p.name, 0, TRUE,
+               f.consecutive_failures
+        FROM integrations_icalfeed f
+        JOIN properties_property p ON p.id = f.property_id
+        WHERE f.business_id = %(business)s AND f.active AND f.last_error_at IS NOT NULL
+          AND (f.last_success_at IS NULL OR f.last_error_at > f.last_success_at)
+        ORDER BY sort, sort_key, id"""
+    return sql_rows(sql, {"business": business.pk, "dead": PushOutbox.Status.DEAD})
 
 
 # --- A partner stay -----------------------------------------------------------------------

@@ -41,7 +41,6 @@ def register() -> None:
         order=20,
         kind="attention",
         action=MANAGE_MESSAGES,
-        anything=panels.any_email_in_trouble,
     )
     register_extension(BOOKING_FACTS, panels.stay_facts)
     register_extension(BOOKING_SECTIONS, panels.booking_sections)
@@ -95,7 +94,6 @@ def register() -> None:
         order=5,
         kind="attention",
         action=VIEW_MESSAGES,
-        anything=inbox_panels.any_unread_panel,
     )
     register_extension(BOOKING_SECTIONS, inbox_panels.booking_conversation)
 

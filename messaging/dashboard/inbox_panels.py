@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,7 +11,6 @@ from bookings.dashboard.slots import DetailSection
 from bookings.models import Booking
 from messaging.inbox_models import Conversation
 from messaging.inbox_selectors import (
-    any_unread,
     stay_conversation,
     thread_messages,
     unread_conversations,
@@ -61,10 +59,6 @@ def when(moment: datetime, today: date) -> str:
     if local.year == today.year:
         return f"{local:%-d %b}"
     return f"{local:%-d %b %Y}"
-
-
-def any_unread_panel(acting: Acting) -> Q:
-    return any_unread(business=acting.business, scope=acting.scope)
 
 
 def unread_panel(acting: Acting) -> Panel:

@@ -3,14 +3,15 @@ codes and cleaners next to arrivals, emails and cleaning on a booking's page."""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from zoneinfo import ZoneInfo
+
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.dashboard.panels import DAY_LIMIT
 from bookings.dashboard.slots import DetailSection
 from bookings.models import Booking
 from messaging.dashboard.selectors import (
-    any_message_in_trouble,
     arrival_codes,
     booking_messages,
     booking_turnovers,
@@ -78,32 +79,39 @@ def stay_facts(acting: Acting, bookings: list[Booking]) -> dict[int, list[Badge]
 
 def cleaning_today(acting: Acting) -> Panel:
     items = []
-    for turnover in turnovers_on(business=acting.business, day=acting.today, scope=acting.scope):
-        local = turnover.starts_at.astimezone(turnover.property.tz)
-        if turnover.next_booking_id is not None and turnover.ends_at is not None:
-            next_in = turnover.ends_at.astimezone(turnover.property.tz)
-            ready_by = f"next guest {next_in:%a %H:%M}"
+    jobs = turnovers_on(business=acting.business, day=acting.today, scope=acting.scope)
+    for job in jobs[:DAY_LIMIT]:
+        tz = ZoneInfo(job["timezone"])
+        local = job["starts_at"].astimezone(tz)
+        if job["next_booking_id"] is not None and job["ends_at"] is not None:
+            ready_by = f"next guest {job['ends_at'].astimezone(tz):%a %H:%M}"
         else:
             ready_by = "no next guest yet"
-        badges = [turnover_badge(turnover)]
-        code = getattr(turnover, "key_code", None)
-        if code is not None and code.retired_at is None:
-            badges.append(Badge(f"Set code {code.code}", "info"))
-        cleaner = turnover.cleaner.name if turnover.cleaner else "nobody yet"
+        if job["cleaner_id"] is None:
+            badges = [Badge("No cleaner assigned", "bad")]
+        else:
+            badges = [TURNOVER_BADGES.get(job["state"], Badge(Turnover.State(job["state"]).label))]
+        if job["code"] is not None and job["code_retired_at"] is None:
+            badges.append(Badge(f"Set code {job['code']}", "info"))
+        cleaner = job["cleaner_name"] or "nobody yet"
         items.append(
             Item(
-                title=turnover.property.name,
-                url=booking_url(turnover.booking),
+                title=job["property_name"],
+                url=reverse("dashboard:booking-detail", args=[job["reference"]]),
                 detail=f"Cleaner: {cleaner} · from {local:%H:%M}, {ready_by}",
                 meta=f"{local:%H:%M}",
                 badges=tuple(badges),
             )
         )
-    return Panel(items=items, empty="No cleaning jobs today.")
-
-
-def any_email_in_trouble(acting: Acting) -> Q:
-    return any_message_in_trouble(business=acting.business, now=timezone.now(), scope=acting.scope)
+    if len(jobs) <= DAY_LIMIT:
+        return Panel(items=items, empty="No cleaning jobs today.")
+    return Panel(
+        items=items,
+        empty="No cleaning jobs today.",
+        total=len(jobs),
+        more_url=reverse("dashboard:staff-keys"),
+        more_label=f"All {len(jobs)} jobs on the staff page",
+    )
 
 
 def emails_in_trouble(acting: Acting) -> Panel:
@@ -116,8 +124,8 @@ def emails_in_trouble(acting: Acting) -> Panel:
         else:
             badge = Badge("Stuck", "warn")
         url = (
-            booking_url(message.booking) + "#emails"
-            if message.booking is not None
+            reverse("dashboard:booking-detail", args=[message.booking_reference]) + "#emails"
+            if message.booking_id is not None
             else reverse("admin:messaging_scheduledmessage_change", args=[message.pk])
         )
         to = message.recipient_name or message.recipient

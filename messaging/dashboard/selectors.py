@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Min, Q, QuerySet, Subquery
 
 from bookings.availability import free_runs
 from bookings.models import Booking
 from messaging.audience import audience_counts
-from messaging.models import Broadcast, KeyBox, KeyCode, ScheduledMessage, Staff, Turnover
+from messaging.models import Broadcast, KeyCode, ScheduledMessage, Staff, Turnover
 from messaging.selectors import staff_in_scope
-from properties.dashboard.reads import first_with_total
+from properties.dashboard.reads import raw_first_with_total, scope_sql, sql_rows
 from properties.models import Business, Property
 from properties.permissions import Scope
 
@@ -34,25 +35,27 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
         return {}
     property_ids = {b.property_id for b in bookings}
     today = _local_todays(bookings)
-    # The planned codes and the codes on the boxes in one query.
+    # The planned codes and the codes on the boxes in one statement, of the columns
+    # used here (properties.dashboard.reads on why in SQL).
+    sql = """
+        SELECT k.id, k.property_id, k.code, k.valid_from, k.retired_at, k.confirmed_at,
+               x.id IS NOT NULL AS on_box
+        FROM messaging_keycode k
+        LEFT JOIN messaging_keybox x ON x.key_code_id = k.id
+        WHERE k.property_id = ANY(%(properties)s)
+          AND ((k.retired_at IS NULL AND k.valid_from <= %(latest)s) OR x.id IS NOT NULL)
+        ORDER BY k.valid_from DESC, k.id DESC"""
     latest = max(b.check_in for b in bookings)
-    on_box = KeyBox.objects.filter(key_code=OuterRef("pk"))
-    rows = list(
-        KeyCode.objects.filter(property_id__in=property_ids)
-        .filter(Q(retired_at__isnull=True, valid_from__lte=latest) | Q(Exists(on_box)))
-        .annotate(on_box=Exists(on_box))
-        .order_by("-valid_from", "-id")
-    )
+    rows = list(KeyCode.objects.raw(sql, {"properties": sorted(property_ids), "latest": latest}))
     boxes = {c.property_id: c for c in rows if c.on_box}
-    codes = [c for c in rows if c.retired_at is None and c.valid_from <= latest]
+    planned: dict[int, list[KeyCode]] = {}  # per property, newest first
+    for c in rows:
+        if c.retired_at is None and c.valid_from <= latest:
+            planned.setdefault(c.property_id, []).append(c)
     found: dict[int, KeyCode] = {}
     for booking in bookings:
         code = next(
-            (
-                c
-                for c in codes
-                if c.property_id == booking.property_id and c.valid_from <= booking.check_in
-            ),
+            (c for c in planned.get(booking.property_id, ()) if c.valid_from <= booking.check_in),
             None,
         )
         if booking.check_in >= today[booking.property_id]:
@@ -81,13 +84,16 @@ def _local_todays(bookings: list[Booking]) -> dict[int, date]:
 
 
 def turnovers_before(bookings: list[Booking]) -> dict[int, Turnover]:
-    """The cleaning job that readies the property for each stay, by stay id."""
-    rows = (
-        Turnover.objects.filter(next_booking_id__in=[b.pk for b in bookings])
-        .exclude(state=Turnover.State.CANCELLED)
-        .select_related("cleaner")
-    )
-    return {t.next_booking_id: t for t in rows if t.next_booking_id is not None}
+    """The cleaning job that readies the property for each stay, by stay id: its state
+    and whether it has a cleaner (properties.dashboard.reads on why in SQL)."""
+    if not bookings:
+        return {}
+    sql = """
+        SELECT t.id, t.next_booking_id, t.cleaner_id, t.state
+        FROM messaging_turnover t
+        WHERE t.next_booking_id = ANY(%(stays)s) AND t.state <> %(cancelled)s"""
+    values = {"stays": [b.pk for b in bookings], "cancelled": Turnover.State.CANCELLED}
+    return {t.next_booking_id: t for t in Turnover.objects.raw(sql, values)}
 
 
 def _local_day(business: Business, day: date) -> tuple[datetime, datetime]:
@@ -95,24 +101,39 @@ def _local_day(business: Business, day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=business.tz)
 
 
-def turnovers_on(*, business: Business, day: date, scope: Scope | None = None) -> list[Turnover]:
-    """Cleaning jobs starting on `day` (the business's local day), cancelled ones aside."""
+def turnovers_on(
+    *, business: Business, day: date, scope: Scope | None = None
+) -> list[dict[str, Any]]:
+    """Today's cleaning jobs: those starting on `day` (the business's local day),
+    cancelled ones aside, by start and property, each a dict of what the panel shows:
+    `starts_at`, `ends_at`, `next_booking_id`, `state`, `cleaner_id`, `cleaner_name`,
+    `property_name`, `timezone` (the property's, else the business's), `reference`
+    (the stay before), `code` and `code_retired_at` (the code the cleaner sets, if
+    any). One statement (properties.dashboard.reads on why in SQL)."""
     start, end = _local_day(business, day)
-    qs: QuerySet[Turnover] = Turnover.objects.filter(
-        business=business, starts_at__gte=start, starts_at__lt=end
-    )
-    if scope is not None:
-        qs = scope.apply(qs)
-    # Only what the panel shows: each join more costs PostgreSQL more planning than the
-    # few rows cost to read (the next stay is only asked whether there is one).
-    rows = list(
-        qs.exclude(state=Turnover.State.CANCELLED)
-        .select_related("property", "cleaner", "booking", "key_code")
-        .order_by("starts_at", "property__name")
-    )
-    for row in rows:
-        row.property.business = business  # its time zone, without a join
-    return rows
+    in_scope, params = scope_sql(scope, "p.group_id")
+    sql = f"""
+        SELECT t.id, t.starts_at, t.ends_at, t.next_booking_id, t.state, t.cleaner_id,
+               s.name AS cleaner_name, p.name AS property_name,
+               COALESCE(NULLIF(p.timezone, ''), %(timezone)s) AS timezone,
+               b.reference, k.code, k.retired_at AS code_retired_at
+        FROM messaging_turnover t
+        JOIN properties_property p ON p.id = t.property_id
+        JOIN bookings_booking b ON b.id = t.booking_id
+        LEFT JOIN messaging_staff s ON s.id = t.cleaner_id
+        LEFT JOIN messaging_keycode k ON k.turnover_id = t.id
+        WHERE t.business_id = %(business)s AND t.starts_at >= %(start)s
+          AND t.starts_at < %(end)s AND t.state <> %(cancelled)s AND {in_scope}
+        ORDER BY t.starts_at, p.name"""  # noqa: S608 (constant fragments; the values are parameters)
+    values = {
+        "business": business.pk,
+        "timezone": business.timezone,
+        "start": start,
+        "end": end,
+        "cancelled": Turnover.State.CANCELLED,
+        **params,
+    }
+    return sql_rows(sql, values)
 
 
 def _scoped_messages(business: Business, scope: Scope | None) -> QuerySet[ScheduledMessage]:
@@ -125,29 +146,43 @@ def _scoped_messages(business: Business, scope: Scope | None) -> QuerySet[Schedu
 def messages_in_trouble(
     *, business: Business, now: datetime, limit: int = 5, scope: Scope | None = None
 ) -> tuple[list[ScheduledMessage], int]:
-    """Emails that failed, need a person to decide, or are stuck, newest first."""
-    qs = _in_trouble(business, now, scope)
-    return first_with_total(qs.select_related("booking").order_by("-send_at"), limit)
-
-
-def any_message_in_trouble(*, business: Business, now: datetime, scope: Scope | None = None) -> Q:
-    """Whether `messages_in_trouble` has any, as a `Q` to ask with others."""
-    return Q(Exists(_in_trouble(business, now, scope)))
-
-
-def _in_trouble(
-    business: Business, now: datetime, scope: Scope | None
-) -> QuerySet[ScheduledMessage]:
-    return (
-        _scoped_messages(business, scope)
-        .filter(send_at__gte=now - PROBLEM_WINDOW)
-        .filter(
-            Q(state=ScheduledMessage.State.FAILED)
-            | Q(needs_review=True)
-            | Q(state=ScheduledMessage.State.SCHEDULED, send_at__lt=now - OVERDUE)
-            | Q(state=ScheduledMessage.State.SENDING, sending_at__lt=now - OVERDUE)
-        )
+    """Emails of the last PROBLEM_WINDOW that failed, need a person to decide, or are
+    stuck (scheduled, or mid-send, for longer than OVERDUE), newest first, with how
+    many there are, for Today: only the columns its panel shows, and the stay's
+    reference as `booking_reference` (properties.dashboard.reads on why in SQL). A
+    member of some groups sees those about their properties' stays and cleaning jobs."""
+    in_scope, params = scope_sql(scope, "bp.group_id", "tp.group_id")
+    joins = (
+        ""
+        if in_scope == "TRUE"
+        else """
+        LEFT JOIN properties_property bp ON bp.id = b.property_id
+        LEFT JOIN messaging_turnover t ON t.id = m.turnover_id
+        LEFT JOIN properties_property tp ON tp.id = t.property_id"""
     )
+    sql = f"""
+        SELECT m.id, m.kind, m.state, m.needs_review, m.recipient, m.recipient_name,
+               m.last_error, m.send_at, m.booking_id, b.reference AS booking_reference,
+               COUNT(*) OVER () AS _total
+        FROM messaging_scheduledmessage m
+        LEFT JOIN bookings_booking b ON b.id = m.booking_id{joins}
+        WHERE m.business_id = %(business)s AND m.send_at >= %(since)s
+          AND (m.state = %(failed)s OR m.needs_review
+               OR (m.state = %(scheduled)s AND m.send_at < %(overdue)s)
+               OR (m.state = %(sending)s AND m.sending_at < %(overdue)s))
+          AND {in_scope}
+        ORDER BY m.send_at DESC
+        LIMIT %(limit)s"""  # noqa: S608 (constant fragments; the values are parameters)
+    values = {
+        "business": business.pk,
+        "since": now - PROBLEM_WINDOW,
+        "overdue": now - OVERDUE,
+        "failed": ScheduledMessage.State.FAILED,
+        "scheduled": ScheduledMessage.State.SCHEDULED,
+        "sending": ScheduledMessage.State.SENDING,
+        **params,
+    }
+    return raw_first_with_total(ScheduledMessage, sql, values, limit)
 
 
 def booking_messages(booking: Booking) -> QuerySet[ScheduledMessage]:

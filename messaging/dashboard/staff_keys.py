@@ -19,6 +19,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from bookings.dashboard.panels import DAY_LIMIT
 from messaging.dashboard.panels import TURNOVER_BADGES, booking_url, turnover_badge
 from messaging.dashboard.selectors import StaffJobs, property_for_business, staff_jobs
 from messaging.errors import MessagingError
@@ -180,7 +181,12 @@ def key_codes_panel(acting: Acting) -> Panel:
     page = reverse("dashboard:staff-keys")
     found: list[tuple[Any, Item]] = []
     for state in key_box_states(
-        business=acting.business, now=now, days=SOON_DAYS, scope=acting.scope, history=False
+        business=acting.business,
+        now=now,
+        days=SOON_DAYS,
+        scope=acting.scope,
+        history=False,
+        arriving_only=True,
     ):
         for arrival in state.arrivals:
             badge = ARRIVAL_BADGES.get(arrival.status, Badge(arrival.status.capitalize()))
@@ -205,7 +211,8 @@ def key_codes_panel(acting: Acting) -> Panel:
             )
     found.sort(key=lambda pair: pair[0])
     return Panel(
-        items=[item for _, item in found],
+        items=[item for _, item in found[:DAY_LIMIT]],
+        total=len(found),
         empty="Every guest arriving soon gets a confirmed code.",
         more_url=page,
         more_label="Staff and key codes",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
-from properties.dashboard.registry import register_nav, register_page, register_setup_step
-from properties.models import Business, Property
+from properties.dashboard.registry import (
+    exists_sql,
+    register_nav,
+    register_page,
+    register_setup_step,
+)
+from properties.models import Business
 from properties.permissions import (
     ADD_MEMBER,
     EDIT_BUSINESS,
@@ -19,8 +24,8 @@ from properties.permissions import (
 )
 
 
-def _has_property(business: Business) -> Q:
-    return Q(Exists(Property.objects.for_business(business)))
+def _has_property(business: Business) -> RawSQL:
+    return exists_sql("SELECT FROM properties_property WHERE business_id = %s", [business.pk])
 
 
 def register() -> None:

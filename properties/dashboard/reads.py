@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.db import connection
 from django.db.models import Count, Model, QuerySet, Window
+
+if TYPE_CHECKING:
+    from properties.permissions import Scope
 
 M = TypeVar("M", bound=Model)
 
@@ -16,3 +20,77 @@ def first_with_total(rows: QuerySet[M], limit: int) -> tuple[list[M], int]:
     found: list[Any] = list(rows.annotate(_total=Window(Count("pk")))[:limit])
     total = found[0]._total if found else 0
     return found, total
+
+
+# --- Today's reads in SQL -------------------------------------------------------------------
+#
+# Today is the page every member opens first, and its panels ask a dozen small
+# questions. Asked through the ORM, building and compiling each question costs several
+# times what PostgreSQL takes to answer it (tests/bench/test_dashboard_bench.py), so
+# Today's panels ask theirs in SQL, each in one statement of the few columns it shows,
+# with `business_id` and the member's scope in every WHERE. The ORM querysets that
+# define the same rows elsewhere (the inbox, the admin's filters) stay the definitions:
+# tests check that both give the same rows.
+
+
+def scope_sql(scope: Scope | None, *group_columns: str) -> tuple[str, dict[str, Any]]:
+    """A condition to AND into a WHERE that keeps the rows of `scope`: those whose
+    property's group (any of `group_columns`, e.g. "p.group_id") is one of the scope's
+    groups; TRUE for the whole business. Its parameter is `%(scope_groups)s`."""
+    if scope is None or scope.group_ids is None:
+        return "TRUE", {}
+    either = " OR ".join(f"{column} = ANY(%(scope_groups)s)" for column in group_columns)
+    return f"({either})", {"scope_groups": sorted(scope.group_ids)}
+
+
+def sql_rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a statement of Today's, each a dict by column name."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def raw_first_with_total(
+    model: type[M], sql: str, params: dict[str, Any], limit: int
+) -> tuple[list[M], int]:
+    """`first_with_total` for a statement of Today's: `sql` selects `COUNT(*) OVER ()
+    AS _total` and ends in `LIMIT %(limit)s`; rows come back as `model` instances
+    holding only the columns selected (and the others' names as extra attributes)."""
+    found: list[Any] = list(model.objects.raw(sql, {**params, "limit": limit}))  # type: ignore[attr-defined]
+    total = found[0]._total if found else 0
+    return found, total
+
+
+def columns(model: type[Model], alias: str, prefix: str = "") -> str:
+    """Every column of `model`'s table as `alias`.column, named `prefix` + column, for
+    a SELECT whose rows `with_related` turns into instances (`prefix` "" for the rows'
+    own model)."""
+    return ", ".join(
+        f"{alias}.{f.column} AS {prefix}{f.attname}" for f in model._meta.concrete_fields
+    )
+
+
+def with_related(rows: list[Any], attr: str, model: type[Model], prefix: str) -> None:
+    """Give each raw row (a model instance from `raw_first_with_total` or `.raw()`)
+    the related `model` instance its statement selected as columns named `prefix` +
+    field (`p_id`, `p_name`...), as `select_related` would: `row.<attr>`, None when a
+    LEFT JOIN found none (`prefix` + "id" is NULL). Fields not selected are deferred,
+    so reading one costs a query rather than a wrong value."""
+    for row in rows:
+        attach(row, attr, related_from(row, model, prefix))
+
+
+def attach(instance: Model, name: str, related: Model | None) -> None:
+    """Cache `related` as `instance.<name>` (a foreign key, or the reverse side of a
+    one-to-one), None included, as `select_related` leaves it: no query follows."""
+    instance._meta.get_field(name).set_cached_value(instance, related)  # type: ignore[union-attr]
+
+
+def related_from(row: Any, model: type[M], prefix: str) -> M | None:
+    """The `model` instance a raw row selected as columns named `prefix` + field, or
+    None when a LEFT JOIN found none (see `with_related`)."""
+    if getattr(row, prefix + "id") is None:
+        return None
+    names = [f.attname for f in model._meta.concrete_fields if hasattr(row, prefix + f.attname)]
+    return model.from_db("default", names, [getattr(row, prefix + n) for n in names])

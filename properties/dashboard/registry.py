@@ -16,8 +16,9 @@ dependency order, and knows no app above it. Each app registers, in its
   such `Q` (and the setup steps') in one query and builds only the panels that have
   something (`asked_together`);
 - setup steps shown to a new business until done: `register_setup_step(...)`, whose
-  `done(business)` returns a bool or a `Q` over `Exists(...)`: the shell asks every
-  such `Q` in one query (`setup_done`);
+  `done(business)` returns a bool, or a question the shell asks with the others in
+  one query (`setup_done`): a `Q` over `Exists(...)`, or cheaper to build, an
+  `exists_sql(...)`;
 - extensions of another app's page: `register_extension(slot, fn)`; the page that
   owns the slot defines what `fn` is called with and returns (e.g. the booking page
   lets messaging add the guest's emails without bookings importing messaging).
@@ -26,12 +27,15 @@ dependency order, and knows no app above it. Each app registers, in its
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models.expressions import RawSQL
 from django.urls import URLPattern, path
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from properties.permissions import ACTIONS, VIEW_DASHBOARD
 
@@ -40,6 +44,8 @@ if TYPE_CHECKING:
     from properties.models import Business
 
 PageView = Callable[..., Any]
+# A yes/no question the shell asks together with others (`asked_together`).
+Question = Q | RawSQL
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +75,38 @@ class Item:
     badges: tuple[Badge, ...] = ()
 
 
+# An item as Today shows it: written here rather than by a template loop, which costs
+# more than the rest of the page's rendering (every panel's items, every badge).
+ITEM_HTML = '<li class="item"><div class="item-main">{title}{meta}</div>{detail}{badges}</li>'
+
+
+def item_html(item: Item) -> SafeString:
+    title = (
+        format_html('<a class="item-title" href="{}">{}</a>', item.url, item.title)
+        if item.url
+        else format_html('<span class="item-title">{}</span>', item.title)
+    )
+    badges = (
+        format_html(
+            '<ul class="badges">{}</ul>',
+            format_html_join(
+                "",
+                '<li class="badge badge-{}">{}</li>',
+                ((badge.tone, badge.label) for badge in item.badges),
+            ),
+        )
+        if item.badges
+        else ""
+    )
+    return format_html(
+        ITEM_HTML,
+        title=title,
+        meta=format_html('<span class="item-meta">{}</span>', item.meta) if item.meta else "",
+        detail=format_html('<p class="item-detail">{}</p>', item.detail) if item.detail else "",
+        badges=badges,
+    )
+
+
 @dataclass(frozen=True)
 class Panel:
     items: list[Item]
@@ -81,6 +119,10 @@ class Panel:
     @property
     def count(self) -> int:
         return self.total if self.total is not None else len(self.items)
+
+    @property
+    def items_html(self) -> SafeString:
+        return mark_safe("".join(item_html(item) for item in self.items))  # noqa: S308 (each is escaped by format_html)
 
 
 @dataclass(frozen=True)
@@ -109,7 +151,7 @@ class TodayPanel:
     kind: str
     action: str
     # Whether it has any item, as a `Q` the shell asks with the others (None: build it).
-    anything: Callable[[Acting], Q] | None = None
+    anything: Callable[[Acting], Question] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +160,7 @@ class SetupStep:
     title: str
     text: str
     url: Callable[[], str]
-    done: Callable[[Business], bool | Q]
+    done: Callable[[Business], bool | Question]
     order: int
     action: str
 
@@ -162,7 +204,7 @@ def register_today_panel(
     order: int = 100,
     kind: str = "day",
     action: str = VIEW_DASHBOARD,
-    anything: Callable[[Acting], Q] | None = None,
+    anything: Callable[[Acting], Question] | None = None,
 ) -> None:
     if kind not in ("day", "attention"):
         raise ValueError(f"Unknown panel kind {kind!r}.")
@@ -186,7 +228,7 @@ def register_setup_step(
     *,
     text: str,
     url: Callable[[], str],
-    done: Callable[[Business], bool | Q],
+    done: Callable[[Business], bool | Question],
     order: int = 100,
     action: str = VIEW_DASHBOARD,
 ) -> None:
@@ -232,7 +274,7 @@ def today_asked(
     something to show, by key, and whether each setup step is done. Should a panel's
     question fail, every panel is built as if it had something (its own failure then
     shows on its panel) and the steps are asked alone."""
-    answers: list[bool | Q] = [step.done(acting.business) for step in steps]
+    answers: list[bool | Question] = [step.done(acting.business) for step in steps]
     try:
         keyed = [(spec.key, spec.anything(acting)) for spec in panels if spec.anything]
         found = asked_together(acting.business, answers + [q for _, q in keyed])
@@ -245,21 +287,33 @@ def today_asked(
     )
 
 
-def asked_together(business: Business, answers: list[bool | Q]) -> list[bool]:
-    """Each answer as a bool: those that are `Q`s (over `Exists(...)`) asked in one
-    query, a single row of the business with one column each."""
+def exists_sql(sql: str, params: Sequence[Any]) -> RawSQL:
+    """A question for `asked_together`: whether the SELECT `sql` finds a row. Today
+    asks its questions on every visit, and a `Q` over `Exists(...)` costs more to
+    build than to answer (properties.dashboard.reads)."""
+    # Callers pass constant SQL; the values are parameters.
+    return RawSQL(f"EXISTS ({sql})", tuple(params), output_field=BooleanField())  # noqa: S611
+
+
+def asked_together(business: Business, answers: list[bool | Question]) -> list[bool]:
+    """Each answer as a bool: the questions (`Q`s over `Exists(...)`, `exists_sql`)
+    asked in one query, a single row of the business with one column each."""
     from properties.models import Business as BusinessModel
 
     asked = {
-        f"q_{i}": ExpressionWrapper(answer, output_field=BooleanField())
+        f"q_{i}": (
+            answer
+            if isinstance(answer, RawSQL)
+            else ExpressionWrapper(answer, output_field=BooleanField())
+        )
         for i, answer in enumerate(answers)
-        if isinstance(answer, Q)
+        if not isinstance(answer, bool)
     }
     row: dict[str, Any] = {}
     if asked:
         row = dict(BusinessModel.objects.filter(pk=business.pk).values(**asked).get())
     return [
-        bool(row[f"q_{i}"]) if isinstance(answer, Q) else bool(answer)
+        bool(answer) if isinstance(answer, bool) else bool(row[f"q_{i}"])
         for i, answer in enumerate(answers)
     ]
 

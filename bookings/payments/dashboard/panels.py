@@ -6,19 +6,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Exists, Q
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.payments.models import StripeAccount, Subscription
 from bookings.payments.services.billing import standing_of
 from properties.dashboard.access import Acting
-from properties.dashboard.registry import Badge, Item, Panel
+from properties.dashboard.registry import Badge, Item, Panel, exists_sql
 from properties.models import Business
 
 
-def has_subscribed(business: Business) -> bool:
-    return Subscription.objects.filter(business=business).exclude(subscription_id="").exists()
+def has_subscribed(business: Business) -> RawSQL:
+    return exists_sql(
+        "SELECT FROM payments_subscription WHERE business_id = %s AND subscription_id <> ''",
+        [business.pk],
+    )
 
 
 def _one(business: Business, name: str) -> Any:
@@ -28,16 +30,17 @@ def _one(business: Business, name: str) -> Any:
         return None
 
 
-def billing_anything(acting: Acting) -> Q:
-    """Whether `billing_attention` may have something, as a `Q` asked with the other
-    panels': a subscription that lapsed (grace or paused), a Stripe account with
+def billing_anything(acting: Acting) -> RawSQL:
+    """Whether `billing_attention` may have something, asked with the other panels'
+    questions: a subscription that lapsed (grace or paused), a Stripe account with
     charges off or details due. It may say yes for nothing (an empty `{}` of details
     due); never no for something."""
-    lapsed = Subscription.objects.filter(business=acting.business, lapsed_at__isnull=False)
-    stripe = StripeAccount.objects.filter(business=acting.business).exclude(
-        charges_enabled=True, requirements_due=[]
+    return exists_sql(
+        "SELECT FROM payments_subscription WHERE business_id = %s AND lapsed_at IS NOT NULL"
+        " UNION ALL SELECT FROM bookings_stripeaccount WHERE business_id = %s"
+        " AND NOT (charges_enabled AND requirements_due = '[]'::jsonb)",
+        [acting.business.pk, acting.business.pk],
     )
-    return Q(Exists(lapsed)) | Q(Exists(stripe))
 
 
 def billing_attention(acting: Acting) -> Panel:
