@@ -2,18 +2,25 @@
 total for that stay. The visitor site's search page and the visitor API both read it.
 
 One query plan, whatever the number of properties: availability is a `NOT EXISTS` over
-the bookings' GiST-indexed stay ranges, every booking rule a stay must meet (guests,
-minimum and maximum stay including the arrival night's seasonal minimum, advance
-notice and booking horizon, each in the property's own time zone) is a condition on
-the row, and an estimated total (nightly rates with seasonal prices, the length
-discount, cleaning fee and tax) is computed beside it, so PostgreSQL filters, sorts and
-paginates. The page's rows are then priced exactly by `bookings.pricing.quote` with
-their seasonal rates prefetched in one more query: the number shown is the number
-charged at checkout.
+the place's active stays (booking_property_stay_end_idx, read alone), every booking
+rule a stay must meet (guests, minimum and maximum stay including the arrival night's
+seasonal minimum, advance notice and booking horizon, each in the property's own time
+zone) is a condition on the row, and an estimated total (nightly rates with seasonal
+prices, the length discount, cleaning fee and tax) is computed beside it, so PostgreSQL
+filters, sorts and paginates. The page's rows are then priced exactly by
+`bookings.pricing.quote` with their seasonal rates prefetched in one more query: the
+number shown is the number charged at checkout.
 
-A large business (a hotel chain) gets `search_groups`: one row per hotel and room type
-(a group of units with the same bedrooms and capacity), its free units counted and its
-lowest total, from one aggregate query.
+A business with hotels sees one row per hotel and room type (a hotel's units with the
+same bedrooms and capacity), a page at a time (`search_groups_page`): the room types
+are listed from an index without reading the rooms (`room_types`, in a stable order:
+hotel name, bedrooms, capacity), paginated, and only the page's room types are checked
+and priced (`room_types_priced`: its free units and lowest total, one aggregate query).
+A room type with nothing bookable stays on its page, sold out, so the rows and the page
+count do not depend on the dates, and the rooms checked are those of one page's room
+types, however many the chain has.
+`search_groups` is the whole chain in one aggregate, cheapest first (the visitor API's
+`group_by=room_type`).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from django.db.models import (
     Min,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Value,
     Window,
@@ -49,9 +57,9 @@ from bookings.pricing import MONTH, WEEK, Quote, quote
 from bookings.rules import REACH_DAYS, stay_span_check
 from properties.models import Business, Property, SeasonalRate
 from properties.photos.selectors import prefetch_public_photos
-from properties.selectors import SearchFilters, search_filters
+from properties.selectors import RoomType, SearchFilters, room_types, search_filters
 
-__all__ = ["SearchFilters", "search_filters"]
+__all__ = ["RoomType", "SearchFilters", "room_types", "search_filters"]
 
 SORTS = {
     "price": ("est_total", "name", "id"),
@@ -112,7 +120,11 @@ class SearchGroup:
     bedrooms: int
     max_guests: int
     free_units: int
-    lowest_total: Decimal
+    lowest_total: Decimal | None  # None when sold out
+
+    @property
+    def sold_out(self) -> bool:
+        return self.free_units == 0
 
 
 def search_query_check(
@@ -150,8 +162,13 @@ def search_query_check(
     return SearchQuery(check_in, check_out, guests, bedrooms, group, sort)
 
 
-# Each property's "today" in its own zone (or the business's), from one instant.
-_LOCAL_TODAY = "((%s::timestamptz AT TIME ZONE coalesce(nullif({t}.timezone, ''), %s))::date)"
+# Each property's "today" in its own zone, or the business's today (computed once, here
+# in Python) for the many that keep the business's zone: looking a zone up by name
+# costs some 2 microseconds a row, and a hotel has hundreds of rooms.
+_LOCAL_TODAY = (
+    "(CASE WHEN {t}.timezone = '' THEN %s::date"
+    " ELSE (%s::timestamptz AT TIME ZONE {t}.timezone)::date END)"
+)
 
 # The sum of each night's price: the seasonal rule that starts latest among those
 # covering the night (bookings.pricing.rate_for), else the base price. The nights come
@@ -185,27 +202,19 @@ _BOOKABLE = """
 """
 
 
-def available_properties(
-    *,
-    business: Business,
-    search: SearchQuery,
-    now: datetime | None = None,
-    priced: bool = True,
-) -> QuerySet[Property]:
-    """The business's published places that a guest could book for the search right
-    now, annotated with `est_total` and sorted. Lazy: paginate it. Without `priced`,
-    no total is computed (for counting)."""
-    now = now or timezone.now()
+def _free_places(*, business: Business, search: SearchQuery, now: datetime) -> QuerySet[Property]:
+    """The business's published places that sleep the party, allow the stay's length
+    and are free for its dates, annotated with what `_rules` checks."""
     t = Property._meta.db_table
     ci, co, nights = search.check_in, search.check_out, search.nights
-    taken = Booking.objects.active(now=now).filter(property=OuterRef("pk")).overlapping(ci, co)
-    money = DecimalField(max_digits=14, decimal_places=4)
-    if nights >= MONTH:
-        discount: Any = F("monthly_discount_percent")
-    elif nights >= WEEK:
-        discount = F("weekly_discount_percent")
-    else:
-        discount = Value(Decimal(0))
+    # The stay's end after check-in is implied by the overlap; said, it lets the check
+    # read booking_property_stay_end_idx alone.
+    taken = (
+        Booking.objects.active(now=now)
+        .filter(property=OuterRef("pk"), stay__endswith__gt=ci)
+        .overlapping(ci, co)
+    )
+    today = now.astimezone(business.tz).date()
     qs = (
         Property.objects.for_business(business)
         .filter(published=True, max_guests__gte=search.guests, max_nights__gte=nights)
@@ -213,21 +222,38 @@ def available_properties(
             min_stay=RawSQL(_MINIMUM.format(t=t), (ci, ci)),  # noqa: S611 (constant SQL)
             bookable=RawSQL(  # noqa: S611
                 _BOOKABLE.format(t=t, today=_LOCAL_TODAY.format(t=t), reach=REACH_DAYS),
-                (ci, now, business.timezone, co, now, business.timezone),
+                (ci, today, now, co, today, now),
                 output_field=BooleanField(),
             ),
         )
-        .filter(min_stay__lte=nights, bookable=True)
         .filter(~Exists(taken))
     )
     if search.bedrooms:
         qs = qs.filter(bedrooms__gte=search.bedrooms)
     if search.group:
         qs = qs.filter(group_id=search.group)
-    if not priced:
-        return qs.order_by()
-    nights_list = [ci + timedelta(days=i) for i in range(nights)]
-    qs = qs.annotate(
+    return qs
+
+
+def _rules(search: SearchQuery) -> Q:
+    """The booking rules a free place must meet too: the minimum stay for the arrival
+    night, advance notice and booking horizon."""
+    return Q(min_stay__lte=search.nights, bookable=True)
+
+
+def _with_total(qs: QuerySet[Property], search: SearchQuery) -> QuerySet[Property]:
+    """`est_total`: the stay's estimated total, as `bookings.pricing.quote` computes it."""
+    t = Property._meta.db_table
+    nights = search.nights
+    money = DecimalField(max_digits=14, decimal_places=4)
+    if nights >= MONTH:
+        discount: Any = F("monthly_discount_percent")
+    elif nights >= WEEK:
+        discount = F("weekly_discount_percent")
+    else:
+        discount = Value(Decimal(0))
+    nights_list = [search.check_in + timedelta(days=i) for i in range(nights)]
+    return qs.annotate(
         subtotal=RawSQL(_SUBTOTAL.format(t=t), (nights_list,), output_field=money),  # noqa: S611
     ).annotate(
         est_total=ExpressionWrapper(
@@ -238,7 +264,24 @@ def available_properties(
         * (Value(Decimal(100)) + F("tax_percent"))
         / Value(Decimal(100)),
     )
-    return qs.order_by(*SORTS[search.sort])
+
+
+def available_properties(
+    *,
+    business: Business,
+    search: SearchQuery,
+    now: datetime | None = None,
+    priced: bool = True,
+) -> QuerySet[Property]:
+    """The business's published places that a guest could book for the search right
+    now, annotated with `est_total` and sorted. Lazy: paginate it. Without `priced`,
+    no total is computed (for counting)."""
+    qs = _free_places(business=business, search=search, now=now or timezone.now()).filter(
+        _rules(search)
+    )
+    if not priced:
+        return qs.order_by()
+    return _with_total(qs, search).order_by(*SORTS[search.sort])
 
 
 def search_page(
@@ -332,12 +375,59 @@ def search_groups(
     ]
 
 
-@dataclass(frozen=True)
-class GroupsPage:
-    """One page of `search_groups`, and the free units over every page."""
-
-    page: Page[SearchGroup]
-    free_units: int
+def room_types_priced(
+    *,
+    business: Business,
+    search: SearchQuery,
+    kinds: Sequence[RoomType],
+    now: datetime | None = None,
+) -> list[SearchGroup]:
+    """These room types for the search, in their order: the units free and bookable
+    for the stay, and the lowest estimated total among them (a room type with none is
+    sold out). One aggregate query over the availability plan, its rooms only."""
+    if not kinds:
+        return []
+    # One row comparison (which property_room_type_idx answers) rather than a Q per room
+    # type, which would cost more to build than the database takes to read the rooms.
+    t = Property._meta.db_table
+    chosen = RawSQL(  # noqa: S611 (placeholders only)
+        f"(coalesce({t}.group_id, 0), {t}.bedrooms, {t}.max_guests) IN ("
+        + ", ".join(["(%s, %s, %s)"] * len(kinds))
+        + ")",
+        [v for k in kinds for v in (k.group_id or 0, k.bedrooms, k.max_guests)],
+        output_field=BooleanField(),
+    )
+    free = _free_places(business=business, search=search, now=now or timezone.now())
+    # The rules filter the aggregate rather than the rooms, so that the rooms' table
+    # is read and the free ones found first: the rules (a seasonal lookup a room) and
+    # the totals are then worked out for the free rooms only.
+    bookable = _rules(search)
+    rows = (
+        _with_total(free.filter(chosen), search)
+        .order_by()
+        .values("group_id", "bedrooms", "max_guests")
+        .annotate(
+            free_units=Count("id", filter=bookable),
+            lowest_total=Min("est_total", filter=bookable),
+        )
+    )
+    found: dict[tuple[int | None, int, int], Any] = {
+        (row["group_id"], row["bedrooms"], row["max_guests"]): row for row in rows
+    }
+    priced_kinds = []
+    for kind in kinds:
+        row = found.get((kind.group_id, kind.bedrooms, kind.max_guests))
+        priced_kinds.append(
+            SearchGroup(
+                group_id=kind.group_id,
+                group_name=kind.group_name,
+                bedrooms=kind.bedrooms,
+                max_guests=kind.max_guests,
+                free_units=row["free_units"] if row else 0,
+                lowest_total=row["lowest_total"] if row and row["free_units"] else None,
+            )
+        )
+    return priced_kinds
 
 
 def search_groups_page(
@@ -347,10 +437,25 @@ def search_groups_page(
     page: int | str | None = 1,
     per_page: int = PAGE_SIZE,
     now: datetime | None = None,
-) -> GroupsPage:
-    """A page of hotels and room types: the aggregate is one query whatever the page
-    (a row per hotel and room type, some hundreds for a chain), the page is cut here."""
-    rows = search_groups(business=business, search=search, now=now)
+    kinds: Sequence[RoomType] | None = None,
+) -> Page[SearchGroup]:
+    """A page of the room types that sleep the party (`page.paginator.count` in all,
+    whatever the dates), the page's rows checked and priced, sold-out ones included.
+    `kinds`: the business's room types when the caller has them (`search_filters`).
+    Two queries, one with `kinds`, whatever the page and the size of the chain."""
+    if kinds is None:
+        kinds = room_types(business=business)
+    fitting = [
+        kind
+        for kind in kinds
+        if kind.max_guests >= search.guests
+        and kind.bedrooms >= search.bedrooms
+        and (not search.group or kind.group_id == search.group)
+    ]
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
-    paginator: Paginator[SearchGroup] = Paginator(rows, per_page)
-    return GroupsPage(page=paginator.get_page(page), free_units=sum(row.free_units for row in rows))
+    paginator: Paginator[RoomType] = Paginator(fitting, per_page)
+    current: Page[Any] = paginator.get_page(page)
+    current.object_list = room_types_priced(
+        business=business, search=search, kinds=list(current.object_list), now=now
+    )
+    return current

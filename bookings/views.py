@@ -444,7 +444,8 @@ def _int_param(raw: str | None, default: int) -> int | None:
 
 def search(request: HttpRequest) -> HttpResponse:
     """Which places are free for these dates and guests, with the total for the stay:
-    a business with hotels sees one row per hotel and room type until it picks one."""
+    a business with hotels sees one row per hotel and room type (sold out, or its free
+    units and lowest total) until it picks one."""
     business = site_business(request)
     source = request.GET
     filters = search_filters(business=business)
@@ -493,7 +494,9 @@ def search(request: HttpRequest) -> HttpResponse:
         {**query.params(), **({"list": "1"} if source.get("list") == "1" else {})}
     )
     if filters.groups and not query.group and source.get("list") != "1":
-        found = search_groups_page(business=business, search=query, page=source.get("page"))
+        found = search_groups_page(
+            business=business, search=query, page=source.get("page"), kinds=filters.room_types
+        )
         context["groups"] = [
             (
                 row,
@@ -506,10 +509,10 @@ def search(request: HttpRequest) -> HttpResponse:
                     }
                 ),
             )
-            for row in found.page
+            for row in found
         ]
-        context["page"] = found.page
-        context["count"] = found.free_units
+        context["page"] = found
+        context["count"] = found.paginator.count
         return render(request, "site/search.html", context)
     page, results = search_page(business=business, search=query, page=source.get("page"))
     stay = urlencode(

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
-from django.db.models import Max, Q, QuerySet
+from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from properties.models import Business, Membership, Property, PropertyGroup, ReleasedSlug, User
@@ -136,31 +136,79 @@ def property_get_published(*, business: Business, slug: str) -> Property | None:
 
 
 @dataclass(frozen=True)
+class RoomType:
+    """A hotel's published places with the same bedrooms and capacity (`group_id` None:
+    the places in no hotel)."""
+
+    group_id: int | None
+    group_name: str
+    bedrooms: int
+    max_guests: int
+
+
+# A business's room types, one index descent each (property_room_type_idx): a recursive
+# walk from each (hotel, bedrooms, capacity) to the next, then the hotels' names for the
+# order. Places in no hotel are hotel 0 in the index.
+_ROOM_TYPES = """
+WITH RECURSIVE kind(hotel, bedrooms, max_guests) AS (
+    (SELECT coalesce(p.group_id, 0), p.bedrooms, p.max_guests
+     FROM properties_property p
+     WHERE p.business_id = %(business)s AND p.published
+     ORDER BY p.business_id, coalesce(p.group_id, 0), p.bedrooms, p.max_guests
+     LIMIT 1)
+    UNION ALL
+    SELECT later.* FROM kind, LATERAL (
+        SELECT coalesce(p.group_id, 0), p.bedrooms, p.max_guests
+        FROM properties_property p
+        WHERE p.business_id = %(business)s AND p.published
+          AND (p.business_id, coalesce(p.group_id, 0), p.bedrooms, p.max_guests)
+              > (%(business)s, kind.hotel, kind.bedrooms, kind.max_guests)
+        ORDER BY p.business_id, coalesce(p.group_id, 0), p.bedrooms, p.max_guests
+        LIMIT 1
+    ) later
+)
+SELECT kind.hotel, g.name, kind.bedrooms, kind.max_guests
+FROM kind LEFT JOIN properties_propertygroup g ON g.id = kind.hotel
+ORDER BY g.name NULLS LAST, kind.hotel, kind.bedrooms, kind.max_guests
+"""
+
+
+def room_types(*, business: Business) -> list[RoomType]:
+    """The business's published room types by hotel name (places in no hotel last),
+    bedrooms and capacity. One query, whose work grows with the room types (a chain's
+    240), not with the places (its 32,000)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ROOM_TYPES, {"business": business.pk})
+        rows = cursor.fetchall()
+    return [
+        RoomType(group_id=hotel or None, group_name=name or "", bedrooms=beds, max_guests=most)
+        for hotel, name, beds, most in rows
+    ]
+
+
+@dataclass(frozen=True)
 class SearchFilters:
     """What a business's published places offer to search on: bedroom counts, the
-    largest party one place sleeps, and its hotels (groups)."""
+    largest party one place sleeps, its hotels (groups), and its room types."""
 
     bedrooms: list[int]
     max_guests: int
     groups: list[PropertyGroup]
+    room_types: list[RoomType]
 
 
 def search_filters(*, business: Business) -> SearchFilters:
-    """One query, and one more for the hotels' names when the business has hotels."""
-    found = (
-        Property.objects.for_business(business)
-        .filter(published=True)
-        .aggregate(
-            bedrooms=ArrayAgg("bedrooms", distinct=True, default=[]),
-            most=Max("max_guests"),
-            groups=ArrayAgg("group_id", distinct=True, filter=Q(group__isnull=False), default=[]),
-        )
-    )
-    groups = (
-        list(PropertyGroup.objects.filter(pk__in=found["groups"]).order_by("name"))
-        if found["groups"]
-        else []
-    )
+    """One query (`room_types`)."""
+    kinds = room_types(business=business)
+    groups: dict[int, PropertyGroup] = {}
+    for kind in kinds:
+        if kind.group_id is not None and kind.group_id not in groups:
+            groups[kind.group_id] = PropertyGroup(
+                id=kind.group_id, business=business, name=kind.group_name
+            )
     return SearchFilters(
-        bedrooms=sorted(found["bedrooms"]), max_guests=found["most"] or 1, groups=groups
+        bedrooms=sorted({kind.bedrooms for kind in kinds}),
+        max_guests=max((kind.max_guests for kind in kinds), default=1),
+        groups=list(groups.values()),
+        room_types=kinds,
     )

@@ -3,10 +3,11 @@ pagination, hotel grouping, constant query count, and the search page."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -14,6 +15,7 @@ from bookings.errors import BookingError
 from bookings.pricing import quote
 from bookings.search import (
     available_properties,
+    search_filters,
     search_groups,
     search_page,
     search_query_check,
@@ -157,6 +159,58 @@ def test_hotels_are_grouped_by_room_type(tenant: Tenant) -> None:
     assert by_type[("Harbour Hotel", 1)] == 3
     assert by_type[("Harbour Hotel", 2)] == 1
     assert by_type[("", 2)] == 1
+
+
+def test_filters_offer_the_published_places_hotels_bedrooms_and_party(tenant: Tenant) -> None:
+    harbour = PropertyGroupFactory(business=tenant.business, name="Harbour Hotel")
+    abbey = PropertyGroupFactory(business=tenant.business, name="Abbey Hotel")
+    closed = PropertyGroupFactory(business=tenant.business, name="Closed Hotel")
+    PropertyFactory(business=tenant.business, group=harbour, bedrooms=3, max_guests=6)
+    PropertyFactory(business=tenant.business, group=abbey, bedrooms=1, max_guests=2)
+    PropertyFactory(
+        business=tenant.business, group=closed, bedrooms=5, max_guests=9, published=False
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        filters = search_filters(business=tenant.business)
+    assert len(ctx.captured_queries) == 1
+    assert [g.name for g in filters.groups] == ["Abbey Hotel", "Harbour Hotel"]
+    assert [g.pk for g in filters.groups] == [abbey.pk, harbour.pk]
+    assert filters.bedrooms == [1, 2, 3]  # the tenant's own place has 2
+    assert filters.max_guests == 6
+    assert [(k.group_name, k.bedrooms) for k in filters.room_types] == [
+        ("Abbey Hotel", 1),
+        ("Harbour Hotel", 3),
+        ("", 2),
+    ]
+
+
+def test_a_business_with_nothing_published_offers_no_filters(tenant: Tenant) -> None:
+    Property.objects.filter(pk=tenant.prop.pk).update(published=False)
+    filters = search_filters(business=tenant.business)
+    assert (filters.bedrooms, filters.max_guests, filters.groups) == ([], 1, [])
+
+
+def test_notice_counts_from_today_where_the_place_is(tenant: Tenant) -> None:
+    # Noon in London is 2 a.m. the next day on Kiritimati (UTC+14): a same-day arrival
+    # there is already in the past.
+    far = PropertyFactory(business=tenant.business, name="Far", timezone="Pacific/Kiritimati")
+    with time_machine.travel(datetime(2030, 6, 12, 11, 0, tzinfo=UTC), tick=False):
+        names = [
+            p.name
+            for p in available_properties(
+                business=tenant.business,
+                search=search_query_check(
+                    business=tenant.business,
+                    check_in=date(2030, 6, 12),
+                    check_out=date(2030, 6, 14),
+                ),
+            )
+        ]
+        assert names == [tenant.prop.name]
+        later = search_query_check(
+            business=tenant.business, check_in=date(2030, 6, 13), check_out=date(2030, 6, 15)
+        )
+        assert far in available_properties(business=tenant.business, search=later)
 
 
 def test_query_count_does_not_grow_with_places(tenant: Tenant) -> None:
