@@ -179,22 +179,30 @@ def _free(day: date) -> Cell:
 PLACEHOLDER = "REFERENCE"
 
 
+def free_nights(start: date, end: date) -> dict[date, Cell]:
+    """A free night's cell for each night of [start, end): the same for every row, so
+    built once a page (a hotel's 100 rows were 1,000s of cells made alike)."""
+    return {day: _free(day) for day in nights_between(start, end)}
+
+
 def booking_cells(
     bookings: list[Booking],
     start: date,
     end: date,
     conflicted: set[int],
     detail: str = "",
+    free: dict[date, Cell] | None = None,
 ) -> list[Cell]:
     cells: list[Cell] = []
     cursor = start
     detail = detail or reverse("dashboard:booking-detail", args=[PLACEHOLDER])
+    free = free if free is not None else free_nights(start, end)
     for booking in sorted(bookings, key=lambda b: b.check_in):
         lower = max(booking.check_in, cursor)
         upper = min(booking.check_out, end)
         if upper <= lower:
             continue  # outside the month, or (never expected) overlapping the previous one
-        cells.extend(_free(day) for day in nights_between(cursor, lower))
+        cells.extend(free[day] for day in nights_between(cursor, lower))
         label, sublabel, css = describe(booking)
         if booking.pk in conflicted:
             css += " has-conflict"
@@ -214,7 +222,7 @@ def booking_cells(
             )
         )
         cursor = upper
-    cells.extend(_free(day) for day in nights_between(cursor, end))
+    cells.extend(free[day] for day in nights_between(cursor, end))
     return cells
 
 
@@ -274,6 +282,7 @@ def build_groups(
     for mark in marks:
         marks_by_property.setdefault(mark.property_id, []).append(mark)
         conflicted.update(mark.booking_ids)
+    free = free_nights(start, end)
     groups: list[Group] = []
     has_groups = any(p.group_id for p in properties)
     for prop in properties:
@@ -283,7 +292,9 @@ def build_groups(
         groups[-1].rows.append(
             Row(
                 property=prop,
-                cells=booking_cells(by_property.get(prop.pk, []), start, end, conflicted, detail),
+                cells=booking_cells(
+                    by_property.get(prop.pk, []), start, end, conflicted, detail, free
+                ),
                 mark_lanes=mark_lanes(marks_by_property.get(prop.pk, []), start, end),
                 today=today,
                 link=f"{bookings_link}{prop.pk}",

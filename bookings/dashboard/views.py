@@ -21,12 +21,12 @@ from bookings.dashboard.forms import BookingFilterForm, CancelForm
 from bookings.dashboard.grid import describe, source_label
 from bookings.dashboard.listing import rows_html
 from bookings.dashboard.selectors import (
-    UpcomingFirst,
     booking_detail,
     booking_search,
     calendar_properties,
     price_lines,
     stay_actions,
+    upcoming_first,
 )
 from bookings.dashboard.slots import booking_lock_reason, booking_sections
 from bookings.models import Booking
@@ -111,9 +111,19 @@ def _upcoming(form: BookingFilterForm) -> bool:
 
 def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     form = _filter_form(request, acting)
-    listed: Any = _search(acting, form)
+    listed: Any  # a queryset, or UpcomingFirst (sliced and counted like one)
     if _upcoming(form):
-        listed = UpcomingFirst(listed, acting.today, CappedPaginator.cap)
+        query, filters = form.filters()
+        listed = upcoming_first(
+            business=acting.business,
+            today=acting.today,
+            cap=CappedPaginator.cap,
+            query=query,
+            filters=filters,
+            scope=acting.scope,
+        )
+    else:
+        listed = _search(acting, form)
     paginator = CappedPaginator(listed, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bookings.dashboard.selectors import upcoming_first
 from bookings.models import Booking
 from bookings.payments.models import Refund
 from messaging.models import ScheduledMessage
@@ -252,3 +253,33 @@ def test_list_and_booking_pages_cost_the_same_queries_for_a_busier_business(
     assert count(outsider, f"/dashboard/bookings/{big.arriving.reference}/") == count(
         tenant, f"/dashboard/bookings/{small.arriving.reference}/"
     )
+
+
+def test_stays_under_way_come_first_by_start_then_the_coming_ones_page_by_page(
+    tenant: Tenant, outsider: Tenant
+) -> None:
+    today = business_today(tenant.business)
+    one, two, three = tenant.prop, *(PropertyFactory(business=tenant.business) for _ in range(2))
+    stay(three, today - timedelta(days=6), 2, name="Gone Before")  # past: not listed
+    started_3 = stay(one, today - timedelta(days=3), 4, name="Started Three")
+    started_1 = stay(two, today - timedelta(days=1), 3, name="Started One")
+    leaving = stay(three, today - timedelta(days=2), 2, name="Leaving Today")
+    arriving = stay(three, today, 2, name="Arriving Today")
+    coming_1 = stay(one, today + timedelta(days=1), 2, name="Coming One")
+    coming_5 = stay(two, today + timedelta(days=5), 2, name="Coming Five")
+    stay(outsider.prop, today - timedelta(days=1), 3, name="Outside Person")
+    expired = stay(one, today + timedelta(days=9), 2, name="Abandoned Checkout")
+    Booking.objects.filter(pk=expired.pk).update(status=Booking.Status.EXPIRED)
+    order = [started_3, leaving, started_1, arriving, coming_1, coming_5]
+
+    listed = upcoming_first(business=tenant.business, today=today, cap=100)
+
+    assert listed.count() == len(order)
+    assert [b.pk for b in listed[0:10]] == [b.pk for b in order]
+    for start in range(len(order)):
+        page = listed[start : start + 2]
+        assert [b.pk for b in page] == [b.pk for b in order[start : start + 2]]
+    assert upcoming_first(business=tenant.business, today=today, cap=3).count() == 4
+    html = rows_of(tenant.admin_client().get("/dashboard/bookings/").content.decode())
+    assert html.index("Started Three") < html.index("Leaving Today") < html.index("Coming Five")
+    assert "Outside Person" not in html
