@@ -8,10 +8,12 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bookings.dashboard import views
 from bookings.dashboard.selectors import upcoming_first
 from bookings.models import Booking
 from bookings.payments.models import Refund
@@ -283,3 +285,19 @@ def test_stays_under_way_come_first_by_start_then_the_coming_ones_page_by_page(
     html = rows_of(tenant.admin_client().get("/dashboard/bookings/").content.decode())
     assert html.index("Started Three") < html.index("Leaving Today") < html.index("Coming Five")
     assert "Outside Person" not in html
+
+
+def test_a_text_search_is_counted_no_further_than_its_cap(
+    owner: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "SEARCH_CAP", 3)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    start = business_today(tenant.business) + timedelta(days=1)
+    for n in range(5):
+        stay(tenant.prop, start + timedelta(days=2 * n), 1, name=f"Searched Person{n}")
+    searched = owner.get("/dashboard/bookings/?q=searched&when=all").content.decode()
+    assert "More than 3 bookings: narrow the search to see them all, page 1 of 2" in searched
+    assert "Searched Person4" in searched  # newest first
+    # Without a text the list is counted to the end, as before.
+    listed = owner.get("/dashboard/bookings/?when=all").content.decode()
+    assert "5 bookings, page 1 of 3" in listed
