@@ -188,22 +188,27 @@ def _page(
 def calendar_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     month = parse_month(request.GET.get("month"), acting.today)
     choice = group_choice(request.GET.get("group") or "", acting)
-    properties = _shown(acting, choice)
+    properties = _shown(acting, choice, names_only=True)
     form = None
     if acting.may(MANAGE_BOOKINGS) and properties:
         form = BlockForm(properties=properties, initial={"start": acting.today})
     return _page(request, acting, month, form, properties, choice)
 
 
-def _shown(acting: Acting, choice: GroupChoice) -> list[Property]:
+def _shown(acting: Acting, choice: GroupChoice, *, names_only: bool = False) -> list[Property]:
+    """The properties on the page; `names_only` when they are only shown (a block
+    is made on a property read whole)."""
     group = choice.chosen
     if group is None:
-        return calendar_properties(business=acting.business, scope=acting.scope)
+        return calendar_properties(
+            business=acting.business, scope=acting.scope, names_only=names_only
+        )
     return calendar_properties(
         business=acting.business,
         scope=acting.scope,
         group_id=group.group_id,
         ungrouped=group.group_id is None,
+        names_only=names_only,
     )
 
 

@@ -2,17 +2,17 @@
 
 A page shows 50 bookings; spelled in the template, each row cost a URL reversal, two
 date filters, a money filter and a dozen variable lookups, which made the template
-engine most of the page's time (docs/performance.md). Here a row is one
-`format_html`, every value escaped as the template did.
+engine most of the page's time (docs/performance.md). Here a row is one f-string,
+every value escaped as the template did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from html import escape
 from urllib.parse import quote
 
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from bookings.dashboard.grid import describe, source_label
@@ -23,43 +23,37 @@ from properties.templatetags.money import money
 STATUS_TONES: dict[str, str] = {Booking.Status.CONFIRMED: "ok", Booking.Status.HELD: "info"}
 NO_TOTAL = mark_safe('<span class="muted">\u2014</span>')  # a block has no price
 
-ROW = (
-    "<tr>"
-    '<td><a href="{url}" class="row-link">{label}</a>'
-    '<span class="help block">{reference}{email}</span></td>'
-    "<td>{property}</td>"
-    '<td class="nowrap">{check_in} \u2013 {check_out}<span class="help block">{nights}</span></td>'
-    '<td><span class="src-tag {css}">{source}</span></td>'
-    '<td><span class="badge badge-{tone}">{status}</span></td>'
-    '<td class="num">{total}</td>'
-    "</tr>"
-)
-
 
 def rows_html(bookings: Iterable[Booking]) -> list[SafeString]:
-    """One `<tr>` per booking, as the list shows it."""
+    """One `<tr>` per booking, as the list shows it. Spelled with f-strings, each
+    value escaped as `format_html` would: its keyword arguments cost more than the
+    row (a chain's page)."""
     placeholder = "0"
     link = reverse("dashboard:booking-detail", args=[placeholder])
     head, _, tail = link.rpartition(f"/{placeholder}/")
+    # The labels in the page's language, looked up once a page rather than a row.
+    statuses = {value: escape(str(label)) for value, label in Booking.Status.choices}
     rows = []
     for b in bookings:
         label, _, css = describe(b)
+        reference = escape(b.reference)
+        email = f" \u00b7 {escape(b.guest_email)}" if b.guest_email else ""
+        tone = STATUS_TONES.get(b.status, "neutral")
+        total = NO_TOTAL if b.is_block else escape(money(b.total, b.currency))
+        url = escape(f"{head}/{quote(b.reference, safe='')}/{tail}")
         rows.append(
-            format_html(
-                ROW,
-                url=f"{head}/{quote(b.reference, safe='')}/{tail}",
-                label=label,
-                reference=b.reference,
-                email=format_html(" \u00b7 {}", b.guest_email) if b.guest_email else "",
-                property=b.property.name,
-                check_in=f"{b.check_in:%a %-d %b}",
-                check_out=f"{b.check_out:%a %-d %b %Y}",
-                nights=plural(b.nights, "night"),
-                css=css,
-                source=source_label(b),
-                tone=STATUS_TONES.get(b.status, "neutral"),
-                status=b.get_status_display(),
-                total=NO_TOTAL if b.is_block else money(b.total, b.currency),
+            mark_safe(  # noqa: S308 (every value escaped here)
+                "<tr>"
+                f'<td><a href="{url}" class="row-link">{escape(label)}</a>'
+                f'<span class="help block">{reference}{email}</span></td>'
+                f"<td>{escape(b.property.name)}</td>"
+                f'<td class="nowrap">{b.check_in:%a %-d %b} \u2013 {b.check_out:%a %-d %b %Y}'
+                f'<span class="help block">{escape(plural(b.nights, "night"))}</span></td>'
+                f'<td><span class="src-tag {escape(css)}">{escape(source_label(b))}</span></td>'
+                f'<td><span class="badge badge-{escape(tone)}">'
+                f"{statuses.get(b.status) or escape(b.status)}</span></td>"
+                f'<td class="num">{total}</td>'
+                "</tr>"
             )
         )
     return rows

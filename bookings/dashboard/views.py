@@ -21,8 +21,8 @@ from bookings.dashboard.forms import BookingFilterForm, CancelForm
 from bookings.dashboard.grid import describe, source_label
 from bookings.dashboard.listing import rows_html
 from bookings.dashboard.selectors import (
-    UpcomingFirst,
     booking_detail,
+    booking_pages,
     booking_search,
     calendar_properties,
     price_lines,
@@ -42,6 +42,7 @@ from properties.money import format_money
 from properties.permissions import MANAGE_BOOKINGS, REFUND_BEYOND_POLICY
 
 PAGE_SIZE = 50
+SEARCH_CAP = 1_000  # a text search's count goes no further (20 pages)
 
 
 def detail_url(booking: Booking) -> str:
@@ -59,11 +60,14 @@ def _filter_form(request: HttpRequest, acting: Acting) -> BookingFilterForm:
             scope=acting.scope,
             group_id=chosen.group_id,
             ungrouped=chosen.group_id is None,
+            names_only=True,
         )
     elif choice.one_at_a_time:
         properties = []  # pick a group first
     else:
-        properties = calendar_properties(business=acting.business, scope=acting.scope)
+        properties = calendar_properties(
+            business=acting.business, scope=acting.scope, names_only=True
+        )
     form = BookingFilterForm(
         request.GET or None,
         properties=properties,
@@ -79,12 +83,17 @@ class CappedPaginator(Paginator):
 
     cap = 10_000
 
+    def __init__(self, object_list: Any, per_page: int, cap: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        if cap is not None:
+            self.cap = cap
+
     @cached_property
     def count(self) -> int:
         rows = self.object_list
         if isinstance(rows, QuerySet):
             return int(rows.order_by()[: self.cap + 1].count())
-        return int(rows.count())  # type: ignore[attr-defined]  # UpcomingFirst: capped
+        return int(rows.count())  # type: ignore[attr-defined]  # booking_pages: capped
 
     @property
     def capped(self) -> bool:
@@ -102,19 +111,22 @@ def _search(acting: Acting, form: BookingFilterForm) -> QuerySet[Booking]:
     )
 
 
-def _upcoming(form: BookingFilterForm) -> bool:
-    """Whether the list shows upcoming and current stays (the default)."""
-    _, filters = form.filters()
-    dated = filters.get("start") or filters.get("end")
-    return not dated and (filters.get("when") or "upcoming") == "upcoming"
-
-
 def booking_list_page(request: HttpRequest, acting: Acting) -> HttpResponse:
     form = _filter_form(request, acting)
-    listed: Any = _search(acting, form)
-    if _upcoming(form):
-        listed = UpcomingFirst(listed, acting.today, CappedPaginator.cap)
-    paginator = CappedPaginator(listed, PAGE_SIZE)
+    query, filters = form.filters()
+    # Matching a text, every row read is compared three times: a chain's 10,000
+    # matches took 50 ms to count.
+    cap = SEARCH_CAP if query.strip() else CappedPaginator.cap
+    # Sliced and counted like a queryset (what Paginator asks of it).
+    listed: Any = booking_pages(
+        business=acting.business,
+        today=acting.today,
+        cap=cap,
+        query=query,
+        filters=filters,
+        scope=acting.scope,
+    )
+    paginator = CappedPaginator(listed, PAGE_SIZE, cap=cap)
     page = paginator.get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)

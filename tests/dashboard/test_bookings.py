@@ -8,10 +8,13 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bookings.dashboard import views
+from bookings.dashboard.selectors import upcoming_first
 from bookings.models import Booking
 from bookings.payments.models import Refund
 from messaging.models import ScheduledMessage
@@ -252,3 +255,49 @@ def test_list_and_booking_pages_cost_the_same_queries_for_a_busier_business(
     assert count(outsider, f"/dashboard/bookings/{big.arriving.reference}/") == count(
         tenant, f"/dashboard/bookings/{small.arriving.reference}/"
     )
+
+
+def test_stays_under_way_come_first_by_start_then_the_coming_ones_page_by_page(
+    tenant: Tenant, outsider: Tenant
+) -> None:
+    today = business_today(tenant.business)
+    one, two, three = tenant.prop, *(PropertyFactory(business=tenant.business) for _ in range(2))
+    stay(three, today - timedelta(days=6), 2, name="Gone Before")  # past: not listed
+    started_3 = stay(one, today - timedelta(days=3), 4, name="Started Three")
+    started_1 = stay(two, today - timedelta(days=1), 3, name="Started One")
+    leaving = stay(three, today - timedelta(days=2), 2, name="Leaving Today")
+    arriving = stay(three, today, 2, name="Arriving Today")
+    coming_1 = stay(one, today + timedelta(days=1), 2, name="Coming One")
+    coming_5 = stay(two, today + timedelta(days=5), 2, name="Coming Five")
+    stay(outsider.prop, today - timedelta(days=1), 3, name="Outside Person")
+    expired = stay(one, today + timedelta(days=9), 2, name="Abandoned Checkout")
+    Booking.objects.filter(pk=expired.pk).update(status=Booking.Status.EXPIRED)
+    order = [started_3, leaving, started_1, arriving, coming_1, coming_5]
+
+    listed = upcoming_first(business=tenant.business, today=today, cap=100)
+
+    assert listed.count() == len(order)
+    assert [b.pk for b in listed[0:10]] == [b.pk for b in order]
+    for start in range(len(order)):
+        page = listed[start : start + 2]
+        assert [b.pk for b in page] == [b.pk for b in order[start : start + 2]]
+    assert upcoming_first(business=tenant.business, today=today, cap=3).count() == 4
+    html = rows_of(tenant.admin_client().get("/dashboard/bookings/").content.decode())
+    assert html.index("Started Three") < html.index("Leaving Today") < html.index("Coming Five")
+    assert "Outside Person" not in html
+
+
+def test_a_text_search_is_counted_no_further_than_its_cap(
+    owner: Client, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "SEARCH_CAP", 3)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    start = business_today(tenant.business) + timedelta(days=1)
+    for n in range(5):
+        stay(tenant.prop, start + timedelta(days=2 * n), 1, name=f"Searched Person{n}")
+    searched = owner.get("/dashboard/bookings/?q=searched&when=all").content.decode()
+    assert "More than 3 bookings: narrow the search to see them all, page 1 of 2" in searched
+    assert "Searched Person4" in searched  # newest first
+    # Without a text the list is counted to the end, as before.
+    listed = owner.get("/dashboard/bookings/?when=all").content.decode()
+    assert "5 bookings, page 1 of 3" in listed

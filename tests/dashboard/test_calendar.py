@@ -11,6 +11,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from bookings.dashboard.grid import booking_cells, free_nights
+from bookings.dashboard.selectors import month_end, month_start
 from bookings.models import Booking
 from bookings.services.stays import booking_hold
 from properties.models import PropertyGroup
@@ -226,3 +228,12 @@ def test_the_calendar_costs_the_same_queries_for_more_properties_and_stays(
         return len(queries)
 
     assert count(outsider) == count(tenant)
+
+
+def test_a_row_shares_the_pages_free_nights_and_reads_as_its_own(owner: Client, day: Day) -> None:
+    start, end = month_start(day.today), month_end(month_start(day.today))
+    free = free_nights(start, end)
+    shared = booking_cells([day.staying], start, end, set(), free=free)
+    assert shared == booking_cells([day.staying], start, end, set())
+    assert all(c is free[c.day] for c in shared if c.booking is None and c.day is not None)
+    assert sum(c.span for c in shared) == (end - start).days
