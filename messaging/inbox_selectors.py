@@ -4,6 +4,8 @@ it) first; a constant number of queries each."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, Q, QuerySet
 
 from bookings.models import Booking
@@ -73,7 +75,7 @@ def thread_messages(
 
 def unread_conversations(
     *, business: Business, limit: int = 5, scope: Scope | None = None
-) -> tuple[list[Conversation], int]:
+) -> tuple[list[Any], int]:
     """Today's unread threads, latest message first, with how many there are, with
     only the columns its panel shows (properties.dashboard.reads on why in SQL). A
     member of some groups sees the threads of their properties and their stays."""

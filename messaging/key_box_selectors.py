@@ -4,6 +4,7 @@ and why (the admin's key box page, the dashboard's staff and key codes page, Tod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -414,20 +415,15 @@ def key_box_states(
     days: int = 30,
     scope: Scope | None = None,
     history: bool = True,
-    arriving_only: bool = False,
 ) -> list[KeyBoxState]:
     """`key_box_state` of every property of a business (of the member's `scope`), by
     name, in a constant number of queries whatever the number of properties, codes and
     arrivals: five, four without `history` (then `last_confirmation` is None and
     `recent` empty: Today's panel shows neither). The properties come with their box,
     its code and their messaging settings and the business's (one query); the codes
-    that can matter in one more, the arrivals, and the emails that explain them.
-
-    With `arriving_only`, only the properties with a guest arriving in those `days`
-    (Today's panel, which lists arrivals): the reads then grow with the arrivals, not
-    with the properties of a chain."""
+    that can matter in one more, the arrivals, and the emails that explain them."""
     properties, business_settings = _properties(
-        business=business, now=now, days=days, scope=scope, arriving_only=arriving_only
+        business=business, now=now, days=days, scope=scope, arriving_only=False
     )
     if not properties:
         return []
@@ -502,6 +498,91 @@ def key_box_states(
             )
         )
     return states
+
+
+@dataclass(frozen=True)
+class ArrivalInDoubt:
+    property: Property
+    box_confirmed: bool  # whether any code is confirmed on the property's box
+    arrival: ArrivalCode
+
+
+def arrivals_in_doubt(
+    *,
+    business: Business,
+    now: datetime,
+    days: int,
+    doubtful: Callable[[str], bool],
+    limit: int,
+    scope: Scope | None = None,
+) -> tuple[list[ArrivalInDoubt], int]:
+    """For Today: the guests arriving in the next `days` (of the member's `scope`)
+    whose code is in doubt, by check-in, the first `limit` of them explained as
+    `key_box_states` explains them, and how many there are. A guest is in doubt when
+    their property's box has no confirmed code, or when `doubtful(status)` of their
+    `ArrivalCode`. Only what decides or shows an arrival is explained: every arrival at
+    a box with a confirmed code (to know), and the first `limit` of the others; the
+    reads grow with those, not with a chain's rooms. Four queries."""
+    properties, business_settings = _properties(
+        business=business, now=now, days=days, scope=scope, arriving_only=True
+    )
+    if not properties:
+        return [], 0
+    by_id = {p.pk: p for p in properties}
+    today = {p.pk: now.astimezone(p.tz).date() for p in properties}
+    first_day, last_day = min(today.values()), max(today.values()) + timedelta(days=days)
+    boxes: dict[int, KeyBox] = {
+        p.pk: box for p in properties if (box := _cached_one(p, "key_box")) is not None
+    }
+    arriving = []
+    for booking in _arrivals(list(by_id), first_day=first_day, last_day=last_day):
+        if (
+            today[booking.property_id]
+            <= booking.check_in
+            <= (today[booking.property_id] + timedelta(days=days))
+        ):
+            booking.property = by_id[booking.property_id]
+            if (moment := check_in_moment(booking)) > now:
+                arriving.append((moment, booking))
+    arriving.sort(key=lambda pair: (pair[0], pair[1].pk))
+    unboxed = [b for _, b in arriving if b.property_id not in boxes]
+    explained = [b for _, b in arriving if b.property_id in boxes] + unboxed[:limit]
+    if not explained:
+        return [], 0
+    codes = _codes(sorted({b.property_id for b in explained}), first_day=first_day, now=now)
+    by_property: dict[int, list[KeyCode]] = {}
+    for code in sorted(codes, key=lambda c: (c.valid_from, c.pk), reverse=True):
+        by_property.setdefault(code.property_id, []).append(code)
+    plans = {
+        b.pk: next(
+            (
+                c
+                for c in by_property.get(b.property_id, [])
+                if c.retired_at is None and c.valid_from <= b.check_in
+            ),
+            None,
+        )
+        for b in explained
+    }
+    jobs = [c.turnover for c in plans.values() if c and c.turnover]
+    reads = _BusinessReads(
+        business_settings=business_settings,
+        properties=[by_id[pk] for pk in {b.property_id for b in explained}],
+        bookings=explained,
+        jobs=jobs,
+    )
+    found = []
+    for booking in explained:
+        box = boxes.get(booking.property_id)
+        confirmed = box.key_code if box else None
+        arrival = _arrival_code(
+            booking, now=now, box=confirmed, planned=plans[booking.pk], reads=reads
+        )
+        if confirmed is None or doubtful(arrival.status):
+            found.append(ArrivalInDoubt(booking.property, confirmed is not None, arrival))
+    found.sort(key=lambda a: (a.arrival.check_in, a.arrival.booking.pk))
+    total = len(unboxed) + sum(1 for a in found if a.box_confirmed)
+    return found[:limit], total
 
 
 def _next_code(codes: list[KeyCode], *, box: KeyBox | None, now: datetime) -> KeyCode | None:

@@ -157,7 +157,7 @@ def next_arrival(*, business: Business, after: date, scope: Scope | None = WHOLE
 
 def refunds_refused(
     *, business: Business, limit: int = 5, scope: Scope | None = WHOLE
-) -> tuple[list[Refund], int]:
+) -> tuple[list[Any], int]:
     """Refunds the gateway refused (they need the owner: retry at the gateway, or
     contact the guest), newest first, with how many there are in all. For Today: only
     the columns its panel shows, and the stay's as `guest_name`, `reference` and

@@ -61,7 +61,7 @@ def open_conflicts(
 
 def open_conflicts_brief(
     *, business: Business, limit: int, scope: Scope | None = None
-) -> tuple[list[BookingConflict], int]:
+) -> tuple[list[Any], int]:
     """Today's first open conflicts, by check-in, and how many there are,
     with only what its panel shows, as extra attributes: `property_name`,
     `channel_platform`, `feed_platform`, `existing_guest_name`, `existing_reference`

@@ -46,7 +46,10 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
           AND ((k.retired_at IS NULL AND k.valid_from <= %(latest)s) OR x.id IS NOT NULL)
         ORDER BY k.valid_from DESC, k.id DESC"""
     latest = max(b.check_in for b in bookings)
-    rows = list(KeyCode.objects.raw(sql, {"properties": sorted(property_ids), "latest": latest}))
+    # Each row also says `on_box`.
+    rows: list[Any] = list(
+        KeyCode.objects.raw(sql, {"properties": sorted(property_ids), "latest": latest})
+    )
     boxes = {c.property_id: c for c in rows if c.on_box}
     planned: dict[int, list[KeyCode]] = {}  # per property, newest first
     for c in rows:
@@ -93,7 +96,8 @@ def turnovers_before(bookings: list[Booking]) -> dict[int, Turnover]:
         FROM messaging_turnover t
         WHERE t.next_booking_id = ANY(%(stays)s) AND t.state <> %(cancelled)s"""
     values = {"stays": [b.pk for b in bookings], "cancelled": Turnover.State.CANCELLED}
-    return {t.next_booking_id: t for t in Turnover.objects.raw(sql, values)}
+    jobs = Turnover.objects.raw(sql, values)
+    return {t.next_booking_id: t for t in jobs if t.next_booking_id is not None}
 
 
 def _local_day(business: Business, day: date) -> tuple[datetime, datetime]:
@@ -145,7 +149,7 @@ def _scoped_messages(business: Business, scope: Scope | None) -> QuerySet[Schedu
 
 def messages_in_trouble(
     *, business: Business, now: datetime, limit: int = 5, scope: Scope | None = None
-) -> tuple[list[ScheduledMessage], int]:
+) -> tuple[list[Any], int]:
     """Emails of the last PROBLEM_WINDOW that failed, need a person to decide, or are
     stuck (scheduled, or mid-send, for longer than OVERDUE), newest first, with how
     many there are, for Today: only the columns its panel shows, and the stay's

@@ -23,7 +23,12 @@ from bookings.dashboard.panels import DAY_LIMIT
 from messaging.dashboard.panels import TURNOVER_BADGES, booking_url, turnover_badge
 from messaging.dashboard.selectors import StaffJobs, property_for_business, staff_jobs
 from messaging.errors import MessagingError
-from messaging.key_box_selectors import ArrivalCode, KeyBoxState, key_box_states
+from messaging.key_box_selectors import (
+    ArrivalCode,
+    KeyBoxState,
+    arrivals_in_doubt,
+    key_box_states,
+)
 from messaging.models import KeyCodeConfirmation, Turnover
 from messaging.services.key_box import key_code_confirm
 from properties.dashboard.access import Acting
@@ -177,42 +182,38 @@ def key_codes_panel(acting: Acting) -> Panel:
     """Guests arriving within SOON_DAYS whose code is in doubt: the box has no confirmed
     code, a correction is going out, the welcome waits for the cleaner, or no code was
     sent. Each links to its property's key box on the staff and key codes page."""
-    now = timezone.now()
     page = reverse("dashboard:staff-keys")
-    found: list[tuple[Any, Item]] = []
-    for state in key_box_states(
+
+    def badge_of(status: str) -> Badge:
+        return ARRIVAL_BADGES.get(status, Badge(status.capitalize()))
+
+    shown, total = arrivals_in_doubt(
         business=acting.business,
-        now=now,
+        now=timezone.now(),
         days=SOON_DAYS,
+        doubtful=lambda status: badge_of(status).tone in ("warn", "bad"),
+        limit=DAY_LIMIT,
         scope=acting.scope,
-        history=False,
-        arriving_only=True,
-    ):
-        for arrival in state.arrivals:
-            badge = ARRIVAL_BADGES.get(arrival.status, Badge(arrival.status.capitalize()))
-            if state.confirmed is not None and badge.tone not in ("warn", "bad"):
-                continue
-            badges = [badge]
-            if state.confirmed is None:
-                badges.append(Badge("No code confirmed on the box", "bad"))
-            local = arrival.check_in.astimezone(acting.business.tz)
-            found.append(
-                (
-                    arrival.check_in,
-                    Item(
-                        title=f"{arrival.booking.guest_name or arrival.booking.reference}, "
-                        f"{state.property.name}",
-                        url=f"{page}#keys-{state.property.pk}",
-                        detail=arrival.reason[:200],
-                        meta=f"{local:%a %H:%M}",
-                        badges=tuple(badges),
-                    ),
-                )
+    )
+    items = []
+    for doubt in shown:
+        arrival, prop = doubt.arrival, doubt.property
+        badges = [badge_of(arrival.status)]
+        if not doubt.box_confirmed:
+            badges.append(Badge("No code confirmed on the box", "bad"))
+        local = arrival.check_in.astimezone(acting.business.tz)
+        items.append(
+            Item(
+                title=f"{arrival.booking.guest_name or arrival.booking.reference}, {prop.name}",
+                url=f"{page}#keys-{prop.pk}",
+                detail=arrival.reason[:200],
+                meta=f"{local:%a %H:%M}",
+                badges=tuple(badges),
             )
-    found.sort(key=lambda pair: pair[0])
+        )
     return Panel(
-        items=[item for _, item in found[:DAY_LIMIT]],
-        total=len(found),
+        items=items,
+        total=total,
         empty="Every guest arriving soon gets a confirmed code.",
         more_url=page,
         more_label="Staff and key codes",

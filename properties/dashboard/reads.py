@@ -53,10 +53,11 @@ def sql_rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def raw_first_with_total(
     model: type[M], sql: str, params: dict[str, Any], limit: int
-) -> tuple[list[M], int]:
+) -> tuple[list[Any], int]:
     """`first_with_total` for a statement of Today's: `sql` selects `COUNT(*) OVER ()
     AS _total` and ends in `LIMIT %(limit)s`; rows come back as `model` instances
-    holding only the columns selected (and the others' names as extra attributes)."""
+    holding only the columns selected, the others' as extra attributes (so typed
+    `Any`: the selector names them)."""
     found: list[Any] = list(model.objects.raw(sql, {**params, "limit": limit}))  # type: ignore[attr-defined]
     total = found[0]._total if found else 0
     return found, total

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bookings.models import Booking
-from messaging.key_box_selectors import key_box_state, key_box_states
+from messaging.key_box_selectors import arrivals_in_doubt, key_box_state, key_box_states
 from messaging.models import (
     KeyBox,
     KeyCode,
@@ -385,6 +385,8 @@ def test_the_whole_business_read_agrees_with_one_property_at_a_time(
     assert ("Grace Hopper", "1357", "sent") in statuses
     assert ("Katherine Johnson", "2222", "correction due") in statuses
 
+    assert _today_agrees(tenant, now) == 1  # Katherine's correction
+
 
 def test_today_lists_guests_arriving_soon_whose_code_is_in_doubt(owner: Client, keys: Keys) -> None:
     def panel() -> str:
@@ -422,3 +424,39 @@ def test_a_new_business_sees_what_to_do_first(owner: Client, tenant: Tenant) -> 
     assert "No staff yet" in html
     assert "No guest arrives in the next 30 days." in html
     assert 'id="panel-key_codes"' not in owner.get("/dashboard/").content.decode()
+
+
+def _today_agrees(tenant: Tenant, now: datetime) -> int:
+    """Today's panel explains only what decides or shows an arrival; it finds the same
+    arrivals in doubt as the whole business's read, in the same order, with the same
+    reasons, and counts them alike. How many there are."""
+
+    def doubtful(status: str) -> bool:
+        return status in ("correction due", "waiting for the cleaner", "none")
+
+    expected = sorted(
+        (
+            (a.check_in, a.booking.pk),
+            (a.booking.pk, state.confirmed is not None, a.status, a.reason),
+        )
+        for state in key_box_states(business=tenant.business, now=now, days=30, history=False)
+        for a in state.arrivals
+        if state.confirmed is None or doubtful(a.status)
+    )
+    for limit in (1, 2, 50):
+        shown, total = arrivals_in_doubt(
+            business=tenant.business, now=now, days=30, doubtful=doubtful, limit=limit
+        )
+        assert total == len(expected)
+        assert [
+            (d.arrival.booking.pk, d.box_confirmed, d.arrival.status, d.arrival.reason)
+            for d in shown
+        ] == [row for _, row in expected[:limit]]
+    return len(expected)
+
+
+def test_todays_read_of_codes_in_doubt_agrees_with_the_whole_business_read(
+    tenant: Tenant, keys: Keys
+) -> None:
+    # Hill Barn's box has no code confirmed: every arrival there is in doubt.
+    assert _today_agrees(tenant, timezone.now()) >= 2
