@@ -36,7 +36,7 @@ from messaging.selectors import (
     welcome_due_at,
     welcome_wait_until,
 )
-from properties.dashboard.reads import attach, columns, related_from, scope_sql
+from properties.dashboard.reads import attach, columns, related_from, scope_sql, sql_models
 from properties.models import Business, Property
 from properties.permissions import Scope
 
@@ -324,7 +324,7 @@ def _properties(
         LEFT JOIN messaging_businessmessaging bm ON bm.business_id = p.business_id
         WHERE p.business_id = %(business)s AND {in_scope}{arriving}
         ORDER BY p.name, p.id"""  # noqa: S608 (constant fragments; the values are parameters)
-    properties = list(Property.objects.raw(sql, values))
+    properties = sql_models(Property, sql, values)
     business_settings = None
     for prop in properties:
         attach(prop, "business", business)
@@ -349,18 +349,18 @@ def _codes(property_ids: list[int], *, first_day: date, now: datetime) -> list[K
         FROM messaging_keycode k
         LEFT JOIN messaging_turnover t ON t.id = k.turnover_id
         LEFT JOIN messaging_staff s ON s.id = t.cleaner_id
-        WHERE k.property_id = ANY(%(properties)s)
+        WHERE k.property_id = ANY(%(properties)s::integer[])
           AND (k.confirmed_at IS NOT NULL
                OR (k.retired_at IS NULL AND k.valid_from > %(first_day)s)
                OR (k.retired_at IS NULL AND k.confirmed_at IS NULL
                    AND (k.turnover_id IS NULL OR t.ends_at IS NULL OR t.ends_at > %(now)s))
                OR k.id IN (
                    SELECT DISTINCT ON (n.property_id) n.id FROM messaging_keycode n
-                   WHERE n.property_id = ANY(%(properties)s) AND n.valid_from <= %(first_day)s
-                     AND n.retired_at IS NULL
+                   WHERE n.property_id = ANY(%(properties)s::integer[])
+                     AND n.valid_from <= %(first_day)s AND n.retired_at IS NULL
                    ORDER BY n.property_id, n.valid_from DESC, n.id DESC))"""  # noqa: S608 (constant fragments; the values are parameters)
     values = {"properties": property_ids, "first_day": first_day, "now": now}
-    codes = list(KeyCode.objects.raw(sql, values))
+    codes = sql_models(KeyCode, sql, values)
     for code in codes:
         job = related_from(code, Turnover, "t_")
         if job is not None:
@@ -388,7 +388,7 @@ def _arrivals(property_ids: list[int], *, first_day: date, last_day: date) -> li
         "first": first_day,
         "last": last_day,
     }
-    return list(Booking.objects.raw(sql, values))
+    return sql_models(Booking, sql, values)
 
 
 def _explaining_emails(bookings: list[Booking], jobs: list[Turnover]) -> list[ScheduledMessage]:
@@ -396,8 +396,9 @@ def _explaining_emails(bookings: list[Booking], jobs: list[Turnover]) -> list[Sc
     key-update emails and the jobs' emails to their cleaners."""
     sql = f"""
         SELECT {columns(ScheduledMessage, "m")} FROM messaging_scheduledmessage m
-        WHERE (m.booking_id = ANY(%(bookings)s) AND m.kind = ANY(%(guest_kinds)s))
-           OR (m.turnover_id = ANY(%(jobs)s) AND m.kind = ANY(%(job_kinds)s))
+        WHERE (m.booking_id = ANY(%(bookings)s::integer[])
+               AND m.kind = ANY(%(guest_kinds)s::text[]))
+           OR (m.turnover_id = ANY(%(jobs)s::integer[]) AND m.kind = ANY(%(job_kinds)s::text[]))
         ORDER BY m.id"""  # noqa: S608 (constant fragments; the values are parameters)
     values = {
         "bookings": [b.pk for b in bookings],
@@ -405,7 +406,7 @@ def _explaining_emails(bookings: list[Booking], jobs: list[Turnover]) -> list[Sc
         "jobs": [j.pk for j in jobs],
         "job_kinds": [Kind.CLEANER_JOB, Kind.CLEANER_UPDATE],
     }
-    return list(ScheduledMessage.objects.raw(sql, values))
+    return sql_models(ScheduledMessage, sql, values)
 
 
 def key_box_states(

@@ -20,7 +20,13 @@ from bookings.payments.services.balance import amount_due
 from bookings.payments.services.refunds import refundable
 from bookings.rules import PARTNER_SOURCES
 from bookings.selectors import booking_list, calendar_rows
-from properties.dashboard.reads import attach, raw_first_with_total, scope_sql, with_related
+from properties.dashboard.reads import (
+    attach,
+    raw_first_with_total,
+    scope_sql,
+    sql_models,
+    with_related,
+)
 from properties.dashboard.registry import exists_sql
 from properties.models import Business, Property
 from properties.permissions import Scope
@@ -136,7 +142,7 @@ def stays_around(*, business: Business, day: date, scope: Scope | None = WHOLE) 
         "last": day + timedelta(days=1),
         **params,
     }
-    rows = list(Booking.objects.raw(sql, values))
+    rows = sql_models(Booking, sql, values)
     with_related(rows, "property", Property, prefix="p_")
     for row in rows:
         attach(row.property, "business", business)  # the key codes need its time zone

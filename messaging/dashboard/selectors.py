@@ -14,7 +14,7 @@ from bookings.models import Booking
 from messaging.audience import audience_counts
 from messaging.models import Broadcast, KeyCode, ScheduledMessage, Staff, Turnover
 from messaging.selectors import staff_in_scope
-from properties.dashboard.reads import raw_first_with_total, scope_sql, sql_rows
+from properties.dashboard.reads import raw_first_with_total, scope_sql, sql_models, sql_rows
 from properties.models import Business, Property
 from properties.permissions import Scope
 
@@ -42,13 +42,13 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
                x.id IS NOT NULL AS on_box
         FROM messaging_keycode k
         LEFT JOIN messaging_keybox x ON x.key_code_id = k.id
-        WHERE k.property_id = ANY(%(properties)s)
+        WHERE k.property_id = ANY(%(properties)s::integer[])
           AND ((k.retired_at IS NULL AND k.valid_from <= %(latest)s) OR x.id IS NOT NULL)
         ORDER BY k.valid_from DESC, k.id DESC"""
     latest = max(b.check_in for b in bookings)
     # Each row also says `on_box`.
     rows: list[Any] = list(
-        KeyCode.objects.raw(sql, {"properties": sorted(property_ids), "latest": latest})
+        sql_models(KeyCode, sql, {"properties": sorted(property_ids), "latest": latest})
     )
     boxes = {c.property_id: c for c in rows if c.on_box}
     planned: dict[int, list[KeyCode]] = {}  # per property, newest first
@@ -94,9 +94,9 @@ def turnovers_before(bookings: list[Booking]) -> dict[int, Turnover]:
     sql = """
         SELECT t.id, t.next_booking_id, t.cleaner_id, t.state
         FROM messaging_turnover t
-        WHERE t.next_booking_id = ANY(%(stays)s) AND t.state <> %(cancelled)s"""
+        WHERE t.next_booking_id = ANY(%(stays)s::integer[]) AND t.state <> %(cancelled)s"""
     values = {"stays": [b.pk for b in bookings], "cancelled": Turnover.State.CANCELLED}
-    jobs = Turnover.objects.raw(sql, values)
+    jobs = sql_models(Turnover, sql, values)
     return {t.next_booking_id: t for t in jobs if t.next_booking_id is not None}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, Model, QuerySet, Window
+from django.db.models import Count, Field, Model, QuerySet, Window
 
 if TYPE_CHECKING:
     from properties.permissions import Scope
@@ -28,9 +28,7 @@ def first_with_total(rows: QuerySet[M], limit: int) -> tuple[list[M], int]:
 # questions. Asked through the ORM, building and compiling each question costs several
 # times what PostgreSQL takes to answer it (tests/bench/test_dashboard_bench.py), so
 # Today's panels ask theirs in SQL, each in one statement of the few columns it shows,
-# with `business_id` and the member's scope in every WHERE. The ORM querysets that
-# define the same rows elsewhere (the inbox, the admin's filters) stay the definitions:
-# tests check that both give the same rows.
+# with `business_id` and the member's scope in every WHERE.
 
 
 def scope_sql(scope: Scope | None, *group_columns: str) -> tuple[str, dict[str, Any]]:
@@ -39,16 +37,45 @@ def scope_sql(scope: Scope | None, *group_columns: str) -> tuple[str, dict[str, 
     groups; TRUE for the whole business. Its parameter is `%(scope_groups)s`."""
     if scope is None or scope.group_ids is None:
         return "TRUE", {}
-    either = " OR ".join(f"{column} = ANY(%(scope_groups)s)" for column in group_columns)
+    either = " OR ".join(f"{column} = ANY(%(scope_groups)s::integer[])" for column in group_columns)
     return f"({either})", {"scope_groups": sorted(scope.group_ids)}
 
 
 def sql_rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows of a statement of Today's, each a dict by column name."""
+    """The rows of a statement of Today's, each a dict by column name. An array
+    parameter carries its type (`%(ids)s::integer[]`): an empty list has none."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
+        names = [column.name for column in cursor.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def sql_models(model: type[M], sql: str, params: dict[str, Any]) -> list[Any]:
+    """The rows of a statement of Today's as `model` instances, as `.raw()` makes them:
+    the columns named as its fields fill the instance (the others are deferred), any
+    other column becomes an attribute of that name (a count, or the columns of a
+    related row for `related_from`)."""
+    rows = sql_rows(sql, params)
+    if not rows:
+        return []
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    # In the model's order of fields, which `from_db` takes them in.
+    names = [name for name in fields if name in rows[0]]
+    extra = [name for name in rows[0] if name not in fields]
+    found = []
+    for row in rows:
+        instance = model.from_db("default", names, [_from_db(fields[n], row[n]) for n in names])
+        for name in extra:
+            setattr(instance, name, row[name])
+        found.append(instance)
+    return found
+
+
+def _from_db(field: Field[Any, Any], value: Any) -> Any:
+    """`value` as the ORM reads it into `field` (a JSON field parses its text)."""
+    for convert in field.get_db_converters(connection):
+        value = convert(value, None, connection)
+    return value
 
 
 def raw_first_with_total(
@@ -58,7 +85,7 @@ def raw_first_with_total(
     AS _total` and ends in `LIMIT %(limit)s`; rows come back as `model` instances
     holding only the columns selected, the others' as extra attributes (so typed
     `Any`: the selector names them)."""
-    found: list[Any] = list(model.objects.raw(sql, {**params, "limit": limit}))  # type: ignore[attr-defined]
+    found = sql_models(model, sql, {**params, "limit": limit})
     total = found[0]._total if found else 0
     return found, total
 
@@ -93,5 +120,9 @@ def related_from(row: Any, model: type[M], prefix: str) -> M | None:
     None when a LEFT JOIN found none (see `with_related`)."""
     if getattr(row, prefix + "id") is None:
         return None
-    names = [f.attname for f in model._meta.concrete_fields if hasattr(row, prefix + f.attname)]
-    return model.from_db("default", names, [getattr(row, prefix + n) for n in names])
+    fields = [f for f in model._meta.concrete_fields if hasattr(row, prefix + f.attname)]
+    return model.from_db(
+        "default",
+        [f.attname for f in fields],
+        [_from_db(f, getattr(row, prefix + f.attname)) for f in fields],
+    )
