@@ -288,6 +288,25 @@ def _told_later(row: ScheduledMessage, than: ScheduledMessage | None) -> bool:
 # rows attached, as `select_related` would give them.
 
 
+# What explaining a key box reads of its property and its arrivals (the rest is
+# deferred).
+PROPERTY_FIELDS = ("id", "business", "group", "name", "timezone", "check_in_time", "check_out_time")
+BOOKING_FIELDS = (
+    "id",
+    "reference",
+    "business",
+    "property",
+    "stay",
+    "status",
+    "kind",
+    "source",
+    "guest_name",
+    "guest_email",
+    "guests",
+    "language",
+)
+
+
 def _properties(
     *, business: Business, now: datetime, days: int, scope: Scope | None, arriving_only: bool
 ) -> tuple[list[Property], BusinessMessaging]:
@@ -314,7 +333,7 @@ def _properties(
             "last": utc_today + timedelta(days=days + 1),
         }
     sql = f"""
-        SELECT {columns(Property, "p")}, {columns(KeyBox, "x", "x_")},
+        SELECT {columns(Property, "p", only=PROPERTY_FIELDS)}, {columns(KeyBox, "x", "x_")},
                {columns(KeyCode, "kc", "kc_")}, {columns(PropertyMessaging, "pm", "pm_")},
                {columns(BusinessMessaging, "bm", "bm_")}
         FROM properties_property p
@@ -374,7 +393,7 @@ def _arrivals(property_ids: list[int], *, first_day: date, last_day: date) -> li
     `last_day`, by check-in. Property by property, so that the (property, stay) index
     answers each (an array of them would have it scan every property's stays)."""
     sql = f"""
-        SELECT {columns(Booking, "b")}
+        SELECT {columns(Booking, "b", only=BOOKING_FIELDS)}
         FROM unnest(%(properties)s::integer[]) AS property (id)
         JOIN bookings_booking b ON b.property_id = property.id
         WHERE b.kind = %(stay)s AND b.status = %(confirmed)s

@@ -337,8 +337,9 @@ class UpcomingFirst:
     the same search without the join to each row's property, and only the page's rows
     are read whole.
 
-    Sliced and counted like a queryset (for `Paginator`), in the same five queries on
-    every page; `count` goes no further than `cap` + 1."""
+    Sliced and counted like a queryset (for `Paginator`), in the same four queries on
+    every page (two counts, the page's rows of each part); `count` goes no further
+    than `cap` + 1."""
 
     ordered = True
 
@@ -350,6 +351,7 @@ class UpcomingFirst:
         ranked: QuerySet[Booking] | None = None,
     ) -> None:
         self.cap = cap
+        self._under_way: int | None = None  # counted by `count`, up to the cap
         # Ordered by the range's bounds, which is the order of `stay`, but not through
         # the btree: walked in order from the oldest stay, it read the whole history
         # before reaching the ones under way.
@@ -366,11 +368,9 @@ class UpcomingFirst:
         # Counted on the (business, stay, id) btree alone (it carries status and
         # property too): read from the table, the 10,000 rows took 30 ms.
         coming = self.ranked_coming.order_by()[: self.cap + 1].count()
-        # Past the cap already: the stays under way need not be counted (asked anyway,
-        # for as many queries whatever the size).
-        enough = coming > self.cap
-        current = self.ranked.order_by()[: 1 if enough else self.cap + 1].count()
-        return self.cap + 1 if enough else min(self.cap + 1, current + coming)
+        # The stays under way, up to the cap: the page's slice needs them too.
+        self._under_way = self.ranked.order_by()[: self.cap + 1].count()
+        return min(self.cap + 1, self._under_way + coming)
 
     def __len__(self) -> int:
         return self.count()
@@ -379,8 +379,12 @@ class UpcomingFirst:
         if not isinstance(part, slice) or part.step is not None or part.stop is None:
             raise TypeError("UpcomingFirst takes a plain slice")
         start, stop = part.start or 0, part.stop
-        # The stays under way, counted up to the page's end: all of them when fewer.
-        under_way = self.ranked.order_by()[:stop].count()
+        # The stays under way, up to the page's end: as `count` found them (a
+        # paginator counts first), else counted.
+        if self._under_way is not None and stop <= self.cap + 1:
+            under_way = min(self._under_way, stop)
+        else:
+            under_way = self.ranked.order_by()[:stop].count()
         # Each part is asked for at least one row, so that every page costs the same
         # queries; the extra row is dropped.
         first = min(start, under_way)

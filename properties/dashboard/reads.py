@@ -90,12 +90,14 @@ def raw_first_with_total(
     return found, total
 
 
-def columns(model: type[Model], alias: str, prefix: str = "") -> str:
-    """Every column of `model`'s table as `alias`.column, named `prefix` + column, for
-    a SELECT whose rows `with_related` turns into instances (`prefix` "" for the rows'
-    own model)."""
+def columns(model: type[Model], alias: str, prefix: str = "", only: tuple[str, ...] = ()) -> str:
+    """The columns of `model`'s table (every one, or the fields named in `only`) as
+    `alias`.column, named `prefix` + column, for a SELECT whose rows `sql_models` or
+    `with_related` turn into instances (`prefix` "" for the rows' own model)."""
     return ", ".join(
-        f"{alias}.{f.column} AS {prefix}{f.attname}" for f in model._meta.concrete_fields
+        f"{alias}.{f.column} AS {prefix}{f.attname}"
+        for f in model._meta.concrete_fields
+        if not only or f.name in only or f.attname in only
     )
 
 
