@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -26,6 +26,7 @@ from bookings.dashboard.slots import calendar_marks
 from bookings.errors import BookingError, InvalidDates, StayUnavailable
 from bookings.services.blocks import block_create
 from properties.dashboard.access import Acting
+from properties.dashboard.registry import asked_together
 from properties.dashboard.text import plural
 from properties.dashboard.views import render_page
 from properties.models import Property
@@ -103,17 +104,22 @@ class GroupChoice:
 
 
 def group_choice(raw: str, acting: Acting, *, default_first: bool = True) -> GroupChoice:
-    """Three queries whatever the business's size: the member's groups that hold a
-    property, whether they see more than a page of properties, and whether any of
-    those is in no group."""
+    """Two queries whatever the business's size: the member's groups that hold a
+    property; and, asked together, whether they see more than a page of properties (is
+    there a property past the limit: a chain's 32,000 are not counted) and whether any
+    of those is in no group."""
     groups = [
         Shown(value=str(g.pk), name=g.name, group_id=g.pk)
         for g in acting.scope.groups().filter(Exists(Property.objects.filter(group=OuterRef("pk"))))
     ]
-    # Counted no further than the limit: a chain's 32,000 properties are not counted.
-    visible = acting.properties()
-    many = visible.order_by().values("pk")[: ONE_GROUP_ABOVE + 1].count() > ONE_GROUP_ABOVE
-    ungrouped = visible.filter(group__isnull=True).exists()  # asked always: same queries
+    visible = acting.properties().order_by()
+    many, ungrouped = asked_together(
+        acting.business,
+        [
+            Q(Exists(visible.values("pk")[ONE_GROUP_ABOVE : ONE_GROUP_ABOVE + 1])),
+            Q(Exists(visible.filter(group__isnull=True))),
+        ],
+    )
     if groups and ungrouped:
         groups.append(Shown(value=OTHER, name="Other properties", group_id=None))
     index = next((i for i, g in enumerate(groups) if g.value == raw), None)
