@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from bookings.models import Booking, BookingQuerySet
@@ -202,11 +203,20 @@ def upcoming_movements(
     }
 
 
+def same_business(business: Business) -> Q:
+    """`business_id` = the business's id, compared as the bigints both are. A plain
+    literal is an integer, and the GiST indexes (btree_gist) have no integer = bigint
+    operator: `business_id = 123` leaves the (business, stay) index's first column
+    unused, and PostgreSQL read every business's stays over last night (7 ms for the
+    8,000 properties of the bench against 1 with the cast)."""
+    return Q(business_id=Cast(Value(business.pk), BigIntegerField()))
+
+
 def booking_list(*, business: Business, filters: dict[str, Any] | None = None) -> QuerySet[Booking]:
     """Bookings and blocks of a business, filtered by property, status, source and a
     date range ([start, end) overlapping the stay)."""
     filters = filters or {}
-    qs = Booking.objects.filter(business=business).select_related("property")
+    qs = Booking.objects.filter(same_business(business)).select_related("property")
     if filters.get("property") is not None:
         qs = qs.filter(property_id=filters["property"])
     if filters.get("status"):

@@ -92,7 +92,7 @@ def unread_conversations(
         SELECT c.id, c.kind, c.guest_name, c.partner_reservation, c.partner_name,
                c.last_preview, c.last_message_at, COUNT(*) OVER () AS _total
         FROM messaging_conversation c{joins}
-        WHERE c.business_id = %(business)s AND c.unread AND {in_scope}
+        WHERE c.business_id = %(business)s::bigint AND c.unread AND {in_scope}
         ORDER BY c.last_message_at DESC, c.id DESC
         LIMIT %(limit)s"""  # noqa: S608 (constant fragments; the values are parameters)
     return raw_first_with_total(Conversation, sql, {"business": business.pk, **params}, limit)

@@ -341,7 +341,7 @@ def _properties(
         LEFT JOIN messaging_keycode kc ON kc.id = x.key_code_id
         LEFT JOIN messaging_propertymessaging pm ON pm.property_id = p.id
         LEFT JOIN messaging_businessmessaging bm ON bm.business_id = p.business_id
-        WHERE p.business_id = %(business)s AND {in_scope}{arriving}
+        WHERE p.business_id = %(business)s::bigint AND {in_scope}{arriving}
         ORDER BY p.name, p.id"""  # noqa: S608 (constant fragments; the values are parameters)
     properties = sql_models(Property, sql, values)
     business_settings = None
@@ -368,14 +368,14 @@ def _codes(property_ids: list[int], *, first_day: date, now: datetime) -> list[K
         FROM messaging_keycode k
         LEFT JOIN messaging_turnover t ON t.id = k.turnover_id
         LEFT JOIN messaging_staff s ON s.id = t.cleaner_id
-        WHERE k.property_id = ANY(%(properties)s::integer[])
+        WHERE k.property_id = ANY(%(properties)s::bigint[])
           AND (k.confirmed_at IS NOT NULL
                OR (k.retired_at IS NULL AND k.valid_from > %(first_day)s)
                OR (k.retired_at IS NULL AND k.confirmed_at IS NULL
                    AND (k.turnover_id IS NULL OR t.ends_at IS NULL OR t.ends_at > %(now)s))
                OR k.id IN (
                    SELECT DISTINCT ON (n.property_id) n.id FROM messaging_keycode n
-                   WHERE n.property_id = ANY(%(properties)s::integer[])
+                   WHERE n.property_id = ANY(%(properties)s::bigint[])
                      AND n.valid_from <= %(first_day)s AND n.retired_at IS NULL
                    ORDER BY n.property_id, n.valid_from DESC, n.id DESC))"""  # noqa: S608 (constant fragments; the values are parameters)
     values = {"properties": property_ids, "first_day": first_day, "now": now}
@@ -394,7 +394,7 @@ def _arrivals(property_ids: list[int], *, first_day: date, last_day: date) -> li
     answers each (an array of them would have it scan every property's stays)."""
     sql = f"""
         SELECT {columns(Booking, "b", only=BOOKING_FIELDS)}
-        FROM unnest(%(properties)s::integer[]) AS property (id)
+        FROM unnest(%(properties)s::bigint[]) AS property (id)
         JOIN bookings_booking b ON b.property_id = property.id
         WHERE b.kind = %(stay)s AND b.status = %(confirmed)s
           AND b.stay && daterange(%(first)s, %(last)s, '[]')
@@ -415,9 +415,9 @@ def _explaining_emails(bookings: list[Booking], jobs: list[Turnover]) -> list[Sc
     key-update emails and the jobs' emails to their cleaners."""
     sql = f"""
         SELECT {columns(ScheduledMessage, "m")} FROM messaging_scheduledmessage m
-        WHERE (m.booking_id = ANY(%(bookings)s::integer[])
+        WHERE (m.booking_id = ANY(%(bookings)s::bigint[])
                AND m.kind = ANY(%(guest_kinds)s::text[]))
-           OR (m.turnover_id = ANY(%(jobs)s::integer[]) AND m.kind = ANY(%(job_kinds)s::text[]))
+           OR (m.turnover_id = ANY(%(jobs)s::bigint[]) AND m.kind = ANY(%(job_kinds)s::text[]))
         ORDER BY m.id"""  # noqa: S608 (constant fragments; the values are parameters)
     values = {
         "bookings": [b.pk for b in bookings],

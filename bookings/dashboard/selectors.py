@@ -131,7 +131,7 @@ def stays_around(*, business: Business, day: date, scope: Scope | None = WHOLE) 
                p.check_in_time AS p_check_in_time, p.check_out_time AS p_check_out_time
         FROM bookings_booking b
         JOIN properties_property p ON p.id = b.property_id
-        WHERE b.business_id = %(business)s AND p.business_id = %(business)s
+        WHERE b.business_id = %(business)s::bigint AND p.business_id = %(business)s::bigint
           AND b.kind = %(stay)s AND b.status = %(confirmed)s
           AND b.stay && daterange(%(first)s, %(last)s, '[)') AND {in_scope}"""  # noqa: S608 (constant fragments; the values are parameters)
     values = {
@@ -176,7 +176,7 @@ def refunds_refused(
         FROM bookings_refund r
         JOIN bookings_booking b ON b.id = r.booking_id
         JOIN properties_property p ON p.id = b.property_id
-        WHERE r.business_id = %(business)s AND r.status = %(failed)s AND {in_scope}
+        WHERE r.business_id = %(business)s::bigint AND r.status = %(failed)s AND {in_scope}
         ORDER BY r.created_at DESC
         LIMIT %(limit)s"""  # noqa: S608 (constant fragments; the values are parameters)
     values = {"business": business.pk, "failed": Refund.Status.FAILED, **params}

@@ -78,7 +78,7 @@ def open_conflicts_brief(
         LEFT JOIN integrations_channel ch ON ch.id = c.channel_id
         LEFT JOIN integrations_icalfeed f ON f.id = c.feed_id
         LEFT JOIN bookings_booking b ON b.id = c.existing_booking_id
-        WHERE c.business_id = %(business)s AND c.status = %(open)s AND {in_scope}
+        WHERE c.business_id = %(business)s::bigint AND c.status = %(open)s AND {in_scope}
         ORDER BY c.check_in, c.id
         LIMIT %(limit)s"""  # noqa: S608 (constant fragments; the values are parameters)
     return raw_first_with_total(
@@ -250,7 +250,7 @@ def channel_problems(*, business: Business) -> list[dict[str, Any]]:
                    AS failing,
                    0 AS consecutive_failures
             FROM integrations_channel c
-            WHERE c.business_id = %(business)s
+            WHERE c.business_id = %(business)s::bigint
         ) channels
         WHERE dead > 0 OR failing
         UNION ALL
@@ -258,7 +258,7 @@ def channel_problems(*, business: Business) -> list[dict[str, Any]]:
                f.consecutive_failures
         FROM integrations_icalfeed f
         JOIN properties_property p ON p.id = f.property_id
-        WHERE f.business_id = %(business)s AND f.active AND f.last_error_at IS NOT NULL
+        WHERE f.business_id = %(business)s::bigint AND f.active AND f.last_error_at IS NOT NULL
           AND (f.last_success_at IS NULL OR f.last_error_at > f.last_success_at)
         ORDER BY sort, sort_key, id"""
     return sql_rows(sql, {"business": business.pk, "dead": PushOutbox.Status.DEAD})

@@ -42,7 +42,7 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
                x.id IS NOT NULL AS on_box
         FROM messaging_keycode k
         LEFT JOIN messaging_keybox x ON x.key_code_id = k.id
-        WHERE k.property_id = ANY(%(properties)s::integer[])
+        WHERE k.property_id = ANY(%(properties)s::bigint[])
           AND ((k.retired_at IS NULL AND k.valid_from <= %(latest)s) OR x.id IS NOT NULL)
         ORDER BY k.valid_from DESC, k.id DESC"""
     latest = max(b.check_in for b in bookings)
@@ -94,7 +94,7 @@ def turnovers_before(bookings: list[Booking]) -> dict[int, Turnover]:
     sql = """
         SELECT t.id, t.next_booking_id, t.cleaner_id, t.state
         FROM messaging_turnover t
-        WHERE t.next_booking_id = ANY(%(stays)s::integer[]) AND t.state <> %(cancelled)s"""
+        WHERE t.next_booking_id = ANY(%(stays)s::bigint[]) AND t.state <> %(cancelled)s"""
     values = {"stays": [b.pk for b in bookings], "cancelled": Turnover.State.CANCELLED}
     jobs = sql_models(Turnover, sql, values)
     return {t.next_booking_id: t for t in jobs if t.next_booking_id is not None}
@@ -126,7 +126,7 @@ def turnovers_on(
         JOIN bookings_booking b ON b.id = t.booking_id
         LEFT JOIN messaging_staff s ON s.id = t.cleaner_id
         LEFT JOIN messaging_keycode k ON k.turnover_id = t.id
-        WHERE t.business_id = %(business)s AND t.starts_at >= %(start)s
+        WHERE t.business_id = %(business)s::bigint AND t.starts_at >= %(start)s
           AND t.starts_at < %(end)s AND t.state <> %(cancelled)s AND {in_scope}
         ORDER BY t.starts_at, p.name"""  # noqa: S608 (constant fragments; the values are parameters)
     values = {
@@ -170,7 +170,7 @@ def messages_in_trouble(
                COUNT(*) OVER () AS _total
         FROM messaging_scheduledmessage m
         LEFT JOIN bookings_booking b ON b.id = m.booking_id{joins}
-        WHERE m.business_id = %(business)s AND m.send_at >= %(since)s
+        WHERE m.business_id = %(business)s::bigint AND m.send_at >= %(since)s
           AND (m.state = %(failed)s OR m.needs_review
                OR (m.state = %(scheduled)s AND m.send_at < %(overdue)s)
                OR (m.state = %(sending)s AND m.sending_at < %(overdue)s))

@@ -28,7 +28,11 @@ def first_with_total(rows: QuerySet[M], limit: int) -> tuple[list[M], int]:
 # questions. Asked through the ORM, building and compiling each question costs several
 # times what PostgreSQL takes to answer it (tests/bench/test_dashboard_bench.py), so
 # Today's panels ask theirs in SQL, each in one statement of the few columns it shows,
-# with `business_id` and the member's scope in every WHERE.
+# with `business_id` and the member's scope in every WHERE. Ids are bigints, and so are
+# their parameters (`%(business)s::bigint`, `%(ids)s::bigint[]`): a plain literal is an
+# integer, and the GiST indexes (btree_gist) have no integer = bigint operator, so an
+# uncast id leaves the (business, stay) and (property, stay) indexes' first column
+# unused.
 
 
 def scope_sql(scope: Scope | None, *group_columns: str) -> tuple[str, dict[str, Any]]:
@@ -37,13 +41,13 @@ def scope_sql(scope: Scope | None, *group_columns: str) -> tuple[str, dict[str, 
     groups; TRUE for the whole business. Its parameter is `%(scope_groups)s`."""
     if scope is None or scope.group_ids is None:
         return "TRUE", {}
-    either = " OR ".join(f"{column} = ANY(%(scope_groups)s::integer[])" for column in group_columns)
+    either = " OR ".join(f"{column} = ANY(%(scope_groups)s::bigint[])" for column in group_columns)
     return f"({either})", {"scope_groups": sorted(scope.group_ids)}
 
 
 def sql_rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of a statement of Today's, each a dict by column name. An array
-    parameter carries its type (`%(ids)s::integer[]`): an empty list has none."""
+    parameter carries its type (`%(ids)s::bigint[]`): an empty list has none."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description or ()]
