@@ -24,7 +24,6 @@ from properties.dashboard.reads import (
     attach,
     raw_first_with_total,
     scope_sql,
-    sql_models,
     with_related,
 )
 from properties.dashboard.registry import exists_sql
@@ -142,7 +141,7 @@ def stays_around(*, business: Business, day: date, scope: Scope | None = WHOLE) 
         "last": day + timedelta(days=1),
         **params,
     }
-    rows = sql_models(Booking, sql, values)
+    rows = list(Booking.objects.raw(sql, values))
     with_related(rows, "property", Property, prefix="p_")
     for row in rows:
         attach(row.property, "business", business)  # the key codes need its time zone

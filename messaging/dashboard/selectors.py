@@ -14,7 +14,7 @@ from bookings.models import Booking
 from messaging.audience import audience_counts
 from messaging.models import Broadcast, KeyCode, ScheduledMessage, Staff, Turnover
 from messaging.selectors import staff_in_scope
-from properties.dashboard.reads import raw_first_with_total, scope_sql, sql_models, sql_rows
+from properties.dashboard.reads import raw_first_with_total, scope_sql, sql_rows
 from properties.models import Business, Property
 from properties.permissions import Scope
 
@@ -48,7 +48,7 @@ def arrival_codes(bookings: list[Booking]) -> dict[int, KeyCode]:
     latest = max(b.check_in for b in bookings)
     # Each row also says `on_box`.
     rows: list[Any] = list(
-        sql_models(KeyCode, sql, {"properties": sorted(property_ids), "latest": latest})
+        KeyCode.objects.raw(sql, {"properties": sorted(property_ids), "latest": latest})
     )
     boxes = {c.property_id: c for c in rows if c.on_box}
     planned: dict[int, list[KeyCode]] = {}  # per property, newest first
@@ -96,7 +96,7 @@ def turnovers_before(bookings: list[Booking]) -> dict[int, Turnover]:
         FROM messaging_turnover t
         WHERE t.next_booking_id = ANY(%(stays)s::bigint[]) AND t.state <> %(cancelled)s"""
     values = {"stays": [b.pk for b in bookings], "cancelled": Turnover.State.CANCELLED}
-    jobs = sql_models(Turnover, sql, values)
+    jobs = list(Turnover.objects.raw(sql, values))
     return {t.next_booking_id: t for t in jobs if t.next_booking_id is not None}
 
 

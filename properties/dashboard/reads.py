@@ -54,27 +54,6 @@ def sql_rows(sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def sql_models(model: type[M], sql: str, params: dict[str, Any]) -> list[Any]:
-    """The rows of a statement of Today's as `model` instances, as `.raw()` makes them:
-    the columns named as its fields fill the instance (the others are deferred), any
-    other column becomes an attribute of that name (a count, or the columns of a
-    related row for `related_from`)."""
-    rows = sql_rows(sql, params)
-    if not rows:
-        return []
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    # In the model's order of fields, which `from_db` takes them in.
-    names = [name for name in fields if name in rows[0]]
-    extra = [name for name in rows[0] if name not in fields]
-    found = []
-    for row in rows:
-        instance = model.from_db("default", names, [_from_db(fields[n], row[n]) for n in names])
-        for name in extra:
-            setattr(instance, name, row[name])
-        found.append(instance)
-    return found
-
-
 def _from_db(field: Field[Any, Any], value: Any) -> Any:
     """`value` as the ORM reads it into `field` (a JSON field parses its text)."""
     for convert in field.get_db_converters(connection):
@@ -89,15 +68,15 @@ def raw_first_with_total(
     AS _total` and ends in `LIMIT %(limit)s`; rows come back as `model` instances
     holding only the columns selected, the others' as extra attributes (so typed
     `Any`: the selector names them)."""
-    found = sql_models(model, sql, {**params, "limit": limit})
+    found: list[Any] = list(model._default_manager.raw(sql, {**params, "limit": limit}))
     total = found[0]._total if found else 0
     return found, total
 
 
 def columns(model: type[Model], alias: str, prefix: str = "", only: tuple[str, ...] = ()) -> str:
     """The columns of `model`'s table (every one, or the fields named in `only`) as
-    `alias`.column, named `prefix` + column, for a SELECT whose rows `sql_models` or
-    `with_related` turn into instances (`prefix` "" for the rows' own model)."""
+    `alias`.column, named `prefix` + column, for a SELECT whose rows `.raw()` and
+    `related_from` turn into instances (`prefix` "" for the rows' own model)."""
     return ", ".join(
         f"{alias}.{f.column} AS {prefix}{f.attname}"
         for f in model._meta.concrete_fields
